@@ -1,0 +1,79 @@
+//! The versioned JSON envelope shared by records and protocol messages:
+//! `{"format": N, "<name>": {…}}`. The version is read first, on its own, so a message from
+//! a newer build is refused with a clear error instead of being half understood.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WireError {
+    #[error("format {found} is not supported (this build reads format {supported}); update this program")]
+    UnsupportedFormat { found: u64, supported: u16 },
+    #[error("the message has no \"format\" number")]
+    MissingFormat,
+    #[error("{at}: {message}")]
+    Malformed { at: String, message: String },
+}
+
+impl WireError {
+    /// The JSON path of the field at fault, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            WireError::Malformed { at, .. } => Some(at),
+            WireError::UnsupportedFormat { .. } | WireError::MissingFormat => Some("format"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    format: Option<serde_json::Value>,
+}
+
+pub(crate) fn encode<T: Serialize>(format: u16, name: &str, value: &T) -> String {
+    let mut envelope = serde_json::Map::new();
+    envelope.insert("format".into(), format.into());
+    // Serialising these types cannot fail: every map key is a string and no value is a float.
+    envelope.insert(name.into(), serde_json::to_value(value).unwrap_or(serde_json::Value::Null));
+    serde_json::Value::Object(envelope).to_string()
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], format: u16, name: &str) -> Result<T, WireError> {
+    let probe: Probe = serde_json::from_slice(bytes)
+        .map_err(|e| WireError::Malformed { at: "(document)".into(), message: e.to_string() })?;
+    match probe.format {
+        None => return Err(WireError::MissingFormat),
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(format)) => {}
+        Some(serde_json::Value::Number(n)) if n.as_u64().is_some() => {
+            return Err(WireError::UnsupportedFormat {
+                found: n.as_u64().unwrap_or_default(),
+                supported: format,
+            });
+        }
+        Some(_) => {
+            return Err(WireError::Malformed {
+                at: "format".into(),
+                message: "expected a whole number".into(),
+            });
+        }
+    }
+    let mut envelope: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+        .map_err(|e| WireError::Malformed { at: "(document)".into(), message: e.to_string() })?;
+    if let Some(extra) = envelope.keys().find(|k| *k != "format" && *k != name) {
+        return Err(WireError::Malformed {
+            at: extra.clone(),
+            message: format!("unknown field; expected \"format\" and \"{name}\""),
+        });
+    }
+    let body = envelope
+        .remove(name)
+        .ok_or_else(|| WireError::Malformed { at: name.into(), message: "missing".into() })?;
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        WireError::Malformed {
+            at: if path == "." { name.to_owned() } else { format!("{name}.{path}") },
+            message: e.into_inner().to_string(),
+        }
+    })
+}
