@@ -1,0 +1,113 @@
+//! Alerts for head office: what the merge could not fix and a person should look at.
+//! Nothing recorded at a till is refused for a business rule: it is accepted and flagged here.
+//! An alert is keyed by its kind and subject, so raising it twice keeps one open alert.
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Db, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Stock below zero: two tills sold the last unit while offline, or a count is wrong.
+    NegativeStock,
+    /// Stock at or under its reorder threshold.
+    LowStock,
+    /// More returned of a sale line than was sold, or a return of a sale not (yet) known.
+    OverReturn,
+    /// A return taken offline that the register could not check against its sale.
+    UnverifiedReturn,
+    /// A register's clock disagrees with its hybrid clock or with the server.
+    ClockSkew,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::NegativeStock => "negative_stock",
+            Kind::LowStock => "low_stock",
+            Kind::OverReturn => "over_return",
+            Kind::UnverifiedReturn => "unverified_return",
+            Kind::ClockSkew => "clock_skew",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Alert {
+    pub location: Option<String>,
+    pub sku: Option<String>,
+    pub record_id: Option<String>,
+    pub message: String,
+}
+
+/// Opens (or re-opens, or updates) the alert `kind` about `subject`.
+pub async fn raise(conn: &mut AnyConnection, kind: Kind, subject: &str, alert: Alert) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO alerts (kind, subject, location, sku, record_id, message, raised_ms, resolved_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
+         ON CONFLICT (kind, subject) DO UPDATE SET message = excluded.message,
+             raised_ms = CASE WHEN alerts.resolved_ms IS NULL THEN alerts.raised_ms ELSE excluded.raised_ms END,
+             resolved_ms = NULL",
+    )
+    .bind(kind.as_str())
+    .bind(subject)
+    .bind(alert.location)
+    .bind(alert.sku)
+    .bind(alert.record_id)
+    .bind(alert.message)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Closes the alert `kind` about `subject`, if one is open.
+pub async fn resolve(conn: &mut AnyConnection, kind: Kind, subject: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE alerts SET resolved_ms = $1 WHERE kind = $2 AND subject = $3 AND resolved_ms IS NULL",
+    )
+    .bind(now_ms())
+    .bind(kind.as_str())
+    .bind(subject)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertView {
+    pub kind: String,
+    pub subject: String,
+    pub location: Option<String>,
+    pub sku: Option<String>,
+    pub record_id: Option<String>,
+    pub message: String,
+    pub raised_ms: i64,
+    pub resolved_ms: Option<i64>,
+}
+
+pub async fn list(db: &Db, open_only: bool, kind: Option<&str>) -> sqlx::Result<Vec<AlertView>> {
+    let rows = sqlx::query(
+        "SELECT kind, subject, location, sku, record_id, message, raised_ms, resolved_ms FROM alerts
+         WHERE ($1 = 0 OR resolved_ms IS NULL) AND ($2 = '' OR kind = $2) ORDER BY raised_ms DESC, kind, subject",
+    )
+    .bind(i64::from(open_only))
+    .bind(kind.unwrap_or(""))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AlertView {
+                kind: r.try_get("kind")?,
+                subject: r.try_get("subject")?,
+                location: r.try_get("location")?,
+                sku: r.try_get("sku")?,
+                record_id: r.try_get("record_id")?,
+                message: r.try_get("message")?,
+                raised_ms: r.try_get("raised_ms")?,
+                resolved_ms: r.try_get("resolved_ms")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,457 @@
+//! The catalogue: locations, products with their barcodes and prices, and cashiers. Every
+//! change is published to the feed, so it reaches every register on its next pull (UC4).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared_model::catalogue::{CashierInfo, LocationInfo, ProductInfo};
+use shared_model::protocol::Change;
+use shared_model::{Barcode, CashierId, LocationCode, LocationKind, Money, Sku, TaxClass};
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::feed::{self, Entry};
+use crate::http::{AppState, JsonBody};
+use crate::identity::{self, Role, Staff};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/products", get(list_products).post(create_product))
+        .route("/api/products/{sku}", get(get_product).put(update_product))
+        .route("/api/locations", get(list_locations))
+        .route("/api/cashiers", axum::routing::post(create_cashier))
+}
+
+fn kind_str(kind: LocationKind) -> &'static str {
+    match kind {
+        LocationKind::Store => "store",
+        LocationKind::Logistics => "logistics",
+        LocationKind::HeadOffice => "head_office",
+        LocationKind::Online => "online",
+    }
+}
+
+fn kind_of(text: &str) -> Option<LocationKind> {
+    [LocationKind::Store, LocationKind::Logistics, LocationKind::HeadOffice, LocationKind::Online]
+        .into_iter()
+        .find(|k| kind_str(*k) == text)
+}
+
+pub async fn save_location(conn: &mut AnyConnection, location: &LocationInfo) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO locations (code, kind, name, address) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name, address = excluded.address",
+    )
+    .bind(location.code.as_str())
+    .bind(kind_str(location.kind))
+    .bind(&location.name)
+    .bind(&location.address)
+    .execute(&mut *conn)
+    .await?;
+    let entry = Entry {
+        kind: "location",
+        key: location.code.to_string(),
+        audience: None,
+        change: Change::Location(location.clone()),
+    };
+    feed::publish(conn, vec![entry]).await
+}
+
+pub async fn locations(db: &Db) -> anyhow::Result<Vec<LocationInfo>> {
+    let rows = sqlx::query("SELECT code, kind, name, address FROM locations ORDER BY code")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LocationInfo {
+                code: LocationCode::parse(&r.try_get::<String, _>("code")?)?,
+                kind: kind_of(&r.try_get::<String, _>("kind")?)
+                    .ok_or_else(|| anyhow::anyhow!("bad location kind"))?,
+                name: r.try_get("name")?,
+                address: r.try_get("address")?,
+            })
+        })
+        .collect()
+}
+
+/// The location of a kind, when there is exactly one (the logistics centre, the online shop).
+pub async fn location_of_kind(db: &Db, kind: LocationKind) -> anyhow::Result<Option<LocationCode>> {
+    Ok(locations(db).await?.into_iter().find(|l| l.kind == kind).map(|l| l.code))
+}
+
+/// Writes a product and its barcodes and publishes it. `create` refuses an existing SKU;
+/// otherwise the SKU must exist. A barcode already used by another product is refused.
+pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> ApiResult<()> {
+    let mut tx = db.begin().await?;
+    let exists = sqlx::query("SELECT sku FROM products WHERE sku = $1")
+        .bind(product.sku.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    match (create, exists) {
+        (true, true) => return Err(ApiError::Conflict(format!("product {} already exists", product.sku))),
+        (false, false) => return Err(ApiError::NotFound(format!("no product {}", product.sku))),
+        _ => {}
+    }
+    if !product.barcodes.is_empty() {
+        let sql = format!(
+            "SELECT code, sku FROM barcodes WHERE code IN ({}) AND sku <> $1",
+            list_placeholders(2, product.barcodes.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(product.sku.as_str());
+        for code in &product.barcodes {
+            query = query.bind(code.as_str());
+        }
+        if let Some(row) = query.fetch_optional(&mut *tx).await? {
+            let (code, other): (String, String) = (row.try_get("code")?, row.try_get("sku")?);
+            let index = product.barcodes.iter().position(|b| b.as_str() == code).unwrap_or_default();
+            return Err(ApiError::Unprocessable {
+                detail: format!("barcode {code} already belongs to product {other}"),
+                field: Some(format!("barcodes[{index}]")),
+                extra: Default::default(),
+            });
+        }
+    }
+    write_product(&mut tx, product).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes a product without checks (demo loading, and [`save_product`] after its checks).
+pub async fn write_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, category = excluded.category,
+             price_cents = excluded.price_cents, tax_class = excluded.tax_class,
+             reorder_threshold = excluded.reorder_threshold, active = excluded.active, updated_ms = excluded.updated_ms",
+    )
+    .bind(product.sku.as_str())
+    .bind(&product.name)
+    .bind(&product.category)
+    .bind(product.price.as_cents())
+    .bind(product.tax_class.code())
+    .bind(i64::from(product.reorder_threshold))
+    .bind(i64::from(product.active))
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM barcodes WHERE sku = $1").bind(product.sku.as_str()).execute(&mut *conn).await?;
+    let rows =
+        product.barcodes.iter().map(|b| vec![Value::from(b.as_str()), product.sku.as_str().into()]).collect();
+    insert_rows(conn, "barcodes", &["code", "sku"], rows, "").await?;
+    let entry = Entry {
+        kind: "product",
+        key: product.sku.to_string(),
+        audience: None,
+        change: Change::Product(product.clone()),
+    };
+    feed::publish(conn, vec![entry]).await
+}
+
+fn product_of(row: &sqlx::any::AnyRow, barcodes: Vec<Barcode>) -> anyhow::Result<ProductInfo> {
+    Ok(ProductInfo {
+        sku: Sku::parse(&row.try_get::<String, _>("sku")?)?,
+        name: row.try_get("name")?,
+        category: row.try_get("category")?,
+        barcodes,
+        price: Money::from_cents(row.try_get("price_cents")?)?,
+        tax_class: TaxClass::from_code(&row.try_get::<String, _>("tax_class")?)
+            .ok_or_else(|| anyhow::anyhow!("bad tax class in the database"))?,
+        reorder_threshold: u32::try_from(row.try_get::<i64, _>("reorder_threshold")?)?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+async fn barcodes_of(db: &Db, skus: &[String]) -> anyhow::Result<BTreeMap<String, Vec<Barcode>>> {
+    let mut out: BTreeMap<String, Vec<Barcode>> = BTreeMap::new();
+    if skus.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT code, sku FROM barcodes WHERE sku IN ({}) ORDER BY code",
+        list_placeholders(1, skus.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for sku in skus {
+        query = query.bind(sku.as_str());
+    }
+    for row in query.fetch_all(db.pool()).await? {
+        out.entry(row.try_get("sku")?).or_default().push(Barcode::parse(&row.try_get::<String, _>("code")?)?);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ProductQuery {
+    /// Words of the name, or the start of a SKU.
+    pub q: Option<String>,
+    pub category: Option<String>,
+    /// A barcode, exact.
+    pub barcode: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// The last SKU of the previous page.
+    pub after: Option<String>,
+}
+
+/// Products in SKU order, filtered; keyset pagination with `after`.
+pub async fn products(db: &Db, query: &ProductQuery) -> ApiResult<Vec<ProductInfo>> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad("limit", "limit must be between 1 and 500"));
+    }
+    let pattern = query.q.as_deref().map(|q| format!("%{}%", q.trim().to_lowercase())).unwrap_or_default();
+    let barcode = match query.barcode.as_deref() {
+        Some(code) => Barcode::parse(code).map_err(|e| ApiError::bad("barcode", e))?.to_string(),
+        None => String::new(),
+    };
+    let rows = sqlx::query(
+        "SELECT p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active FROM products p
+         WHERE ($1 = '' OR lower(p.name) LIKE $1 OR lower(p.sku) LIKE $1)
+           AND ($2 = '' OR p.category = $2)
+           AND ($3 = '' OR p.sku IN (SELECT b.sku FROM barcodes b WHERE b.code = $3))
+           AND p.sku > $4
+         ORDER BY p.sku LIMIT $5",
+    )
+    .bind(pattern)
+    .bind(query.category.clone().unwrap_or_default())
+    .bind(barcode)
+    .bind(query.after.clone().unwrap_or_default())
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    let skus: Vec<String> = rows.iter().map(|r| r.try_get("sku")).collect::<Result<_, _>>()?;
+    let mut barcodes = barcodes_of(db, &skus).await?;
+    rows.iter()
+        .zip(&skus)
+        .map(|(row, sku)| {
+            product_of(row, barcodes.remove(sku).unwrap_or_default()).map_err(ApiError::Internal)
+        })
+        .collect()
+}
+
+pub async fn product(db: &Db, sku: &Sku) -> ApiResult<ProductInfo> {
+    let row = sqlx::query(
+        "SELECT sku, name, category, price_cents, tax_class, reorder_threshold, active FROM products WHERE sku = $1",
+    )
+    .bind(sku.as_str())
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no product {sku}")))?;
+    let mut barcodes = barcodes_of(db, &[sku.to_string()]).await?;
+    Ok(product_of(&row, barcodes.remove(sku.as_str()).unwrap_or_default())?)
+}
+
+/// Reorder thresholds of the given products.
+pub async fn thresholds(conn: &mut AnyConnection, skus: &[&str]) -> sqlx::Result<BTreeMap<String, i64>> {
+    if skus.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!(
+        "SELECT sku, reorder_threshold FROM products WHERE sku IN ({})",
+        list_placeholders(1, skus.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for sku in skus {
+        query = query.bind(*sku);
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("sku")?, r.try_get("reorder_threshold")?)))
+        .collect()
+}
+
+/// A product as head office types it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    /// Only when creating: the new product's SKU.
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub name: String,
+    pub category: String,
+    #[serde(default)]
+    pub barcodes: Vec<String>,
+    /// Dollars and cents as a string, like "12.99": never a float.
+    pub price: String,
+    /// standard, zero_rated or gst_only.
+    pub tax_class: String,
+    pub reorder_threshold: u32,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ProductInput {
+    fn into_product(self, sku: Sku) -> ApiResult<ProductInfo> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > shared_model::sale::MAX_DESCRIPTION {
+            return Err(ApiError::invalid("name", "a product name has 1 to 80 characters"));
+        }
+        let category = self.category.trim().to_owned();
+        if category.is_empty() || category.chars().count() > 40 {
+            return Err(ApiError::invalid("category", "a category has 1 to 40 characters"));
+        }
+        let barcodes = self
+            .barcodes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| Barcode::parse(code).map_err(|e| ApiError::invalid(format!("barcodes[{i}]"), e)))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let price = Money::parse(&self.price).map_err(|e| ApiError::invalid("price", e))?;
+        if price < Money::ZERO || price > Money::cents(100_000_000) {
+            return Err(ApiError::invalid("price", "a price is between 0.00 and 1000000.00"));
+        }
+        let tax_class = TaxClass::from_code(&self.tax_class)
+            .ok_or_else(|| ApiError::invalid("tax_class", "tax_class is standard, zero_rated or gst_only"))?;
+        if self.reorder_threshold > 100_000 {
+            return Err(ApiError::invalid("reorder_threshold", "reorder_threshold is at most 100000"));
+        }
+        Ok(ProductInfo {
+            sku,
+            name,
+            category,
+            barcodes,
+            price,
+            tax_class,
+            reorder_threshold: self.reorder_threshold,
+            active: self.active,
+        })
+    }
+}
+
+/// List products (public: the online shop browses the catalogue).
+#[utoipa::path(get, path = "/api/products", params(ProductQuery), responses((status = 200, description = "Products in SKU order")))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    Query(query): Query<ProductQuery>,
+) -> ApiResult<Json<Vec<ProductInfo>>> {
+    Ok(Json(products(&state.db, &query).await?))
+}
+
+#[utoipa::path(get, path = "/api/products/{sku}", responses((status = 200, description = "The product"), (status = 404, description = "No such product")))]
+pub async fn get_product(
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<ProductInfo>> {
+    let sku = Sku::parse(&sku).map_err(|e| ApiError::bad("sku", e))?;
+    Ok(Json(product(&state.db, &sku).await?))
+}
+
+/// Create a product (admin, manager). It reaches every register on its next pull.
+#[utoipa::path(post, path = "/api/products", request_body = ProductInput, responses((status = 201, description = "Created"), (status = 409, description = "The SKU exists"), (status = 422, description = "A field is invalid")))]
+pub async fn create_product(
+    State(state): State<AppState>,
+    staff: Staff,
+    JsonBody(input): JsonBody<ProductInput>,
+) -> ApiResult<(axum::http::StatusCode, Json<ProductInfo>)> {
+    staff.require(&[Role::Manager])?;
+    let sku = input.sku.clone().ok_or_else(|| ApiError::invalid("sku", "a new product needs a sku"))?;
+    let sku = Sku::parse(&sku).map_err(|e| ApiError::invalid("sku", e))?;
+    let product = input.into_product(sku)?;
+    save_product(&state.db, &product, true).await?;
+    tracing::info!(sku = %product.sku, by = staff.username, "product created");
+    Ok((axum::http::StatusCode::CREATED, Json(product)))
+}
+
+/// Replace a product's name, category, barcodes, price, tax class, threshold or status (admin, manager).
+#[utoipa::path(put, path = "/api/products/{sku}", request_body = ProductInput, responses((status = 200, description = "Updated"), (status = 404, description = "No such product"), (status = 422, description = "A field is invalid")))]
+pub async fn update_product(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(sku): Path<String>,
+    JsonBody(input): JsonBody<ProductInput>,
+) -> ApiResult<Json<ProductInfo>> {
+    staff.require(&[Role::Manager])?;
+    let sku = Sku::parse(&sku).map_err(|e| ApiError::bad("sku", e))?;
+    if input.sku.as_deref().is_some_and(|s| s != sku.as_str()) {
+        return Err(ApiError::invalid("sku", "the sku in the body differs from the one in the path"));
+    }
+    let product = input.into_product(sku)?;
+    save_product(&state.db, &product, false).await?;
+    tracing::info!(sku = %product.sku, by = staff.username, "product updated");
+    Ok(Json(product))
+}
+
+#[utoipa::path(get, path = "/api/locations", responses((status = 200, description = "Every location of the chain")))]
+pub async fn list_locations(State(state): State<AppState>) -> ApiResult<Json<Vec<LocationInfo>>> {
+    Ok(Json(locations(&state.db).await?))
+}
+
+pub async fn save_cashier(conn: &mut AnyConnection, cashier: &CashierInfo) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO cashiers (id, name, store, pin_hash, active) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, store = excluded.store,
+             pin_hash = excluded.pin_hash, active = excluded.active",
+    )
+    .bind(i64::from(cashier.id.get()))
+    .bind(&cashier.name)
+    .bind(cashier.store.as_ref().map(|s| s.to_string()))
+    .bind(&cashier.pin_hash)
+    .bind(i64::from(cashier.active))
+    .execute(&mut *conn)
+    .await?;
+    let entry = Entry {
+        kind: "cashier",
+        key: cashier.id.to_string(),
+        audience: None,
+        change: Change::Cashier(cashier.clone()),
+    };
+    feed::publish(conn, vec![entry]).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashierInput {
+    pub id: u32,
+    pub name: String,
+    pub store: Option<String>,
+    /// Four to eight digits.
+    pub pin: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// Create or update a cashier (admin). The PIN is hashed here and checked at the registers.
+#[utoipa::path(post, path = "/api/cashiers", request_body = CashierInput, responses((status = 200, description = "Saved")))]
+pub async fn create_cashier(
+    State(state): State<AppState>,
+    staff: Staff,
+    JsonBody(input): JsonBody<CashierInput>,
+) -> ApiResult<Json<serde_json::Value>> {
+    staff.require(&[])?;
+    let id = CashierId::new(input.id).map_err(|e| ApiError::invalid("id", e))?;
+    if !(4..=8).contains(&input.pin.len()) || !input.pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid("pin", "a PIN has 4 to 8 digits"));
+    }
+    let store = input
+        .store
+        .as_deref()
+        .map(LocationCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("store", e))?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(ApiError::invalid("name", "a name has 1 to 60 characters"));
+    }
+    let pin = input.pin.clone();
+    let pin_hash = tokio::task::spawn_blocking(move || identity::hash_password(&pin))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    let cashier = CashierInfo { id, name, store, pin_hash, active: input.active };
+    let mut tx = state.db.begin().await?;
+    save_cashier(&mut tx, &cashier).await?;
+    tx.commit().await?;
+    Ok(Json(serde_json::json!({ "id": cashier.id, "name": cashier.name })))
+}

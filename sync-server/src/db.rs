@@ -1,0 +1,249 @@
+//! The database handle: one `sqlx` Any pool over SQLite (the default) or PostgreSQL.
+//!
+//! Every query is written once, with `$1`-style placeholders that both engines read, and only
+//! the column types both engines share (BIGINT, TEXT, BOOLEAN). The differences between the two
+//! engines live here and in the two migration folders, nowhere else:
+//! - how a write transaction starts ([`Db::begin`]): SQLite takes the write lock at once
+//!   (`BEGIN IMMEDIATE`), so two writers never deadlock on a lock upgrade;
+//! - which migrations run, and how an auto-increment key is declared in them.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Transaction};
+
+pub type Tx = Transaction<'static, Any>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and its
+    /// folder if they do not exist, and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Engine::Postgres
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://, not {url:?}");
+        };
+        let url = match engine {
+            Engine::Sqlite => sqlite_url(url)?,
+            Engine::Postgres => url.to_owned(),
+        };
+        let options =
+            AnyConnectOptions::from_str(&url).with_context(|| format!("bad DATABASE_URL {url:?}"))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match engine {
+                Engine::Sqlite => max_connections.min(8),
+                Engine::Postgres => max_connections,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL lets readers work beside the writer; a busy writer is waited for.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA busy_timeout = 30000",
+                            "PRAGMA foreign_keys = ON",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the database at {url}"))?;
+        let migrator = match engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.context("migrating the database")?;
+        Ok(Db { pool, engine })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Starts a transaction that will write.
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `sqlite://data/caisse.db` → an absolute URL that creates the file, after creating its folder.
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        anyhow::bail!("the server needs a SQLite file, not an in-memory database");
+    }
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let query = if query.is_empty() { "mode=rwc".to_owned() } else { format!("{query}&mode=rwc") };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// `($1, $2, $3), ($4, $5, $6)`: placeholders for a multi-row insert of `rows` × `columns`.
+pub fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// `$from, $from+1, …`: a list of `count` placeholders for `IN (…)`.
+pub fn list_placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Rows per multi-row statement: SQLite binds at most 32 766 values, PostgreSQL 65 535.
+pub fn rows_per_statement(columns: usize) -> usize {
+    (30_000 / columns).max(1)
+}
+
+/// A value to bind in a statement built at run time.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    NullInt,
+    NullText,
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+
+pub type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+pub fn bind_all(mut query: Query<'_>, values: Vec<Value>) -> Query<'_> {
+    for value in values {
+        query = match value {
+            Value::Int(v) => query.bind(v),
+            Value::Text(v) => query.bind(v),
+            Value::Bool(v) => query.bind(i64::from(v)),
+            Value::NullInt => query.bind(None::<i64>),
+            Value::NullText => query.bind(None::<String>),
+        };
+    }
+    query
+}
+
+/// Inserts `rows` into `table` in as few statements as the engines allow.
+/// `suffix` follows the VALUES list (an `ON CONFLICT …` clause).
+pub async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    suffix: &str,
+) -> sqlx::Result<()> {
+    for chunk in rows.chunks(rows_per_statement(columns.len())) {
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {} {suffix}",
+            columns.join(", "),
+            values_placeholders(chunk.len(), columns.len())
+        );
+        let values = chunk.iter().flatten().cloned().collect();
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch, by this server's clock.
+pub fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default(),
+    )
+    .unwrap_or(i64::MAX)
+}
+
+/// Whether an error is a transient conflict between transactions, worth retrying:
+/// a PostgreSQL deadlock or serialisation failure, or SQLite's busy signal.
+pub fn is_retryable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => {
+            matches!(e.code().as_deref(), Some("40P01" | "40001" | "5" | "6" | "517"))
+                || e.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}

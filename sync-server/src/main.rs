@@ -1,0 +1,62 @@
+//! `sync-server`: runs Caisse's head-office server. With no configuration it uses a SQLite file
+//! under `./data` and loads the demo chain on first start.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use sync_server::{Config, Settings, serve};
+
+/// Caisse sync server: register sync, catalogue, inventory, reports and the head-office API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "CAISSE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// sqlite://PATH (default) or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/caisse-server.db")]
+    database_url: String,
+    /// Start an empty chain: no demo stores, products or users.
+    #[arg(long)]
+    no_demo: bool,
+    /// Password of the demo's admin user (random when absent; printed on first start).
+    #[arg(long, env = "CAISSE_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// Alert when a register's clock is off by more than this many seconds.
+    #[arg(long, env = "CAISSE_SKEW_BOUND_SECONDS", default_value_t = 300)]
+    skew_bound_seconds: u64,
+    /// Database connections in the pool.
+    #[arg(long, env = "CAISSE_DB_CONNECTIONS", default_value_t = 16)]
+    db_connections: u32,
+    /// Largest request body, in MiB.
+    #[arg(long, env = "CAISSE_BODY_LIMIT_MIB", default_value_t = 16)]
+    body_limit_mib: usize,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "CAISSE_LOG_JSON")]
+    log_json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAISSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if args.log_json {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
+    serve(Config {
+        listen: args.listen,
+        database_url: args.database_url,
+        demo: !args.no_demo,
+        admin_password: args.admin_password,
+        max_connections: args.db_connections,
+        settings: Settings {
+            skew_bound_ms: args.skew_bound_seconds * 1_000,
+            body_limit: args.body_limit_mib * 1024 * 1024,
+        },
+    })
+    .await
+}

@@ -1,0 +1,213 @@
+//! Replenishment (UC2): a store asks the logistics centre for goods with a record; logistics
+//! approves or rejects; an approval ships a transfer out of the logistics centre's stock. The
+//! decision and the transfer reach the store on its next pull, and the store's receipt of the
+//! transfer comes back as a record that puts the goods into its stock.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use shared_model::protocol::{Change, Decision, ReplenishmentDecision, TransferNotice};
+use shared_model::stock::ItemQuantity;
+use shared_model::{LocationKind, Record, RecordBody, RecordId};
+use sqlx::{AnyConnection, Row};
+
+use crate::catalogue;
+use crate::db::{Db, Value, insert_rows, now_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::feed::{self, Entry};
+use crate::http::{AppState, JsonBody};
+use crate::identity::{Role, Staff};
+use crate::inventory::{self, Move};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/replenishments", get(list))
+        .route("/api/replenishments/{id}/decision", post(decide))
+}
+
+pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
+    let rows = records
+        .iter()
+        .filter_map(|r| match &r.body {
+            RecordBody::ReplenishmentRequested(request) => Some(vec![
+                Value::from(r.id.to_string()),
+                r.store.as_str().into(),
+                i64::try_from(r.hlc.wall_ms).unwrap_or_default().into(),
+                serde_json::to_string(&request.lines).unwrap_or_default().into(),
+                request.note.clone().into(),
+                "pending".into(),
+            ]),
+            _ => None,
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "replenishment_requests",
+        &["record_id", "store", "requested_ms", "lines", "note", "status"],
+        rows,
+        "",
+    )
+    .await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RequestView {
+    pub id: String,
+    pub store: String,
+    pub requested_ms: i64,
+    #[schema(value_type = Object)]
+    pub lines: Vec<ItemQuantity>,
+    pub note: Option<String>,
+    pub status: String,
+    pub decided_by: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ListQuery {
+    /// pending, approved or rejected; all when absent.
+    pub status: Option<String>,
+}
+
+/// Replenishment requests (admin, logistics, manager).
+#[utoipa::path(get, path = "/api/replenishments", params(ListQuery), responses((status = 200, description = "Requests, oldest first")))]
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<RequestView>>> {
+    staff.require(&[Role::Logistics, Role::Manager])?;
+    let rows = sqlx::query(
+        "SELECT record_id, store, requested_ms, lines, note, status, decided_by FROM replenishment_requests
+         WHERE ($1 = '' OR status = $1) ORDER BY requested_ms, record_id",
+    )
+    .bind(q.status.unwrap_or_default())
+    .fetch_all(state.db.pool())
+    .await?;
+    let views = rows
+        .iter()
+        .map(|r| {
+            Ok(RequestView {
+                id: r.try_get("record_id")?,
+                store: r.try_get("store")?,
+                requested_ms: r.try_get("requested_ms")?,
+                lines: serde_json::from_str(&r.try_get::<String, _>("lines")?)?,
+                note: r.try_get("note")?,
+                status: r.try_get("status")?,
+                decided_by: r.try_get("decided_by")?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Json(views))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    /// approved or rejected.
+    #[schema(value_type = String)]
+    pub decision: Decision,
+    pub note: Option<String>,
+}
+
+/// Approve (ship a transfer) or reject a request (admin, logistics).
+#[utoipa::path(post, path = "/api/replenishments/{id}/decision", request_body = DecisionInput, responses((status = 200, description = "Decided"), (status = 409, description = "Already decided")))]
+pub async fn decide(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<DecisionInput>,
+) -> ApiResult<Json<ReplenishmentDecision>> {
+    staff.require(&[Role::Logistics])?;
+    let request = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
+    if input.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::invalid("note", "a note has at most 500 characters"));
+    }
+    let logistics = catalogue::location_of_kind(&state.db, LocationKind::Logistics)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("the chain has no logistics centre".into()))?;
+    decide_request(&state.db, request, input.decision, input.note, &staff.username, &logistics)
+        .await
+        .map(Json)
+}
+
+pub async fn decide_request(
+    db: &Db,
+    request: RecordId,
+    decision: Decision,
+    note: Option<String>,
+    by: &str,
+    logistics: &shared_model::LocationCode,
+) -> ApiResult<ReplenishmentDecision> {
+    let mut tx = db.begin().await?;
+    // Claiming the row with a conditional update makes two deciders race safely: one wins.
+    let status = match decision {
+        Decision::Approved => "approved",
+        Decision::Rejected => "rejected",
+    };
+    let claimed = sqlx::query(
+        "UPDATE replenishment_requests SET status = $1, decided_by = $2, decided_ms = $3, decision_note = $4
+         WHERE record_id = $5 AND status = 'pending' RETURNING store, lines",
+    )
+    .bind(status)
+    .bind(by)
+    .bind(now_ms())
+    .bind(note.clone())
+    .bind(request.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = claimed else {
+        let exists = sqlx::query("SELECT status FROM replenishment_requests WHERE record_id = $1")
+            .bind(request.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Err(match exists {
+            Some(_) => ApiError::Conflict(format!("request {request} has already been decided")),
+            None => ApiError::NotFound(format!("no replenishment request {request}")),
+        });
+    };
+    let store = shared_model::LocationCode::parse(&row.try_get::<String, _>("store")?)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let lines: Vec<ItemQuantity> = serde_json::from_str(&row.try_get::<String, _>("lines")?)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut entries = Vec::new();
+    let mut transfer = None;
+    if decision == Decision::Approved {
+        let id = uuid::Uuid::now_v7();
+        transfer = Some(id);
+        let moves: Vec<Move> = lines
+            .iter()
+            .map(|l| Move {
+                location: logistics.to_string(),
+                sku: l.sku.to_string(),
+                delta: -i64::from(l.quantity.get()),
+                kind: "transfer_out",
+                record_id: None,
+            })
+            .collect();
+        entries.extend(inventory::apply(&mut tx, &moves).await?);
+        entries.push(Entry {
+            kind: "transfer",
+            key: id.to_string(),
+            audience: Some(store.to_string()),
+            change: Change::Transfer(TransferNotice {
+                transfer: id,
+                from: logistics.clone(),
+                to: store.clone(),
+                lines,
+                shipped_ms: u64::try_from(now_ms()).unwrap_or_default(),
+            }),
+        });
+    }
+    let answer = ReplenishmentDecision { request, store: store.clone(), decision, transfer, note };
+    entries.push(Entry {
+        kind: "replenishment",
+        key: request.to_string(),
+        audience: Some(store.to_string()),
+        change: Change::ReplenishmentDecision(answer.clone()),
+    });
+    feed::publish(&mut tx, entries).await?;
+    tx.commit().await?;
+    Ok(answer)
+}

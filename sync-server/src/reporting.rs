@@ -1,0 +1,336 @@
+//! Head office's figures: daily totals per store and per product, folded from the records by
+//! the same projection the registers and the property tests use (`shared_model::projection::
+//! SalesReport`), then added into the tables, so a report equals a recomputation from the records.
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use shared_model::Record;
+use shared_model::projection::{Projection, SalesReport};
+use sqlx::{AnyConnection, Row};
+
+use crate::alerts::{self, AlertView};
+use crate::db::{Db, Value, insert_rows};
+use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::identity::{Role, Staff};
+use crate::inventory;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/reports/sales", get(sales_report)).route("/api/alerts", get(list_alerts))
+}
+
+/// Adds the new records' sales and returns into the daily totals.
+pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
+    let mut report = SalesReport::default();
+    for record in records {
+        report.apply(record);
+    }
+    let days = report
+        .days
+        .iter()
+        .map(|((store, day), t)| {
+            vec![
+                Value::from(store.as_str()),
+                day.to_string().into(),
+                i64::try_from(t.sales).unwrap_or_default().into(),
+                i64::try_from(t.returns).unwrap_or_default().into(),
+                t.net_sales.as_cents().into(),
+                t.gst.as_cents().into(),
+                t.qst.as_cents().into(),
+                t.collected.as_cents().into(),
+                t.net_refunds.as_cents().into(),
+                t.gst_refunded.as_cents().into(),
+                t.qst_refunded.as_cents().into(),
+                t.refunded.as_cents().into(),
+            ]
+        })
+        .collect();
+    const DAY: &[&str] = &[
+        "store",
+        "business_day",
+        "sales",
+        "returns",
+        "net_sales",
+        "gst",
+        "qst",
+        "collected",
+        "net_refunds",
+        "gst_refunded",
+        "qst_refunded",
+        "refunded",
+    ];
+    let add = DAY[2..]
+        .iter()
+        .map(|c| format!("{c} = daily_sales.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    insert_rows(
+        conn,
+        "daily_sales",
+        DAY,
+        days,
+        &format!("ON CONFLICT (store, business_day) DO UPDATE SET {add}"),
+    )
+    .await?;
+
+    let products = report
+        .products
+        .iter()
+        .map(|((store, day, sku), p)| {
+            vec![
+                Value::from(store.as_str()),
+                day.to_string().into(),
+                sku.as_str().into(),
+                i64::try_from(p.sold).unwrap_or_default().into(),
+                i64::try_from(p.returned).unwrap_or_default().into(),
+                p.net_sales.as_cents().into(),
+                p.net_refunds.as_cents().into(),
+            ]
+        })
+        .collect();
+    const PRODUCT: &[&str] =
+        &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
+    let add = PRODUCT[3..]
+        .iter()
+        .map(|c| format!("{c} = daily_products.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    insert_rows(
+        conn,
+        "daily_products",
+        PRODUCT,
+        products,
+        &format!("ON CONFLICT (store, business_day, sku) DO UPDATE SET {add}"),
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StoreFigures {
+    pub store: String,
+    pub sales: i64,
+    pub returns: i64,
+    /// Cents, before tax, net of discounts.
+    pub net_sales: i64,
+    pub gst: i64,
+    pub qst: i64,
+    /// Cents paid by customers, cash rounding included.
+    pub collected: i64,
+    pub net_refunds: i64,
+    /// Cents refunded, cash rounding included.
+    pub refunded: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProductFigures {
+    pub sku: String,
+    /// Units sold less units returned.
+    pub units: i64,
+    /// Cents, net sales less net refunds.
+    pub net: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LocationStock {
+    pub location: String,
+    pub units: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SalesReportView {
+    pub from: String,
+    pub to: String,
+    pub stores: Vec<StoreFigures>,
+    pub total: StoreFigures,
+    pub top_products: Vec<ProductFigures>,
+    pub stock: Vec<LocationStock>,
+}
+
+/// The consolidated report for an inclusive range of business days (UC1).
+pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow::Result<SalesReportView> {
+    let rows = sqlx::query(
+        "SELECT store, CAST(SUM(sales) AS BIGINT) AS sales, CAST(SUM(returns) AS BIGINT) AS returns,
+                CAST(SUM(net_sales) AS BIGINT) AS net_sales, CAST(SUM(gst) AS BIGINT) AS gst,
+                CAST(SUM(qst) AS BIGINT) AS qst, CAST(SUM(collected) AS BIGINT) AS collected,
+                CAST(SUM(net_refunds) AS BIGINT) AS net_refunds, CAST(SUM(refunded) AS BIGINT) AS refunded
+         FROM daily_sales WHERE business_day >= $1 AND business_day <= $2 GROUP BY store ORDER BY store",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    let stores = rows
+        .iter()
+        .map(|r| {
+            Ok(StoreFigures {
+                store: r.try_get("store")?,
+                sales: r.try_get("sales")?,
+                returns: r.try_get("returns")?,
+                net_sales: r.try_get("net_sales")?,
+                gst: r.try_get("gst")?,
+                qst: r.try_get("qst")?,
+                collected: r.try_get("collected")?,
+                net_refunds: r.try_get("net_refunds")?,
+                refunded: r.try_get("refunded")?,
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let total =
+        stores.iter().fold(StoreFigures { store: "ALL".into(), ..StoreFigures::default() }, |t, s| {
+            StoreFigures {
+                store: t.store,
+                sales: t.sales + s.sales,
+                returns: t.returns + s.returns,
+                net_sales: t.net_sales + s.net_sales,
+                gst: t.gst + s.gst,
+                qst: t.qst + s.qst,
+                collected: t.collected + s.collected,
+                net_refunds: t.net_refunds + s.net_refunds,
+                refunded: t.refunded + s.refunded,
+            }
+        });
+    let rows = sqlx::query(
+        "SELECT sku, CAST(SUM(sold) - SUM(returned) AS BIGINT) AS units,
+                CAST(SUM(net_sales) - SUM(net_refunds) AS BIGINT) AS net
+         FROM daily_products WHERE business_day >= $1 AND business_day <= $2
+         GROUP BY sku ORDER BY units DESC, sku LIMIT $3",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(i64::from(top))
+    .fetch_all(db.pool())
+    .await?;
+    let top_products = rows
+        .iter()
+        .map(|r| {
+            Ok(ProductFigures { sku: r.try_get("sku")?, units: r.try_get("units")?, net: r.try_get("net")? })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let stock = inventory::totals_by_location(db)
+        .await?
+        .into_iter()
+        .map(|(location, units)| LocationStock { location, units })
+        .collect();
+    Ok(SalesReportView { from: from.to_string(), to: to.to_string(), stores, total, top_products, stock })
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ReportQuery {
+    /// First business day, YYYY-MM-DD.
+    pub from: Option<String>,
+    /// Last business day, YYYY-MM-DD (inclusive).
+    pub to: Option<String>,
+    /// json (default) or csv.
+    pub format: Option<String>,
+    /// How many top products (default 10, at most 1000).
+    pub top: Option<u32>,
+}
+
+fn day(field: &str, text: Option<&str>) -> ApiResult<NaiveDate> {
+    let text = text.ok_or_else(|| ApiError::bad(field, format!("{field} is required, as YYYY-MM-DD")))?;
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad(field, format!("{field} must be a date like 2026-11-22")))
+}
+
+/// Consolidated sales report (admin, manager): sales by store, top products, stock by location.
+#[utoipa::path(get, path = "/api/reports/sales", params(ReportQuery), responses((status = 200, description = "The report, as JSON or CSV")))]
+pub async fn sales_report(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ReportQuery>,
+) -> ApiResult<Response> {
+    staff.require(&[Role::Manager])?;
+    let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
+    if from > to {
+        return Err(ApiError::bad("to", "to is before from"));
+    }
+    let top = q.top.unwrap_or(10);
+    if !(1..=1000).contains(&top) {
+        return Err(ApiError::bad("top", "top must be between 1 and 1000"));
+    }
+    let report = report(&state.db, from, to, top).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(report).into_response()),
+        "csv" => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&report)?).into_response()),
+        _ => Err(ApiError::bad("format", "format is json or csv")),
+    }
+}
+
+/// The report as one CSV table; `section` tells stores, products and stock apart. Amounts in dollars.
+pub fn to_csv(report: &SalesReportView) -> anyhow::Result<String> {
+    let dollars = |cents: i64| shared_model::Money::cents(cents).to_string();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "section",
+        "key",
+        "sales",
+        "returns",
+        "net_sales",
+        "gst",
+        "qst",
+        "collected",
+        "refunded",
+        "units",
+    ])?;
+    for s in report.stores.iter().chain(std::iter::once(&report.total)) {
+        out.write_record([
+            "store".to_owned(),
+            s.store.clone(),
+            s.sales.to_string(),
+            s.returns.to_string(),
+            dollars(s.net_sales),
+            dollars(s.gst),
+            dollars(s.qst),
+            dollars(s.collected),
+            dollars(s.refunded),
+            String::new(),
+        ])?;
+    }
+    for p in &report.top_products {
+        let empty = String::new;
+        out.write_record([
+            "product".to_owned(),
+            p.sku.clone(),
+            empty(),
+            empty(),
+            dollars(p.net),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            p.units.to_string(),
+        ])?;
+    }
+    for l in &report.stock {
+        let mut row = vec!["stock".to_owned(), l.location.clone()];
+        row.extend(std::iter::repeat_n(String::new(), 7));
+        row.push(l.units.to_string());
+        out.write_record(row)?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct AlertQuery {
+    /// Only open alerts (default true).
+    pub open: Option<bool>,
+    /// negative_stock, low_stock, over_return, unverified_return or clock_skew.
+    pub kind: Option<String>,
+}
+
+/// Alerts for head office (every role).
+#[utoipa::path(get, path = "/api/alerts", params(AlertQuery), responses((status = 200, description = "Alerts, newest first")))]
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Query(q): Query<AlertQuery>,
+) -> ApiResult<Json<Vec<AlertView>>> {
+    Ok(Json(alerts::list(&state.db, q.open.unwrap_or(true), q.kind.as_deref()).await?))
+}

@@ -1,0 +1,561 @@
+//! Register sync: push (records in, exactly once) and pull (changes out, after a cursor).
+//!
+//! # Push
+//!
+//! A batch is all or nothing. The server first reads every record on its own: a record for
+//! another register or another store means the caller is not who it claims, and the whole
+//! request is refused (403) with nothing stored. A record that cannot be read or fails its
+//! checks is refused with a per-record verdict: the request answers 422 naming each refused
+//! record and its field, the refused records are parked in the dead-letter table for head
+//! office, and nothing of the batch enters the ledger. The register marks those records
+//! rejected and pushes the others again at once, so a bad record never blocks the ones behind it.
+//!
+//! A batch that reads well is ingested in one transaction: insert-if-absent by id and by
+//! (origin, seq); only what was new is applied to the projections; then what the server holds
+//! of the register is advanced and the changed stock levels are published. A retried or
+//! duplicated push therefore changes nothing, and a push cut before the commit left nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use shared_model::projection::{Movement, movements};
+use shared_model::protocol::{
+    MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushResponse, Verdict,
+};
+use shared_model::{Record, RecordId, RegisterId};
+use sqlx::{AnyConnection, Row};
+
+use crate::alerts::{self, Alert, Kind};
+use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{AppState, WireBody};
+use crate::identity::{self, Register, Role, Staff};
+use crate::{feed, inventory, replenishment, reporting, sales};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/registers/enrol", post(enrol))
+        .route("/api/sync/push", post(push))
+        .route("/api/sync/pull", post(pull))
+        .route("/api/sync/sales/{id}", get(sale_for_return))
+        .route("/api/dead-letters", get(dead_letters))
+}
+
+/// Exchange an enrolment code for a register's device secret.
+#[utoipa::path(post, path = "/api/registers/enrol", request_body = Object, responses((status = 200, description = "The register's id, store and device secret"), (status = 422, description = "Unknown, used or expired code")))]
+pub async fn enrol(
+    State(state): State<AppState>,
+    crate::http::JsonBody(body): crate::http::JsonBody<EnrolInput>,
+) -> ApiResult<Json<identity::Enrolment>> {
+    Ok(Json(identity::enrol(&state.db, &body.code).await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolInput {
+    pub code: String,
+}
+
+/// A record refused at push time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    pub index: u32,
+    pub id: Option<RecordId>,
+    pub seq: Option<u64>,
+    pub field: String,
+    pub reason: String,
+    #[serde(skip)]
+    payload: String,
+}
+
+/// Push a batch of records (a register, with its device secret). Body: the versioned wire form
+/// of `PushBatch`; answer: `PushResponse`, or a problem naming each refused record.
+#[utoipa::path(post, path = "/api/sync/push", request_body(content = Object, description = "{\"format\":1,\"push\":{\"records\":[…]}}"), responses((status = 200, description = "Verdicts and what the server holds"), (status = 403, description = "A record for another register or store"), (status = 413, description = "Batch too large"), (status = 422, description = "Refused records, named")))]
+pub async fn push(
+    State(state): State<AppState>,
+    register: Register,
+    WireBody(body): WireBody,
+) -> ApiResult<Response> {
+    let batch =
+        PushBatch::decode(&body).map_err(|e| ApiError::bad(e.field().unwrap_or("push").to_owned(), &e))?;
+    if batch.records.len() > MAX_BATCH {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a push carries at most {MAX_BATCH} records, this one has {}",
+            batch.records.len()
+        )));
+    }
+    let mut records = Vec::with_capacity(batch.records.len());
+    let mut refusals = Vec::new();
+    let skew_bound = state.settings.skew_bound_ms;
+    for (index, raw) in batch.records.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        let refuse = |field: String, reason: String| {
+            let loose: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
+            let pick =
+                |key: &str| loose.as_ref().and_then(|v| v.get("record")).and_then(|r| r.get(key)).cloned();
+            Refusal {
+                index,
+                id: pick("id").and_then(|v| serde_json::from_value(v).ok()),
+                seq: pick("seq").and_then(|v| v.as_u64()),
+                field: format!("records[{index}].{field}"),
+                reason,
+                payload: raw.get().to_owned(),
+            }
+        };
+        match Record::decode(raw.get().as_bytes()) {
+            Err(e) => refusals.push(refuse(e.field().unwrap_or("record").to_owned(), e.to_string())),
+            Ok(record) => {
+                if record.origin != register.id {
+                    return Err(ApiError::Forbidden(format!(
+                        "record {index} claims to come from register {}, but this is register {}",
+                        record.origin, register.id
+                    )));
+                }
+                if record.store != register.store {
+                    return Err(ApiError::Forbidden(format!(
+                        "record {index} is for store {}, but register {} is enrolled at store {}",
+                        record.store, register.id, register.store
+                    )));
+                }
+                match record.check() {
+                    Err(e) => refusals.push(refuse("record.body".into(), e.to_string())),
+                    Ok(()) => records.push(record),
+                }
+            }
+        }
+    }
+    if !refusals.is_empty() {
+        return refuse_batch(&state.db, &register.id, batch.records.len(), refusals).await;
+    }
+    let outcome = ingest(&state.db, &register.id, &records, skew_bound).await?;
+    match outcome {
+        Ingested::Done { verdicts, holds } => {
+            let accepted = verdicts.iter().filter(|v| v.outcome == Outcome::Accepted).count();
+            metrics::counter!("caisse_records_ingested_total").increment(accepted as u64);
+            metrics::counter!("caisse_records_duplicate_total").increment((verdicts.len() - accepted) as u64);
+            let response =
+                PushResponse { verdicts, holds, server_time_ms: u64::try_from(now_ms()).unwrap_or_default() };
+            Ok(wire_response(response.encode()))
+        }
+        Ingested::Conflicts(refusals) => refuse_batch(&state.db, &register.id, records.len(), refusals).await,
+    }
+}
+
+fn wire_response(body: String) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn refuse_batch(
+    db: &Db,
+    register: &RegisterId,
+    size: usize,
+    refusals: Vec<Refusal>,
+) -> ApiResult<Response> {
+    park(db, register, &refusals).await?;
+    metrics::counter!("caisse_dead_letters_total").increment(refusals.len() as u64);
+    let first = &refusals[0];
+    tracing::warn!(register = %register, refused = refusals.len(), first = %first.reason, "push refused");
+    let mut extra = serde_json::Map::new();
+    extra.insert("refused".into(), serde_json::to_value(&refusals).unwrap_or_default());
+    let holds = sqlx::query("SELECT holds FROM registers WHERE id = $1")
+        .bind(register.as_str())
+        .fetch_one(db.pool())
+        .await?
+        .try_get::<i64, _>("holds")?;
+    extra.insert("holds".into(), holds.into());
+    Err(ApiError::Unprocessable {
+        detail: format!(
+            "{} of the {size} records were refused and nothing was stored; first: {}",
+            refusals.len(),
+            first.reason
+        ),
+        field: Some(first.field.clone()),
+        extra,
+    })
+}
+
+/// Parks refused records for head office, with their reason.
+async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Result<()> {
+    let now = now_ms();
+    let rows = refusals
+        .iter()
+        .map(|r| {
+            vec![
+                Value::from(register.as_str()),
+                now.into(),
+                r.id.map(|id| id.to_string()).into(),
+                r.seq.and_then(|s| i64::try_from(s).ok()).into(),
+                Some(r.field.clone()).into(),
+                r.reason.as_str().into(),
+                r.payload.as_str().into(),
+            ]
+        })
+        .collect();
+    let mut conn = db.pool().acquire().await?;
+    insert_rows(
+        &mut conn,
+        "dead_letters",
+        &["register_id", "received_ms", "record_id", "seq", "field", "reason", "payload"],
+        rows,
+        "",
+    )
+    .await
+}
+
+#[derive(Debug)]
+pub enum Ingested {
+    Done {
+        verdicts: Vec<Verdict>,
+        holds: u64,
+    },
+    /// Records that clash with what is held (same id or same seq, other content): nothing stored.
+    Conflicts(Vec<Refusal>),
+}
+
+/// Stores the records that are new and applies them, in one transaction; retried on a
+/// deadlock or serialisation failure, which leaves nothing behind.
+pub async fn ingest(
+    db: &Db,
+    register: &RegisterId,
+    records: &[Record],
+    skew_bound_ms: u64,
+) -> anyhow::Result<Ingested> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_ingest(db, register, records, skew_bound_ms).await {
+            Err(e) if attempt < 5 && crate::db::is_retryable(&e) => {
+                tracing::debug!(attempt, error = %e, "ingest conflict, retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+async fn try_ingest(
+    db: &Db,
+    register: &RegisterId,
+    records: &[Record],
+    skew_bound_ms: u64,
+) -> sqlx::Result<Ingested> {
+    let encoded: Vec<String> = records.iter().map(Record::encode).collect();
+    let conflict = |index: usize, reason: String| Refusal {
+        index: u32::try_from(index).unwrap_or(u32::MAX),
+        id: Some(records[index].id),
+        seq: Some(records[index].seq),
+        field: format!("records[{index}].record.id"),
+        reason,
+        payload: encoded[index].clone(),
+    };
+
+    // Within the batch: a second copy of a record is a duplicate of the first; two different
+    // records under one id or one seq are a clash.
+    let mut first_by_id: BTreeMap<RecordId, usize> = BTreeMap::new();
+    let mut id_by_seq: BTreeMap<u64, RecordId> = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    let mut unique = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        if let Some(&first) = first_by_id.get(&record.id) {
+            if encoded[first] != encoded[index] {
+                conflicts.push(conflict(
+                    index,
+                    format!("record {} appears twice with different content", record.id),
+                ));
+            }
+            continue;
+        }
+        if let Some(other) = id_by_seq.insert(record.seq, record.id) {
+            conflicts.push(conflict(
+                index,
+                format!("seq {} is used by records {other} and {}", record.seq, record.id),
+            ));
+            continue;
+        }
+        first_by_id.insert(record.id, index);
+        unique.push(index);
+    }
+    if !conflicts.is_empty() {
+        return Ok(Ingested::Conflicts(conflicts));
+    }
+
+    let mut tx = db.begin().await?;
+    let received = now_ms();
+    let mut new_ids: BTreeSet<String> = BTreeSet::new();
+    let columns = [
+        "id",
+        "origin",
+        "seq",
+        "store",
+        "kind",
+        "hlc_wall",
+        "hlc_counter",
+        "device_time_ms",
+        "received_ms",
+        "content",
+    ];
+    for chunk in unique.chunks(crate::db::rows_per_statement(columns.len())) {
+        let sql = format!(
+            "INSERT INTO records ({}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+            columns.join(", "),
+            crate::db::values_placeholders(chunk.len(), columns.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &index in chunk {
+            let r = &records[index];
+            query = query
+                .bind(r.id.to_string())
+                .bind(r.origin.as_str())
+                .bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
+                .bind(r.store.as_str())
+                .bind(r.body.kind())
+                .bind(i64::try_from(r.hlc.wall_ms).unwrap_or(i64::MAX))
+                .bind(i64::from(r.hlc.counter))
+                .bind(i64::try_from(r.device_time_ms).unwrap_or(i64::MAX))
+                .bind(received)
+                .bind(encoded[index].as_str());
+        }
+        for row in query.fetch_all(&mut *tx).await? {
+            new_ids.insert(row.try_get("id")?);
+        }
+    }
+
+    // What was not inserted is either the same record again, or a clash with a held one.
+    let held: Vec<usize> =
+        unique.iter().copied().filter(|&i| !new_ids.contains(&records[i].id.to_string())).collect();
+    let mut held_content: BTreeMap<String, String> = BTreeMap::new();
+    for chunk in held.chunks(500) {
+        let sql =
+            format!("SELECT id, content FROM records WHERE id IN ({})", list_placeholders(1, chunk.len()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &index in chunk {
+            query = query.bind(records[index].id.to_string());
+        }
+        for row in query.fetch_all(&mut *tx).await? {
+            held_content.insert(row.try_get("id")?, row.try_get("content")?);
+        }
+    }
+    for &index in &held {
+        let record = &records[index];
+        match held_content.get(&record.id.to_string()) {
+            Some(content) if *content == encoded[index] => {}
+            Some(_) => conflicts.push(conflict(
+                index,
+                format!("record {} is already held with different content", record.id),
+            )),
+            None => conflicts.push(conflict(
+                index,
+                format!("{} seq {} is already held as another record", record.origin, record.seq),
+            )),
+        }
+    }
+    if !conflicts.is_empty() {
+        tx.rollback().await?;
+        return Ok(Ingested::Conflicts(conflicts));
+    }
+
+    let fresh: Vec<&Record> =
+        unique.iter().map(|&i| &records[i]).filter(|r| new_ids.contains(&r.id.to_string())).collect();
+    sales::apply(&mut tx, &fresh).await?;
+    reporting::apply(&mut tx, &fresh).await?;
+    replenishment::apply(&mut tx, &fresh).await?;
+    let moves: Vec<inventory::Move> = fresh
+        .iter()
+        .flat_map(|r| {
+            movements(r).into_iter().map(|Movement { location, sku, delta, kind }| inventory::Move {
+                location: location.to_string(),
+                sku: sku.to_string(),
+                delta,
+                kind: kind.as_str(),
+                record_id: Some(r.id.to_string()),
+            })
+        })
+        .collect();
+    let stock_changes = inventory::apply(&mut tx, &moves).await?;
+    skew_alerts(&mut tx, register, &fresh, received, skew_bound_ms).await?;
+    let holds = advance_holds(&mut tx, register).await?;
+    identity::note_push(&mut tx, register, holds).await?;
+    // Last: publishing takes the feed clock's lock, held only until the commit below.
+    feed::publish(&mut tx, stock_changes).await?;
+    tx.commit().await?;
+
+    let verdicts = records
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            let accepted = first_by_id.get(&r.id) == Some(&index) && new_ids.contains(&r.id.to_string());
+            Verdict {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                id: Some(r.id),
+                seq: Some(r.seq),
+                outcome: if accepted { Outcome::Accepted } else { Outcome::Duplicate },
+            }
+        })
+        .collect();
+    Ok(Ingested::Done { verdicts, holds })
+}
+
+/// The highest seq of `register` held with none missing below it.
+async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx::Result<u64> {
+    let mut holds: i64 = sqlx::query("SELECT holds FROM registers WHERE id = $1")
+        .bind(register.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("holds"))
+        .transpose()?
+        .unwrap_or(0);
+    loop {
+        let seqs: Vec<i64> =
+            sqlx::query("SELECT seq FROM records WHERE origin = $1 AND seq > $2 ORDER BY seq LIMIT 5000")
+                .bind(register.as_str())
+                .bind(holds)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| r.try_get("seq"))
+                .collect::<sqlx::Result<_>>()?;
+        let before = holds;
+        for seq in &seqs {
+            if *seq != holds + 1 {
+                break;
+            }
+            holds = *seq;
+        }
+        if holds == before || seqs.len() < 5000 {
+            return Ok(u64::try_from(holds).unwrap_or_default());
+        }
+    }
+}
+
+/// Flags a register whose device clock disagrees with its hybrid clock, or whose stamps are
+/// ahead of the server: the register's clock is wrong, and its times should not be trusted.
+async fn skew_alerts(
+    conn: &mut AnyConnection,
+    register: &RegisterId,
+    records: &[&Record],
+    now: i64,
+    bound: u64,
+) -> sqlx::Result<()> {
+    let bound = i128::from(bound);
+    let worst = records
+        .iter()
+        .map(|r| {
+            let ahead = i128::from(r.hlc.wall_ms) - i128::from(now);
+            (r, r.skew_ms().abs().max(ahead))
+        })
+        .max_by_key(|(_, skew)| *skew);
+    if let Some((record, skew)) = worst.filter(|(_, skew)| *skew > bound) {
+        let message = format!(
+            "register {register}'s clock is off by about {} minutes (record {} seq {})",
+            skew / 60_000,
+            record.id,
+            record.seq
+        );
+        let alert = Alert {
+            location: Some(record.store.to_string()),
+            record_id: Some(record.id.to_string()),
+            message,
+            ..Alert::default()
+        };
+        alerts::raise(conn, Kind::ClockSkew, register.as_str(), alert).await?;
+    }
+    Ok(())
+}
+
+/// Pull the changes after a cursor (a register, with its device secret).
+#[utoipa::path(post, path = "/api/sync/pull", request_body(content = Object, description = "{\"format\":1,\"pull\":{\"cursor\":0,\"limit\":1000}}"), responses((status = 200, description = "Changes and the next cursor")))]
+pub async fn pull(
+    State(state): State<AppState>,
+    register: Register,
+    WireBody(body): WireBody,
+) -> ApiResult<Response> {
+    let request =
+        PullRequest::decode(&body).map_err(|e| ApiError::bad(e.field().unwrap_or("pull").to_owned(), &e))?;
+    if !(1..=MAX_PULL).contains(&request.limit) {
+        return Err(ApiError::bad("pull.limit", format!("limit must be between 1 and {MAX_PULL}")));
+    }
+    let page = feed::read(&state.db, register.store.as_str(), request.cursor, request.limit).await?;
+    identity::note_pull(&state.db, &register.id).await?;
+    let response = PullResponse {
+        changes: page.changes,
+        next: page.next,
+        more: page.more,
+        server_time_ms: u64::try_from(now_ms()).unwrap_or_default(),
+    };
+    Ok(wire_response(response.encode()))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SaleForReturn {
+    /// The sale in its wire form.
+    pub record: serde_json::Value,
+    /// Units already returned, per line index.
+    pub returned: BTreeMap<i64, i64>,
+}
+
+/// A sale from any store, for a return at another store (a register, online).
+#[utoipa::path(get, path = "/api/sync/sales/{id}", responses((status = 200, description = "The sale and what was returned of it"), (status = 404, description = "Not at head office (yet)")))]
+pub async fn sale_for_return(
+    State(state): State<AppState>,
+    _register: Register,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SaleForReturn>> {
+    let id = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
+    let row = sqlx::query("SELECT content FROM records WHERE id = $1 AND kind = 'sale'")
+        .bind(id.to_string())
+        .fetch_optional(state.db.pool())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("sale {id} is not at head office (yet)")))?;
+    let content: String = row.try_get("content")?;
+    let record = serde_json::from_str(&content).map_err(|e| ApiError::Internal(e.into()))?;
+    let returned = sales::returned_of(&state.db, &id.to_string()).await?;
+    Ok(Json(SaleForReturn { record, returned }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub register: String,
+    pub received_ms: i64,
+    pub record_id: Option<String>,
+    pub seq: Option<i64>,
+    pub field: Option<String>,
+    pub reason: String,
+    pub payload: String,
+}
+
+/// Records refused at push, with their reason (admin, manager).
+#[utoipa::path(get, path = "/api/dead-letters", responses((status = 200, description = "Newest first")))]
+pub async fn dead_letters(State(state): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<DeadLetter>>> {
+    staff.require(&[Role::Manager])?;
+    let rows = sqlx::query(
+        "SELECT id, register_id, received_ms, record_id, seq, field, reason, payload FROM dead_letters ORDER BY id DESC LIMIT 1000",
+    )
+    .fetch_all(state.db.pool())
+    .await?;
+    let letters = rows
+        .iter()
+        .map(|r| {
+            Ok(DeadLetter {
+                id: r.try_get("id")?,
+                register: r.try_get("register_id")?,
+                received_ms: r.try_get("received_ms")?,
+                record_id: r.try_get("record_id")?,
+                seq: r.try_get("seq")?,
+                field: r.try_get("field")?,
+                reason: r.try_get("reason")?,
+                payload: r.try_get("payload")?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()?;
+    Ok(Json(letters))
+}
+
+/// Records the server holds, in id order: what tests compare with the registers' journals.
+pub async fn record_count(db: &Db) -> sqlx::Result<i64> {
+    sqlx::query("SELECT COUNT(*) AS n FROM records").fetch_one(db.pool()).await?.try_get("n")
+}
