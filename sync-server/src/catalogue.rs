@@ -12,7 +12,7 @@ use shared_model::protocol::Change;
 use shared_model::{Barcode, CashierId, LocationCode, LocationKind, Money, Sku, TaxClass};
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms};
+use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms, placeholder};
 use crate::error::{ApiError, ApiResult};
 use crate::feed::{self, Entry};
 use crate::http::{AppState, JsonBody};
@@ -98,9 +98,11 @@ pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> ApiRe
         _ => {}
     }
     if !product.barcodes.is_empty() {
+        let sign = placeholder(&tx);
         let sql = format!(
-            "SELECT code, sku FROM barcodes WHERE code IN ({}) AND sku <> $1",
-            list_placeholders(2, product.barcodes.len())
+            "SELECT code, sku FROM barcodes WHERE sku <> {} AND code IN ({})",
+            list_placeholders(sign, 1, 1),
+            list_placeholders(sign, 2, product.barcodes.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(product.sku.as_str());
         for code in &product.barcodes {
@@ -174,7 +176,7 @@ async fn barcodes_of(db: &Db, skus: &[String]) -> anyhow::Result<BTreeMap<String
     }
     let sql = format!(
         "SELECT code, sku FROM barcodes WHERE sku IN ({}) ORDER BY code",
-        list_placeholders(1, skus.len())
+        list_placeholders(db.placeholder(), 1, skus.len())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for sku in skus {
@@ -255,7 +257,7 @@ pub async fn thresholds(conn: &mut AnyConnection, skus: &[&str]) -> sqlx::Result
     }
     let sql = format!(
         "SELECT sku, reorder_threshold FROM products WHERE sku IN ({})",
-        list_placeholders(1, skus.len())
+        list_placeholders(placeholder(conn), 1, skus.len())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for sku in skus {

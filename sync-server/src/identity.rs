@@ -82,14 +82,15 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 pub async fn create_user(db: &Db, username: &str, password: &str, role: Role) -> anyhow::Result<()> {
     let hash = hash_password(password)?;
-    sqlx::query(
-        "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)
+    db.write(
+        sqlx::query(
+            "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)
          ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
+        )
+        .bind(username)
+        .bind(hash)
+        .bind(role.as_str()),
     )
-    .bind(username)
-    .bind(hash)
-    .bind(role.as_str())
-    .execute(db.pool())
     .await?;
     Ok(())
 }
@@ -122,12 +123,13 @@ pub async fn log_in(db: &Db, username: &str, password: &str) -> ApiResult<Sessio
     }
     let token = new_token();
     let expires_ms = now_ms() + SESSION_MS;
-    sqlx::query("INSERT INTO sessions (token_hash, username, expires_ms) VALUES ($1, $2, $3)")
-        .bind(hash_secret(&token))
-        .bind(username)
-        .bind(expires_ms)
-        .execute(db.pool())
-        .await?;
+    db.write(
+        sqlx::query("INSERT INTO sessions (token_hash, username, expires_ms) VALUES ($1, $2, $3)")
+            .bind(hash_secret(&token))
+            .bind(username)
+            .bind(expires_ms),
+    )
+    .await?;
     Ok(Session { token, username: username.to_owned(), role, expires_ms })
 }
 
@@ -227,11 +229,12 @@ where
 
 /// Adds a register to a store (not yet enrolled).
 pub async fn add_register(db: &Db, id: &RegisterId) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO registers (id, store) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-        .bind(id.as_str())
-        .bind(id.store().as_str())
-        .execute(db.pool())
-        .await?;
+    db.write(
+        sqlx::query("INSERT INTO registers (id, store) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(id.as_str())
+            .bind(id.store().as_str()),
+    )
+    .await?;
     Ok(())
 }
 
@@ -245,12 +248,13 @@ pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> ApiResult<S
         return Err(ApiError::NotFound(format!("no register {register}: add it first")));
     }
     let code = new_enrolment_code();
-    sqlx::query("INSERT INTO enrolment_codes (code_hash, register_id, expires_ms) VALUES ($1, $2, $3)")
-        .bind(hash_secret(&normalise_code(&code)))
-        .bind(register.as_str())
-        .bind(now_ms() + ENROLMENT_MS)
-        .execute(db.pool())
-        .await?;
+    db.write(
+        sqlx::query("INSERT INTO enrolment_codes (code_hash, register_id, expires_ms) VALUES ($1, $2, $3)")
+            .bind(hash_secret(&normalise_code(&code)))
+            .bind(register.as_str())
+            .bind(now_ms() + ENROLMENT_MS),
+    )
+    .await?;
     Ok(code)
 }
 
@@ -311,10 +315,12 @@ pub async fn enrol(db: &Db, code: &str) -> ApiResult<Enrolment> {
 }
 
 pub async fn revoke(db: &Db, register: &RegisterId) -> ApiResult<()> {
-    let done = sqlx::query("UPDATE registers SET revoked_ms = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(register.as_str())
-        .execute(db.pool())
+    let done = db
+        .write(
+            sqlx::query("UPDATE registers SET revoked_ms = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(register.as_str()),
+        )
         .await?;
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound(format!("no register {register}")));
@@ -374,11 +380,12 @@ pub async fn note_push(
 }
 
 pub async fn note_pull(db: &Db, register: &RegisterId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE registers SET last_pull_ms = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(register.as_str())
-        .execute(db.pool())
-        .await?;
+    db.write(
+        sqlx::query("UPDATE registers SET last_pull_ms = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(register.as_str()),
+    )
+    .await?;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
 use crate::catalogue;
-use crate::db::{Db, Value, insert_rows, now_ms, rows_per_statement, values_placeholders};
+use crate::db::{Db, Value, insert_rows, now_ms, placeholder, rows_per_statement, values_placeholders};
 use crate::error::{ApiError, ApiResult};
 use crate::feed::Entry;
 use crate::http::AppState;
@@ -77,7 +77,7 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
              ON CONFLICT (location, sku) DO UPDATE SET quantity = stock_levels.quantity + excluded.quantity,
                  updated_ms = excluded.updated_ms
              RETURNING location, sku, quantity",
-            values_placeholders(chunk.len(), 4)
+            values_placeholders(placeholder(conn), chunk.len(), 4)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for ((location, sku), delta) in chunk {

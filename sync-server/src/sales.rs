@@ -8,7 +8,7 @@ use shared_model::{Record, RecordBody};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, Value, insert_rows, list_placeholders};
+use crate::db::{Db, Value, insert_rows, list_placeholders, placeholder};
 
 /// Writes the sales, returns and till closes among `records` (all new to the server).
 pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
@@ -197,7 +197,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
 /// Compares what was returned of each line of these sales with what was sold.
 async fn check_returns(conn: &mut AnyConnection, sales: &[String]) -> sqlx::Result<()> {
     for chunk in sales.chunks(500) {
-        let list = list_placeholders(1, chunk.len());
+        let list = list_placeholders(placeholder(conn), 1, chunk.len());
         let sql = format!(
             "SELECT original_sale, original_line, CAST(SUM(quantity) AS BIGINT) AS returned FROM return_lines
              WHERE original_sale IN ({list}) AND original_line IS NOT NULL GROUP BY original_sale, original_line"

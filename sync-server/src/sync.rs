@@ -30,7 +30,7 @@ use shared_model::{Record, RecordId, RegisterId};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms};
+use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms, placeholder};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{AppState, WireBody};
 use crate::identity::{self, Register, Role, Staff};
@@ -195,15 +195,16 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Res
             ]
         })
         .collect();
-    let mut conn = db.pool().acquire().await?;
+    let mut tx = db.begin().await?;
     insert_rows(
-        &mut conn,
+        &mut tx,
         "dead_letters",
         &["register_id", "received_ms", "record_id", "seq", "field", "reason", "payload"],
         rows,
         "",
     )
-    .await
+    .await?;
+    tx.commit().await
 }
 
 #[derive(Debug)]
@@ -302,7 +303,7 @@ async fn try_ingest(
         let sql = format!(
             "INSERT INTO records ({}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
             columns.join(", "),
-            crate::db::values_placeholders(chunk.len(), columns.len())
+            crate::db::values_placeholders(placeholder(&tx), chunk.len(), columns.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for &index in chunk {
@@ -329,8 +330,10 @@ async fn try_ingest(
         unique.iter().copied().filter(|&i| !new_ids.contains(&records[i].id.to_string())).collect();
     let mut held_content: BTreeMap<String, String> = BTreeMap::new();
     for chunk in held.chunks(500) {
-        let sql =
-            format!("SELECT id, content FROM records WHERE id IN ({})", list_placeholders(1, chunk.len()));
+        let sql = format!(
+            "SELECT id, content FROM records WHERE id IN ({})",
+            list_placeholders(placeholder(&tx), 1, chunk.len())
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for &index in chunk {
             query = query.bind(records[index].id.to_string());

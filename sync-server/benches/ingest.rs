@@ -1,0 +1,191 @@
+//! Ingest throughput: registers push sale records (three lines each) in batches of 500 to a
+//! real server on loopback, concurrently; the figure is sales stored per second of wall time.
+//!
+//! `cargo bench -p sync-server --bench ingest` (both engines), or with `BENCH_ENGINE=sqlite`
+//! or `postgres`, `BENCH_SALES` (default 60 000) and `BENCH_REGISTERS` (default 4).
+//! PostgreSQL comes from `CAISSE_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/postgres).
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use shared_model::protocol::{Message, PushBatch};
+use shared_model::sale::{Sale, SaleLine};
+use shared_model::tender::Tender;
+use shared_model::{CashierId, Hlc, LocationCode, Quantity, Record, RecordBody, RecordId, RegisterId};
+use sqlx::Row;
+use sync_server::db::Db;
+use sync_server::{AppState, Settings, demo, identity, router};
+
+const BATCH: usize = 500;
+
+fn sales_for(register: &RegisterId, count: usize, salt: u8) -> Vec<Record> {
+    let products = demo::demo_products();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
+    (0..count)
+        .map(|i| {
+            let lines = (0..3)
+                .map(|k| {
+                    let p = &products[(i * 7 + k * 11) % products.len()];
+                    SaleLine {
+                        sku: p.sku.clone(),
+                        description: p.name.clone(),
+                        barcode: p.barcodes.first().cloned(),
+                        unit_price: p.price,
+                        quantity: Quantity::new(1 + (i % 3) as u32).expect("a quantity"),
+                        tax_class: p.tax_class,
+                        discount: None,
+                    }
+                })
+                .collect::<Vec<_>>();
+            let total = shared_model::sale::Quote::of(&lines).expect("a quote").total;
+            let sale = Sale::complete(
+                day,
+                CashierId::new(1001).expect("a cashier"),
+                lines,
+                vec![Tender::Debit { amount: total }],
+                None,
+            )
+            .expect("a sale");
+            let seq = i as u64 + 1;
+            let ms = 1_795_300_000_000 + seq;
+            let mut random = [salt; 10];
+            random[..8].copy_from_slice(&seq.to_be_bytes());
+            Record {
+                id: RecordId::from_parts(ms, random),
+                origin: register.clone(),
+                seq,
+                hlc: Hlc::new(ms, 0),
+                device_time_ms: ms,
+                store: register.store(),
+                body: RecordBody::Sale(sale),
+            }
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn fresh_database(engine: &str) -> (String, Option<String>) {
+    match engine {
+        "sqlite" => {
+            let dir = std::env::temp_dir().join(format!("caisse-bench-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            (format!("sqlite://{}/bench.db", dir.display()), None)
+        }
+        _ => {
+            let admin = std::env::var("CAISSE_TEST_POSTGRES")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            sqlx::any::install_default_drivers();
+            let mut conn =
+                <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("PostgreSQL");
+            sqlx::query("DROP DATABASE IF EXISTS caisse_bench WITH (FORCE)")
+                .execute(&mut conn)
+                .await
+                .expect("drop");
+            sqlx::query("CREATE DATABASE caisse_bench").execute(&mut conn).await.expect("create");
+            let (root, _) = admin.rsplit_once('/').expect("a URL");
+            (format!("{root}/caisse_bench"), Some(admin))
+        }
+    }
+}
+
+async fn run(engine: &str, total: usize, registers: usize) {
+    let (url, _) = fresh_database(engine).await;
+    let db = Db::connect(&url, 16).await.expect("the database");
+    demo::load(&db, Some("bench".into())).await.expect("the demo chain");
+    let stores = ["VMTL", "PLAT", "QDS", "MILE", "WMT"];
+    let mut work = Vec::new();
+    for r in 0..registers {
+        let store = LocationCode::parse(stores[r % stores.len()]).expect("a store");
+        let id = RegisterId::new(&store, 10 + r as u8).expect("a register");
+        identity::add_register(&db, &id).await.expect("added");
+        let code = identity::issue_enrolment_code(&db, &id).await.expect("a code");
+        let secret = identity::enrol(&db, &code).await.expect("enrolled").secret;
+        let bodies: Vec<String> = sales_for(&id, total / registers, r as u8)
+            .chunks(BATCH)
+            .map(|chunk| {
+                let raw = chunk
+                    .iter()
+                    .map(|r| serde_json::value::RawValue::from_string(r.encode()).expect("json"))
+                    .collect();
+                PushBatch { records: raw }.encode()
+            })
+            .collect();
+        work.push((secret, bodies));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    let app = router(AppState::new(db.clone(), Settings::default()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serving") });
+
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let tasks: Vec<_> = work
+        .into_iter()
+        .map(|(secret, bodies)| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for body in bodies {
+                    let t = Instant::now();
+                    let response = client
+                        .post(format!("http://{addr}/api/sync/push"))
+                        .bearer_auth(&secret)
+                        .body(body)
+                        .send()
+                        .await
+                        .expect("a push");
+                    assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+                    let _ = response.bytes().await;
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a pusher"));
+    }
+    let elapsed = started.elapsed();
+    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sales")
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n");
+    let sent = (total / registers) * registers;
+    assert_eq!(stored as usize, sent, "every sale stored once");
+    latencies.sort();
+    println!(
+        "{engine:>8}: {sent} sales (3 lines) from {registers} registers in batches of {BATCH}: {:.2} s, {:.0} sales/s; \
+         batch latency p50 {:.0} ms, p99 {:.0} ms",
+        elapsed.as_secs_f64(),
+        sent as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+    );
+    server.abort();
+    db.close().await;
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent: keep it quick then.
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let total: usize = std::env::var("BENCH_SALES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if measuring { 60_000 } else { 1_000 });
+    let registers: usize = std::env::var("BENCH_REGISTERS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let engines = match std::env::var("BENCH_ENGINE").as_deref() {
+        Ok("sqlite") => vec!["sqlite"],
+        Ok("postgres") => vec!["postgres"],
+        _ => vec!["sqlite", "postgres"],
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    for engine in engines {
+        runtime.block_on(run(engine, total, registers));
+    }
+}
