@@ -1,9 +1,14 @@
 //! The catalogue: locations, products with their barcodes and prices, and cashiers. Every
 //! change is published to the feed, so it reaches every register on its next pull (UC4).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -333,13 +338,63 @@ impl ProductInput {
     }
 }
 
+/// How long an instance serves a product list from memory.
+const LIST_TTL: Duration = Duration::from_secs(1);
+const LIST_ENTRIES: usize = 4_096;
+
+/// Product list answers, kept for a second: the shop and head office browse the catalogue far
+/// more often than it changes. A product written through this instance clears it at once;
+/// another instance serves what it holds for at most [`LIST_TTL`]. Registers never read this:
+/// they pull changes through the feed.
+#[derive(Debug, Default)]
+pub struct ListCache {
+    entries: Mutex<HashMap<String, (Instant, Bytes)>>,
+}
+
+impl ListCache {
+    fn get(&self, key: &str) -> Option<Bytes> {
+        let entries = self.entries.lock().ok()?;
+        entries.get(key).filter(|(at, _)| at.elapsed() < LIST_TTL).map(|(_, body)| body.clone())
+    }
+
+    fn put(&self, key: String, body: Bytes) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= LIST_ENTRIES {
+                entries.retain(|_, (at, _)| at.elapsed() < LIST_TTL);
+                if entries.len() >= LIST_ENTRIES {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (Instant::now(), body));
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
 /// List products (public: the online shop browses the catalogue).
 #[utoipa::path(get, path = "/api/products", params(ProductQuery), responses((status = 200, description = "Products in SKU order")))]
 pub async fn list_products(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     Query(query): Query<ProductQuery>,
-) -> ApiResult<Json<Vec<ProductInfo>>> {
-    Ok(Json(products(&state.db, &query).await?))
+) -> ApiResult<Response> {
+    let key = raw.unwrap_or_default();
+    let body = match state.catalogue_cache.get(&key) {
+        Some(body) => body,
+        None => {
+            let list = products(&state.db, &query).await?;
+            let body = Bytes::from(serde_json::to_vec(&list).map_err(|e| ApiError::Internal(e.into()))?);
+            state.catalogue_cache.put(key, body.clone());
+            body
+        }
+    };
+    let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=1")];
+    Ok((headers, body).into_response())
 }
 
 #[utoipa::path(get, path = "/api/products/{sku}", responses((status = 200, description = "The product"), (status = 404, description = "No such product")))]
@@ -363,6 +418,7 @@ pub async fn create_product(
     let sku = Sku::parse(&sku).map_err(|e| ApiError::invalid("sku", e))?;
     let product = input.into_product(sku)?;
     save_product(&state.db, &product, true).await?;
+    state.catalogue_cache.clear();
     tracing::info!(sku = %product.sku, by = staff.username, "product created");
     Ok((axum::http::StatusCode::CREATED, Json(product)))
 }
@@ -382,6 +438,7 @@ pub async fn update_product(
     }
     let product = input.into_product(sku)?;
     save_product(&state.db, &product, false).await?;
+    state.catalogue_cache.clear();
     tracing::info!(sku = %product.sku, by = staff.username, "product updated");
     Ok(Json(product))
 }

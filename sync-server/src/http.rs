@@ -42,6 +42,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub prometheus: PrometheusHandle,
+    pub catalogue_cache: Arc<catalogue::ListCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -52,7 +53,12 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
-        AppState { db, settings: Arc::new(settings), prometheus: prometheus() }
+        AppState {
+            db,
+            settings: Arc::new(settings),
+            prometheus: prometheus(),
+            catalogue_cache: Arc::default(),
+        }
     }
 }
 

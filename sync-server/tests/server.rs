@@ -280,6 +280,12 @@ async fn a_catalogue_change_reaches_every_register(engine: Engine) {
     assert!(changes.iter().any(|c| matches!(c, Change::Location(l) if l.code.as_str() == "LOG")));
     let (_, cursor_two) = server.pull_all(&two, Cursor::default()).await;
 
+    let listed = |server: &TestServer| {
+        let url = format!("{}/api/products?q=espresso&limit=5", server.base);
+        let http = server.http.clone();
+        async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(listed(&server).await[0]["price"], 1_299);
     let update = json!({
         "name": "Café espresso 250 g", "category": "Café", "barcodes": ["0620000000116"],
         "price": "13.49", "tax_class": "zero_rated", "reorder_threshold": 6
@@ -294,6 +300,8 @@ async fn a_catalogue_change_reaches_every_register(engine: Engine) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
 
+    // The list this instance answered a moment ago is not served stale after the write.
+    assert_eq!(listed(&server).await[0]["price"], 1_349);
     for (secret, cursor) in [(&one, cursor_one), (&two, cursor_two)] {
         let (changes, _) = server.pull_all(secret, cursor).await;
         assert_eq!(changes.len(), 1, "{changes:?}");
