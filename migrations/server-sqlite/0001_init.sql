@@ -86,6 +86,8 @@ CREATE TABLE dead_letters (
     reason      TEXT NOT NULL,
     payload     TEXT NOT NULL
 );
+-- A refused push retried after a lost answer parks its records once.
+CREATE UNIQUE INDEX dead_letters_record ON dead_letters(register_id, record_id, seq, reason);
 -- The change feed registers pull: one row per key at its latest version.
 CREATE TABLE feed (
     kind     TEXT NOT NULL,
@@ -195,6 +197,21 @@ CREATE TABLE till_closes (
     expected_cash BIGINT NOT NULL,
     counted_cash  BIGINT
 );
+-- Transfers shipped by the logistics centre, and each receipt of one at a store.
+CREATE TABLE transfers (
+    id         TEXT PRIMARY KEY,
+    from_loc   TEXT NOT NULL,
+    to_loc     TEXT NOT NULL,
+    lines      TEXT NOT NULL,
+    shipped_ms BIGINT NOT NULL
+);
+CREATE TABLE transfer_receipts (
+    record_id TEXT PRIMARY KEY,
+    transfer  TEXT NOT NULL,
+    store     TEXT NOT NULL,
+    lines     TEXT NOT NULL
+);
+CREATE INDEX transfer_receipts_transfer ON transfer_receipts(transfer);
 CREATE TABLE replenishment_requests (
     record_id     TEXT PRIMARY KEY,
     store         TEXT NOT NULL,

@@ -7,7 +7,8 @@
 //! is never charged more so that cash can come back. What the cards leave is paid in cash,
 //! and only that cash balance is rounded to the nearest five cents ([`Money::round_cash`]).
 //! The difference is the sale's `rounding` (between −0.02 and +0.02). Cash offered beyond the
-//! rounded balance comes back as change. A sale with no cash tender is never rounded.
+//! rounded balance comes back as change. A sale with no cash tender is not rounded, except
+//! that a balance of one or two cents rounds to no cash at all: nothing more changes hands.
 //!
 //! Refunds follow the same rule and give no change: the cash handed back is exactly the
 //! rounded cash balance.
@@ -143,6 +144,10 @@ pub fn settle(due: Money, tenders: &[Tender]) -> Result<Settlement, PaymentError
     }
     let balance = due - cards;
     if !has_cash {
+        // A balance of one or two cents rounds to no cash at all: nothing changes hands.
+        if balance > Money::ZERO && balance.round_cash() == Money::ZERO {
+            return Ok(Settlement { rounding: -balance, cards, ..Settlement::default() });
+        }
         if balance > Money::ZERO {
             return Err(PaymentError::Insufficient { due, offered: cards });
         }
@@ -212,6 +217,17 @@ mod tests {
             Err(PaymentError::CashNotNeeded { .. })
         ));
         assert!(matches!(settle(Money::cents(100), &[cash(0)]), Err(PaymentError::NotPositive(_))));
+    }
+
+    #[test]
+    fn a_balance_under_three_cents_needs_no_cash() {
+        let s = settle(Money::cents(5_002), &[debit(5_000)]).unwrap();
+        assert_eq!((s.rounding, s.change, s.cash_kept), (Money::cents(-2), Money::ZERO, Money::ZERO));
+        assert_eq!(settle_refund(Money::cents(2), &[]).unwrap().rounding, Money::cents(-2));
+        assert!(matches!(
+            settle(Money::cents(5_003), &[debit(5_000)]),
+            Err(PaymentError::Insufficient { .. })
+        ));
     }
 
     #[test]

@@ -94,7 +94,7 @@ async fn fresh_database(engine: &str) -> (String, Option<String>) {
 async fn run(engine: &str, total: usize, registers: usize) {
     let (url, _) = fresh_database(engine).await;
     let db = Db::connect(&url, 16).await.expect("the database");
-    demo::load(&db, Some("bench".into())).await.expect("the demo chain");
+    demo::load(&db).await.expect("the demo chain");
     let stores = ["VMTL", "PLAT", "QDS", "MILE", "WMT"];
     let mut work = Vec::new();
     for r in 0..registers {

@@ -19,6 +19,8 @@ pub enum Kind {
     UnverifiedReturn,
     /// A register's clock disagrees with its hybrid clock or with the server.
     ClockSkew,
+    /// A transfer received twice, received in other quantities than shipped, or not known.
+    TransferMismatch,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::OverReturn => "over_return",
             Kind::UnverifiedReturn => "unverified_return",
             Kind::ClockSkew => "clock_skew",
+            Kind::TransferMismatch => "transfer_mismatch",
         }
     }
 }

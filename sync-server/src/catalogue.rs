@@ -448,7 +448,16 @@ pub async fn list_locations(State(state): State<AppState>) -> ApiResult<Json<Vec
     Ok(Json(locations(&state.db).await?))
 }
 
+/// Saves a cashier and publishes them to their store only (or to every store for staff who
+/// work anywhere): a register holds the PIN hashes of its own cashiers, no others. A cashier
+/// who moves is published to the old store as inactive.
 pub async fn save_cashier(conn: &mut AnyConnection, cashier: &CashierInfo) -> sqlx::Result<()> {
+    let previous: Option<Option<String>> = sqlx::query("SELECT store FROM cashiers WHERE id = $1")
+        .bind(i64::from(cashier.id.get()))
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("store"))
+        .transpose()?;
     sqlx::query(
         "INSERT INTO cashiers (id, name, store, pin_hash, active) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, store = excluded.store,
@@ -461,13 +470,19 @@ pub async fn save_cashier(conn: &mut AnyConnection, cashier: &CashierInfo) -> sq
     .bind(i64::from(cashier.active))
     .execute(&mut *conn)
     .await?;
-    let entry = Entry {
+    let entry = |info: CashierInfo, store: Option<String>| Entry {
         kind: "cashier",
-        key: cashier.id.to_string(),
-        audience: None,
-        change: Change::Cashier(cashier.clone()),
+        key: format!("{}@{}", info.id, store.as_deref().unwrap_or("*")),
+        audience: store,
+        change: Change::Cashier(info),
     };
-    feed::publish(conn, vec![entry]).await
+    let current = cashier.store.as_ref().map(|s| s.to_string());
+    let mut entries = Vec::new();
+    if let Some(old) = previous.filter(|old| *old != current) {
+        entries.push(entry(CashierInfo { active: false, ..cashier.clone() }, old));
+    }
+    entries.push(entry(cashier.clone(), current));
+    feed::publish(conn, entries).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -209,6 +209,28 @@ pub fn list_placeholders(sign: char, from: usize, count: usize) -> String {
     (from..from + count).map(one).collect::<Vec<_>>().join(", ")
 }
 
+/// Makes transactions that touch the same keys (a sale and its returns, a transfer and its
+/// receipts) take turns until they commit, so each sees what the other wrote. PostgreSQL takes a
+/// transaction-scoped advisory lock per key, in sorted order so that two transactions cannot
+/// deadlock; SQLite's writers already take turns.
+pub async fn lock_keys(conn: &mut AnyConnection, keys: &[String]) -> sqlx::Result<()> {
+    if conn.backend_name() == "SQLite" || keys.is_empty() {
+        return Ok(());
+    }
+    let mut keys = keys.to_vec();
+    keys.sort();
+    keys.dedup();
+    for chunk in keys.chunks(1_000) {
+        let sql = format!(
+            "SELECT pg_advisory_xact_lock(hashtext(v)) FROM (SELECT v FROM (VALUES {}) AS t(v) ORDER BY v) AS sorted",
+            values_placeholders('$', chunk.len(), 1)
+        );
+        let values = chunk.iter().map(|k| Value::Text(k.clone())).collect();
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Rows per multi-row statement: SQLite binds at most 32 766 values, PostgreSQL 65 535.
 pub fn rows_per_statement(columns: usize) -> usize {
     (30_000 / columns).max(1)

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use crate::catalogue;
 use crate::db::Db;
-use crate::identity::{self, Role};
+use crate::identity;
 use crate::inventory::{self, Move};
 
 const LOCATIONS: &[(&str, LocationKind, &str, &str)] = &[
@@ -112,7 +112,6 @@ const PRODUCTS: &[(&str, &str, &str, i64, TaxClass, u32)] = &[
 /// What a person needs to use the demo: printed once, when it is loaded.
 #[derive(Debug)]
 pub struct Credentials {
-    pub admin_password: String,
     pub cashiers: Vec<(u32, String, String, String)>,
     pub products: usize,
     pub locations: usize,
@@ -160,9 +159,8 @@ pub async fn is_loaded(db: &Db) -> anyhow::Result<bool> {
 }
 
 /// Loads the demo chain into an empty database.
-pub async fn load(db: &Db, admin_password: Option<String>) -> anyhow::Result<Credentials> {
+pub async fn load(db: &Db) -> anyhow::Result<Credentials> {
     let mut rng = rand::rng();
-    let admin_password = admin_password.unwrap_or_else(|| identity::new_token()[..16].to_owned());
     let cashiers: Vec<(u32, String, String, String)> = CASHIERS
         .iter()
         .enumerate()
@@ -227,8 +225,7 @@ pub async fn load(db: &Db, admin_password: Option<String>) -> anyhow::Result<Cre
             identity::add_register(db, &RegisterId::new(&store, number)?).await?;
         }
     }
-    identity::create_user(db, "admin", &admin_password, Role::Admin).await?;
-    Ok(Credentials { admin_password, cashiers, products: products.len(), locations: LOCATIONS.len() })
+    Ok(Credentials { cashiers, products: products.len(), locations: LOCATIONS.len() })
 }
 
 /// Fresh enrolment codes for every register that has never enrolled.

@@ -31,9 +31,13 @@ pub struct Entry {
 
 /// Publishes `entries` at new versions. Call it last in the transaction.
 pub async fn publish(conn: &mut AnyConnection, entries: Vec<Entry>) -> sqlx::Result<()> {
-    // One row per key: a statement may not touch the same row twice.
-    let latest: BTreeMap<(&'static str, String), Entry> =
-        entries.into_iter().map(|e| ((e.kind, e.key.clone()), e)).collect();
+    // One row per key (a statement may not touch the same row twice): the last entry of a key
+    // wins, and versions follow the order the entries were given in.
+    let last: BTreeMap<(&'static str, &str), usize> =
+        entries.iter().enumerate().map(|(i, e)| ((e.kind, e.key.as_str()), i)).collect();
+    let keep: std::collections::BTreeSet<usize> = last.into_values().collect();
+    let latest: Vec<Entry> =
+        entries.into_iter().enumerate().filter(|(i, _)| keep.contains(i)).map(|(_, e)| e).collect();
     if latest.is_empty() {
         return Ok(());
     }
@@ -44,13 +48,14 @@ pub async fn publish(conn: &mut AnyConnection, entries: Vec<Entry>) -> sqlx::Res
         .await?
         .try_get("version")?;
     let rows = latest
-        .into_values()
+        .into_iter()
         .zip(top - count + 1..)
         .map(|(e, version)| {
-            let payload = serde_json::to_string(&e.change).unwrap_or_default();
-            vec![Value::from(e.kind), e.key.into(), e.audience.into(), version.into(), payload.into()]
+            let payload =
+                serde_json::to_string(&e.change).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+            Ok(vec![Value::from(e.kind), e.key.into(), e.audience.into(), version.into(), payload.into()])
         })
-        .collect();
+        .collect::<sqlx::Result<_>>()?;
     insert_rows(
         conn,
         "feed",

@@ -80,6 +80,19 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// Creates the first admin when there is no user at all, so a new chain can be signed into.
+/// Returns the password when it made one (the one given, or a random one to print once).
+pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Result<Option<String>> {
+    let users: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?.try_get("n")?;
+    if users > 0 {
+        return Ok(None);
+    }
+    let password = password.unwrap_or_else(|| new_token()[..16].to_owned());
+    create_user(db, "admin", &password, Role::Admin).await?;
+    Ok(Some(password))
+}
+
 pub async fn create_user(db: &Db, username: &str, password: &str, role: Role) -> anyhow::Result<()> {
     let hash = hash_password(password)?;
     db.write(
@@ -274,30 +287,39 @@ pub struct Enrolment {
 /// previous secret (a replaced till), and lifts a revocation.
 pub async fn enrol(db: &Db, code: &str) -> ApiResult<Enrolment> {
     let mut tx = db.begin().await?;
-    let row = sqlx::query(
-        "SELECT c.register_id, c.expires_ms, c.used_ms, r.store, r.holds FROM enrolment_codes c
-         JOIN registers r ON r.id = c.register_id WHERE c.code_hash = $1",
+    let code_hash = hash_secret(&normalise_code(code));
+    // Claiming and checking the code is one statement: two devices racing with one code
+    // cannot both win.
+    let now = now_ms();
+    let claimed = sqlx::query(
+        "UPDATE enrolment_codes SET used_ms = $1 WHERE code_hash = $2 AND used_ms IS NULL AND expires_ms >= $1
+         RETURNING register_id",
     )
-    .bind(hash_secret(&normalise_code(code)))
+    .bind(now)
+    .bind(&code_hash)
     .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| ApiError::invalid("code", "this enrolment code is not known: ask head office for one"))?;
-    if row.try_get::<Option<i64>, _>("used_ms")?.is_some() {
-        return Err(ApiError::invalid("code", "this enrolment code has already been used"));
-    }
-    if row.try_get::<i64, _>("expires_ms")? < now_ms() {
-        return Err(ApiError::invalid(
-            "code",
-            "this enrolment code has expired: ask head office for a new one",
-        ));
-    }
-    let register: String = row.try_get("register_id")?;
-    let secret = new_token();
-    sqlx::query("UPDATE enrolment_codes SET used_ms = $1 WHERE code_hash = $2")
-        .bind(now_ms())
-        .bind(hash_secret(&normalise_code(code)))
-        .execute(&mut *tx)
+    .await?;
+    let Some(claimed) = claimed else {
+        let known = sqlx::query("SELECT used_ms FROM enrolment_codes WHERE code_hash = $1")
+            .bind(&code_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Err(match known {
+            None => ApiError::invalid("code", "this enrolment code is not known: ask head office for one"),
+            Some(row) if row.try_get::<Option<i64>, _>("used_ms")?.is_some() => {
+                ApiError::invalid("code", "this enrolment code has already been used")
+            }
+            Some(_) => {
+                ApiError::invalid("code", "this enrolment code has expired: ask head office for a new one")
+            }
+        });
+    };
+    let register: String = claimed.try_get("register_id")?;
+    let row = sqlx::query("SELECT store, holds FROM registers WHERE id = $1")
+        .bind(&register)
+        .fetch_one(&mut *tx)
         .await?;
+    let secret = new_token();
     sqlx::query("UPDATE registers SET secret_hash = $1, enrolled_ms = $2, revoked_ms = NULL WHERE id = $3")
         .bind(hash_secret(&secret))
         .bind(now_ms())

@@ -103,7 +103,11 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
         let before = quantity - delta_of.get(&(location.as_str(), sku.as_str())).copied().unwrap_or_default();
         let threshold = thresholds.get(sku).copied().unwrap_or(0);
         stock_alerts(conn, location, sku, before, *quantity, threshold).await?;
-        if let (Ok(location), Ok(sku)) = (LocationCode::parse(location), Sku::parse(sku)) {
+        let parsed = (LocationCode::parse(location), Sku::parse(sku));
+        if let (Err(e), _) | (_, Err(e)) = &parsed {
+            tracing::error!(location, sku, error = %e, "a stock level with a malformed key is not published");
+        }
+        if let (Ok(location), Ok(sku)) = parsed {
             entries.push(Entry {
                 kind: "stock",
                 key: format!("{location}/{sku}"),

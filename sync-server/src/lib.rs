@@ -61,19 +61,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         if demo::is_loaded(&db).await? {
             println!("Demo chain already loaded in {}.", config.database_url);
         } else {
-            let loaded = demo::load(&db, config.admin_password.clone()).await?;
+            let loaded = demo::load(&db).await?;
             println!(
                 "Loaded the demo chain: {} locations, {} products, {} cashiers.",
                 loaded.locations,
                 loaded.products,
                 loaded.cashiers.len()
             );
-            println!("Head office: user admin, password {}", loaded.admin_password);
             println!("Cashiers (number, name, store, PIN):");
             for (id, name, store, pin) in &loaded.cashiers {
                 println!("  {id}  {name:<20} {store:<5} {pin}");
             }
         }
+    }
+    if let Some(password) = identity::ensure_first_admin(&db, config.admin_password.clone()).await? {
+        println!("Head office: user admin, password {password} (shown once: change it or keep it safe)");
+    }
+    if config.demo {
         let codes = demo::codes_for_unenrolled(&db).await?;
         if !codes.is_empty() {
             println!("Enrolment codes (one per register, valid 7 days):");
@@ -82,6 +86,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     }
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -89,30 +94,37 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("Caisse sync server listening on http://{address}");
     tracing::info!(%address, "listening");
     let app = router(AppState::new(db.clone(), config.settings));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
+/// the future is first polled: a SIGTERM sent the moment the server says it is listening must
+/// already be caught, not kill the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

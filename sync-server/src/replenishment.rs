@@ -12,8 +12,9 @@ use shared_model::stock::ItemQuantity;
 use shared_model::{LocationKind, Record, RecordBody, RecordId};
 use sqlx::{AnyConnection, Row};
 
+use crate::alerts::{self, Alert, Kind};
 use crate::catalogue;
-use crate::db::{Db, Value, insert_rows, now_ms};
+use crate::db::{Db, Value, insert_rows, lock_keys, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::feed::{self, Entry};
 use crate::http::{AppState, JsonBody};
@@ -48,7 +49,84 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
         rows,
         "",
     )
-    .await
+    .await?;
+    check_receipts(conn, records).await
+}
+
+/// Records each transfer receipt and flags a transfer received twice, received in other
+/// quantities than were shipped, or never shipped through head office. The stock the receipt
+/// puts on the shelf stays: the goods are there; a person sorts out the difference.
+async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
+    let receipts: Vec<(&Record, &shared_model::stock::TransferReceipt)> = records
+        .iter()
+        .filter_map(|r| match &r.body {
+            RecordBody::TransferReceived(receipt) => Some((*r, receipt)),
+            _ => None,
+        })
+        .collect();
+    if receipts.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = receipts.iter().map(|(_, t)| format!("transfer:{}", t.transfer)).collect();
+    lock_keys(conn, &keys).await?;
+    let rows = receipts
+        .iter()
+        .map(|(r, t)| {
+            let lines = serde_json::to_string(&t.lines).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            Ok(vec![
+                Value::from(r.id.to_string()),
+                t.transfer.to_string().into(),
+                r.store.as_str().into(),
+                lines.into(),
+            ])
+        })
+        .collect::<sqlx::Result<_>>()?;
+    insert_rows(conn, "transfer_receipts", &["record_id", "transfer", "store", "lines"], rows, "").await?;
+    for (record, receipt) in receipts {
+        let transfer = receipt.transfer.to_string();
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM transfer_receipts WHERE transfer = $1")
+            .bind(&transfer)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+        let shipped = sqlx::query("SELECT to_loc, lines FROM transfers WHERE id = $1")
+            .bind(&transfer)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let received: std::collections::BTreeMap<String, u32> =
+            receipt.lines.iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
+        let problem = match shipped {
+            _ if count > 1 => Some(format!("transfer {transfer} was received {count} times")),
+            None => Some(format!(
+                "transfer {transfer} received at {} was never shipped through head office",
+                record.store
+            )),
+            Some(row) => {
+                let lines: Vec<ItemQuantity> = serde_json::from_str(&row.try_get::<String, _>("lines")?)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let sent: std::collections::BTreeMap<String, u32> =
+                    lines.iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
+                let to: String = row.try_get("to_loc")?;
+                if to != record.store.as_str() {
+                    Some(format!("transfer {transfer} was shipped to {to} but received at {}", record.store))
+                } else if sent != received {
+                    Some(format!("transfer {transfer} was received in other quantities than were shipped"))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(message) = problem {
+            let alert = Alert {
+                location: Some(record.store.to_string()),
+                record_id: Some(record.id.to_string()),
+                message,
+                ..Alert::default()
+            };
+            alerts::raise(conn, Kind::TransferMismatch, &transfer, alert).await?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -187,6 +265,16 @@ pub async fn decide_request(
             })
             .collect();
         entries.extend(inventory::apply(&mut tx, &moves).await?);
+        sqlx::query(
+            "INSERT INTO transfers (id, from_loc, to_loc, lines, shipped_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(logistics.as_str())
+        .bind(store.as_str())
+        .bind(serde_json::to_string(&lines).map_err(|e| ApiError::Internal(e.into()))?)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
         entries.push(Entry {
             kind: "transfer",
             key: id.to_string(),

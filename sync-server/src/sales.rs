@@ -8,7 +8,7 @@ use shared_model::{Record, RecordBody};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, Value, insert_rows, list_placeholders, placeholder};
+use crate::db::{Db, Value, insert_rows, list_placeholders, lock_keys, placeholder};
 
 /// Writes the sales, returns and till closes among `records` (all new to the server).
 pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
@@ -194,8 +194,12 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
     check_returns(conn, &touched_sales.into_iter().collect::<Vec<_>>()).await
 }
 
-/// Compares what was returned of each line of these sales with what was sold.
+/// Compares what was returned of each line of these sales with what was sold. The sales are
+/// locked first: a sale and its return, or two returns of it, pushed at the same moment by
+/// different registers then see each other's rows instead of each judging alone.
 async fn check_returns(conn: &mut AnyConnection, sales: &[String]) -> sqlx::Result<()> {
+    let keys: Vec<String> = sales.iter().map(|s| format!("sale:{s}")).collect();
+    lock_keys(conn, &keys).await?;
     for chunk in sales.chunks(500) {
         let list = list_placeholders(placeholder(conn), 1, chunk.len());
         let sql = format!(

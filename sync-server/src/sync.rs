@@ -201,7 +201,7 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Res
         "dead_letters",
         &["register_id", "received_ms", "record_id", "seq", "field", "reason", "payload"],
         rows,
-        "",
+        "ON CONFLICT DO NOTHING",
     )
     .await?;
     tx.commit().await
@@ -402,7 +402,10 @@ async fn try_ingest(
     Ok(Ingested::Done { verdicts, holds })
 }
 
-/// The highest seq of `register` held with none missing below it.
+/// The highest seq of `register` settled with none missing below it. A seq is settled when its
+/// record is stored, or when it was refused and parked in the dead-letter table: a refused
+/// record is head office's to look at, and must not hold back the acknowledgement of the
+/// records behind it.
 async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx::Result<u64> {
     let mut holds: i64 = sqlx::query("SELECT holds FROM registers WHERE id = $1")
         .bind(register.as_str())
@@ -412,15 +415,18 @@ async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx:
         .transpose()?
         .unwrap_or(0);
     loop {
-        let seqs: Vec<i64> =
-            sqlx::query("SELECT seq FROM records WHERE origin = $1 AND seq > $2 ORDER BY seq LIMIT 5000")
-                .bind(register.as_str())
-                .bind(holds)
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|r| r.try_get("seq"))
-                .collect::<sqlx::Result<_>>()?;
+        let seqs: Vec<i64> = sqlx::query(
+            "SELECT seq FROM records WHERE origin = $1 AND seq > $2
+             UNION SELECT seq FROM dead_letters WHERE register_id = $1 AND seq > $2
+             ORDER BY seq LIMIT 5000",
+        )
+        .bind(register.as_str())
+        .bind(holds)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("seq"))
+        .collect::<sqlx::Result<_>>()?;
         let before = holds;
         for seq in &seqs {
             if *seq != holds + 1 {

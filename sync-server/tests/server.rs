@@ -26,6 +26,10 @@ on_both_engines!(
     a_skewed_clock_is_flagged,
     operations_routes_answer,
     head_office_sign_in_and_roles,
+    a_refused_record_does_not_hold_back_the_ones_behind_it,
+    a_transfer_received_twice_is_flagged,
+    cashiers_reach_only_their_store,
+    concurrent_over_returns_are_flagged,
 );
 
 fn sale(lines: Vec<(usize, u32, Option<u32>)>, pay: Pay) -> Act {
@@ -641,4 +645,117 @@ fn records_in_these_scenarios_pass_their_checks() {
         record.check().unwrap();
         assert!(!matches!(record.body, RecordBody::Sale(ref s) if s.lines.is_empty()));
     }
+}
+
+async fn a_refused_record_does_not_hold_back_the_ones_behind_it(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let secret = server.enrol(&register_of(0)).await;
+    let records = build_records(&[a_day()]);
+    let bad = with(&records[1], |v| v["record"]["body"]["sale"]["totals"]["total"] = json!(1));
+    problem(server.push_raw(&secret, bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // The register marks seq 2 rejected and pushes everything else.
+    let rest: Vec<Record> = records.iter().filter(|r| r.seq != 2).cloned().collect();
+    let answer = server.push(&secret, &rest).await;
+    assert_eq!(answer.holds, records.len() as u64, "the refused seq is settled, not a gap");
+    assert_eq!(server.count("records").await, records.len() as i64 - 1);
+    server.finish().await;
+}
+
+async fn a_transfer_received_twice_is_flagged(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let a = server.enrol(&register_of(0)).await;
+    let b = server.enrol(&register_of(1)).await;
+    // Both registers of S1 receive the same (unknown) transfer while offline.
+    let plans = vec![
+        vec![Act::Transfer { product: 0, quantity: 5 }],
+        vec![Act::Transfer { product: 0, quantity: 5 }],
+    ];
+    let records = build_records(&plans);
+    server.push(&a, &records[..1]).await;
+    let alerts = server.get_json("/api/alerts?kind=transfer_mismatch").await;
+    assert!(alerts[0]["message"].as_str().unwrap().contains("never shipped"), "{alerts}");
+    server.push(&b, &records[1..]).await;
+    let alerts = server.get_json("/api/alerts?kind=transfer_mismatch").await;
+    assert!(alerts[0]["message"].as_str().unwrap().contains("received 2 times"), "{alerts}");
+    // The goods are on the shelf: stock counts both receipts until a person corrects it.
+    assert_eq!(server.get_json("/api/stock?location=S1&sku=CAF-250").await[0]["quantity"], 10);
+    server.finish().await;
+}
+
+async fn cashiers_reach_only_their_store(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let s1 = server.enrol(&register_of(0)).await;
+    let s2 = server.enrol(&register_of(2)).await;
+    let save = |store: &str| {
+        let body = json!({ "id": 77, "name": "Jeanne", "store": store, "pin": "1357" });
+        server
+            .http
+            .post(format!("{}/api/cashiers", server.base))
+            .bearer_auth(&server.admin)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(save("S1").await.unwrap().status(), StatusCode::OK);
+    let cashiers = |changes: Vec<Change>| -> Vec<(u32, bool)> {
+        changes
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Cashier(c) => Some((c.id.get(), c.active)),
+                _ => None,
+            })
+            .collect()
+    };
+    let (seen_s1, cursor_s1) = server.pull_all(&s1, Cursor::default()).await;
+    let (seen_s2, cursor_s2) = server.pull_all(&s2, Cursor::default()).await;
+    assert_eq!(cashiers(seen_s1), vec![(77, true)]);
+    assert_eq!(cashiers(seen_s2), vec![]);
+    // Jeanne moves to S2: S1 learns she is no longer its cashier.
+    assert_eq!(save("S2").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(cashiers(server.pull_all(&s1, cursor_s1).await.0), vec![(77, false)]);
+    assert_eq!(cashiers(server.pull_all(&s2, cursor_s2).await.0), vec![(77, true)]);
+    server.finish().await;
+}
+
+/// Two stores take back the only unit of one sale at the same moment: whichever order the
+/// two pushes commit in, the over-return is flagged.
+async fn concurrent_over_returns_are_flagged(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let seller = server.enrol(&register_of(0)).await;
+    let two = server.enrol(&register_of(2)).await;
+    let three = server.enrol(&register_of(4)).await;
+    let rounds = 8u64;
+    let mut plans = vec![Vec::new(); 5];
+    for _ in 0..rounds {
+        plans[0].push(sale(vec![(0, 1, None)], Pay::Debit));
+    }
+    for seq in 1..=rounds {
+        for index in [2, 4] {
+            plans[index].push(Act::Return {
+                register: 0,
+                seq,
+                line: 0,
+                quantity: 1,
+                restock: true,
+                cash: false,
+            });
+        }
+    }
+    let records = build_records(&plans);
+    let of =
+        |index: usize| records.iter().filter(|r| r.origin == register_of(index)).cloned().collect::<Vec<_>>();
+    server.push(&seller, &of(0)).await;
+    let (returns_two, returns_three) = (of(2), of(4));
+    for round in 0..rounds as usize {
+        let (a, b) = tokio::join!(
+            server.push(&two, std::slice::from_ref(&returns_two[round])),
+            server.push(&three, std::slice::from_ref(&returns_three[round]))
+        );
+        assert_eq!(
+            (a.verdicts[0].outcome.clone(), b.verdicts[0].outcome.clone()),
+            (Outcome::Accepted, Outcome::Accepted)
+        );
+    }
+    let flagged = server.get_json("/api/alerts?kind=over_return").await;
+    assert_eq!(flagged.as_array().unwrap().len(), rounds as usize, "{flagged}");
+    server.finish().await;
 }

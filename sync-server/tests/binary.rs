@@ -1,0 +1,94 @@
+//! The real `sync-server` binary: it starts with nothing configured, loads the demo chain once,
+//! prints the logins, answers on its port, and stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn start(dir: &std::path::Path, port: u16) -> (std::process::Child, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("CAISSE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let mut lines = Vec::new();
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).expect("a line") == 0 {
+            panic!("the server stopped before listening: {lines:?}");
+        }
+        let listening = line.contains("listening on");
+        lines.push(line.trim_end().to_owned());
+        if listening {
+            break;
+        }
+    }
+    (child, lines)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the server did not stop on SIGTERM");
+}
+
+#[tokio::test]
+async fn runs_with_nothing_configured_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (mut child, lines) = start(dir.path(), port);
+    assert!(
+        lines.iter().any(|l| l.starts_with("Loaded the demo chain: 8 locations, 36 products, 10 cashiers")),
+        "{lines:?}"
+    );
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Head office: user admin, password "))
+        .expect("the admin login");
+    let password = password.split_whitespace().next().unwrap().to_owned();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains('-') && l.trim_start().starts_with(['V', 'P', 'Q', 'M', 'W']))
+            .count(),
+        12,
+        "{lines:?}"
+    );
+    assert!(dir.path().join("data/caisse-server.db").exists());
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(http.get(format!("{base}/health")).send().await.unwrap().status().is_success());
+    let login = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success());
+    assert!(stop(&mut child).success());
+
+    // A second start keeps the data and prints codes only for registers not yet enrolled.
+    let (mut child, lines) = start(dir.path(), port);
+    assert!(
+        lines.iter().any(|l| l == "Demo chain already loaded in sqlite://data/caisse-server.db."),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("Head office: user admin")));
+    assert!(stop(&mut child).success());
+}
