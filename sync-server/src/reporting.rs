@@ -64,19 +64,8 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
         "qst_refunded",
         "refunded",
     ];
-    let add = DAY[2..]
-        .iter()
-        .map(|c| format!("{c} = daily_sales.{c} + excluded.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    insert_rows(
-        conn,
-        "daily_sales",
-        DAY,
-        days,
-        &format!("ON CONFLICT (store, business_day) DO UPDATE SET {add}"),
-    )
-    .await?;
+    insert_rows(conn, "daily_sales", DAY, days, &add_on_conflict("daily_sales", &DAY[..2], &DAY[2..]))
+        .await?;
 
     let products = report
         .products
@@ -95,19 +84,20 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
         .collect();
     const PRODUCT: &[&str] =
         &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
-    let add = PRODUCT[3..]
-        .iter()
-        .map(|c| format!("{c} = daily_products.{c} + excluded.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     insert_rows(
         conn,
         "daily_products",
         PRODUCT,
         products,
-        &format!("ON CONFLICT (store, business_day, sku) DO UPDATE SET {add}"),
+        &add_on_conflict("daily_products", &PRODUCT[..3], &PRODUCT[3..]),
     )
     .await
+}
+
+/// `ON CONFLICT (keys) DO UPDATE SET c = table.c + excluded.c, …`: totals that add up.
+fn add_on_conflict(table: &str, keys: &[&str], sums: &[&str]) -> String {
+    let set = sums.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
+    format!("ON CONFLICT ({}) DO UPDATE SET {set}", keys.join(", "))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
