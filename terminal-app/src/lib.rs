@@ -1,0 +1,235 @@
+//! The register: everything a till does, as a library that the headless CLI, the Tauri shell
+//! and the tests drive alike. Its only state is one SQLite file.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`sale`] | the sale flow: cart, lines, discounts, park and resume, completing a sale |
+//! | [`journal`] | every record made here, in seq order; the outbox |
+//! | [`catalog`] | the pulled catalogue, cashiers and stock figures; lookups |
+//! | [`sync`] | the HTTP client for enrolment, push and pull |
+//! | [`store`] | the SQLite file: WAL, durable commits, migrations, settings |
+//! | [`clock`] | where the time comes from (injectable) |
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod catalog;
+pub mod clock;
+pub mod error;
+pub mod journal;
+pub mod sale;
+pub mod store;
+pub mod sync;
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use shared_model::protocol::{Cursor, MAX_BATCH};
+use shared_model::{CashierId, Hlc, LocationCode, Record, RegisterId};
+
+pub use clock::{Clock, SkewedClock, SystemClock};
+pub use error::{RegisterError, Result};
+
+use crate::store::{set_setting, setting, setting_u64};
+use crate::sync::{Client, Pushed};
+
+/// One till.
+#[derive(Debug)]
+pub struct Register {
+    pub(crate) conn: Connection,
+    pub(crate) clock: Box<dyn Clock>,
+    pub(crate) cashier: Option<(CashierId, String)>,
+}
+
+/// Who this register is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub register: RegisterId,
+    pub store: LocationCode,
+    pub server: String,
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Records head office now holds that it did not before this sync.
+    pub held: usize,
+    /// Records head office refused in this sync.
+    pub rejected: usize,
+    /// Changes pulled and applied.
+    pub pulled: usize,
+}
+
+/// What the screen's sync indicator shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub online: bool,
+    pub pending: u64,
+    pub oldest_pending_ms: Option<u64>,
+    pub last_sync_ms: Option<u64>,
+    pub rejected: Vec<(u64, String, String)>,
+}
+
+impl Register {
+    /// Opens (or creates) the register whose database is at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Register> {
+        Ok(Register { conn: store::open(path.as_ref())?, clock: Box::new(SystemClock), cashier: None })
+    }
+
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Register {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    pub fn identity(&self) -> Result<Identity> {
+        let get = |key| setting(&self.conn, key)?.ok_or(RegisterError::NotEnrolled);
+        Ok(Identity {
+            register: RegisterId::parse(&get("register")?)?,
+            store: LocationCode::parse(&get("store")?)?,
+            server: get("server")?,
+        })
+    }
+
+    fn secret(&self) -> Result<String> {
+        setting(&self.conn, "secret")?.ok_or(RegisterError::NotEnrolled)
+    }
+
+    /// Exchanges a code from head office for this register's identity and device secret.
+    pub fn enrol(&mut self, server: &str, code: &str) -> Result<Identity> {
+        if let Ok(identity) = self.identity() {
+            return Err(RegisterError::AlreadyEnrolled(identity.register.to_string()));
+        }
+        let enrolment = Client::new(server)?.enrol(code)?;
+        let register = RegisterId::parse(&enrolment.register)?;
+        let store = LocationCode::parse(&enrolment.store)?;
+        let tx = self.conn.unchecked_transaction()?;
+        set_setting(&tx, "server", server.trim_end_matches('/'))?;
+        set_setting(&tx, "register", register.as_str())?;
+        set_setting(&tx, "store", store.as_str())?;
+        set_setting(&tx, "secret", &enrolment.secret)?;
+        // A replaced till resumes after what head office already holds of this register.
+        set_setting(&tx, "next_seq", &(enrolment.holds + 1).to_string())?;
+        tx.commit()?;
+        Ok(Identity { register, store, server: server.trim_end_matches('/').to_owned() })
+    }
+
+    /// Pushes every pending record, oldest first, then pulls every change. Records refused by
+    /// head office are marked rejected and the others pushed again at once.
+    pub fn sync_once(&mut self) -> Result<SyncReport> {
+        let identity = self.identity()?;
+        let secret = self.secret()?;
+        let client = Client::new(&identity.server)?;
+        let mut report = SyncReport::default();
+        let result = self
+            .push_all(&client, &secret, &mut report)
+            .and_then(|()| self.pull_all(&client, &secret, &mut report));
+        set_setting(&self.conn, "online", if result.is_ok() { "1" } else { "0" })?;
+        result?;
+        set_setting(&self.conn, "last_sync_ms", &self.clock.now_ms().to_string())?;
+        Ok(report)
+    }
+
+    fn push_all(&mut self, client: &Client, secret: &str, report: &mut SyncReport) -> Result<()> {
+        loop {
+            let batch = journal::pending(&self.conn, MAX_BATCH.min(500))?;
+            let Some(&(first, _)) = batch.first() else { return Ok(()) };
+            let seqs: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
+            let pushed = client.push(secret, batch.into_iter().map(|(_, content)| content).collect())?;
+            let now = self.clock.now_ms();
+            let tx = self.conn.unchecked_transaction()?;
+            let progress = match pushed {
+                Pushed::Held(answer) => {
+                    let held = journal::mark_held(&tx, answer.holds, now)?;
+                    report.held += held;
+                    self.observe(&tx, answer.server_time_ms)?;
+                    held
+                }
+                Pushed::Refused(refusals) => {
+                    for refusal in &refusals {
+                        let seq = refusal.seq.or_else(|| seqs.get(refusal.index as usize).copied());
+                        if let Some(seq) = seq {
+                            journal::mark_rejected(&tx, seq, &refusal.reason, now)?;
+                        }
+                    }
+                    report.rejected += refusals.len();
+                    refusals.len()
+                }
+            };
+            tx.commit()?;
+            if progress == 0 {
+                return Err(RegisterError::Refused(format!(
+                    "head office does not hold seq {first} or anything after it; the register keeps them and will retry"
+                )));
+            }
+        }
+    }
+
+    fn pull_all(&mut self, client: &Client, secret: &str, report: &mut SyncReport) -> Result<()> {
+        loop {
+            let cursor = Cursor(setting_u64(&self.conn, "cursor")?);
+            let page = client.pull(secret, cursor, 1_000)?;
+            let tx = self.conn.unchecked_transaction()?;
+            catalog::apply(&tx, &page.changes)?;
+            set_setting(&tx, "cursor", &page.next.0.to_string())?;
+            self.observe(&tx, page.server_time_ms)?;
+            tx.commit()?;
+            report.pulled += page.changes.len();
+            if !page.more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves the hybrid clock past head office's time, so later records sort after what it saw.
+    fn observe(&self, conn: &Connection, server_ms: u64) -> Result<()> {
+        let last = Hlc::new(
+            setting_u64(conn, "hlc_wall")?,
+            u32::try_from(setting_u64(conn, "hlc_counter")?).unwrap_or(0),
+        );
+        journal::remember_hlc(conn, last.observe(Hlc::new(server_ms, 0), self.clock.now_ms()))
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        let (pending, oldest_pending_ms) = journal::backlog(&self.conn)?;
+        Ok(Status {
+            online: setting(&self.conn, "online")?.as_deref() == Some("1"),
+            pending,
+            oldest_pending_ms,
+            last_sync_ms: setting(&self.conn, "last_sync_ms")?.and_then(|v| v.parse().ok()),
+            rejected: journal::rejected(&self.conn)?,
+        })
+    }
+
+    /// Signs a cashier in by PIN, checked here against the hashes pulled from head office.
+    pub fn sign_in(&mut self, cashier: u32, pin: &str) -> Result<String> {
+        let store = self.identity()?.store;
+        let id = CashierId::new(cashier).map_err(|_| RegisterError::BadPin)?;
+        let (name, hash) =
+            catalog::cashier(&self.conn, cashier, store.as_str())?.ok_or(RegisterError::BadPin)?;
+        let parsed = argon2::PasswordHash::new(&hash).map_err(crate::error::corrupt)?;
+        use argon2::PasswordVerifier;
+        argon2::Argon2::default()
+            .verify_password(pin.as_bytes(), &parsed)
+            .map_err(|_| RegisterError::BadPin)?;
+        self.cashier = Some((id, name.clone()));
+        Ok(name)
+    }
+
+    pub fn sign_out(&mut self) {
+        self.cashier = None;
+    }
+
+    pub(crate) fn signed_in(&self) -> Result<CashierId> {
+        self.cashier.as_ref().map(|(id, _)| *id).ok_or(RegisterError::NotSignedIn)
+    }
+
+    /// Every record this register made, in seq order.
+    pub fn journal(&self) -> Result<Vec<Record>> {
+        journal::all(&self.conn)
+    }
+
+    /// Products whose name, SKU or category contains `text`.
+    pub fn search(&self, text: &str) -> Result<Vec<shared_model::catalogue::ProductInfo>> {
+        catalog::search(&self.conn, text, 50)
+    }
+}

@@ -1,0 +1,208 @@
+//! The sale flow: a cart of lines built by scanning or typing codes, with quantities and
+//! discounts, parked and resumed, then completed with its tenders. Completing writes the sale
+//! and its record in one durable transaction; only then is the sale complete and its receipt
+//! printable.
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use shared_model::sale::{Discount, LineAmounts, Quote, Sale, SaleLine};
+use shared_model::{Money, Quantity, Record, RecordBody, Tender};
+
+use crate::error::{RegisterError, Result, corrupt};
+use crate::{Register, catalog, journal};
+
+/// The sale being rung up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub lines: Vec<SaleLine>,
+}
+
+/// A cart with its figures, as the screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartView {
+    pub lines: Vec<(SaleLine, LineAmounts)>,
+    pub quote: Quote,
+}
+
+/// A completed sale: what the receipt needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    pub record: Record,
+    pub sale: Sale,
+}
+
+const CURRENT: i64 = 0;
+
+impl Register {
+    fn load_cart(&self, id: i64) -> Result<Option<Cart>> {
+        let content: Option<String> = self
+            .conn
+            .query_row("SELECT content FROM carts WHERE id = ?1", params![id], |r| r.get(0))
+            .optional()?;
+        content.map(|c| serde_json::from_str(&c).map_err(corrupt)).transpose()
+    }
+
+    /// The cart lives in the database, so a crash or a restart mid-sale loses nothing.
+    fn save_cart(&self, cart: &Cart) -> Result<CartView> {
+        let content = serde_json::to_string(cart).map_err(corrupt)?;
+        self.conn.execute(
+            "INSERT INTO carts (id, cashier, content) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET cashier = excluded.cashier, content = excluded.content",
+            params![CURRENT, self.cashier.as_ref().map(|(id, _)| id.get()), content],
+        )?;
+        view(cart)
+    }
+
+    pub fn cart(&self) -> Result<CartView> {
+        view(&self.load_cart(CURRENT)?.unwrap_or_default())
+    }
+
+    /// Adds a product by barcode or SKU. Scanning a product already on an undiscounted line
+    /// adds to that line.
+    pub fn add_item(&mut self, code: &str, quantity: u32) -> Result<CartView> {
+        self.signed_in()?;
+        let quantity = Quantity::new(quantity)?;
+        let product = catalog::find(&self.conn, code)?;
+        if !product.active {
+            return Err(RegisterError::Retired(product.sku.to_string()));
+        }
+        let mut cart = self.load_cart(CURRENT)?.unwrap_or_default();
+        match cart.lines.iter_mut().find(|l| l.sku == product.sku && l.discount.is_none()) {
+            Some(line) => line.quantity = Quantity::new(line.quantity.get() + quantity.get())?,
+            None => cart.lines.push(SaleLine {
+                sku: product.sku.clone(),
+                description: product.name.chars().take(shared_model::sale::MAX_DESCRIPTION).collect(),
+                barcode: product.barcodes.first().cloned(),
+                unit_price: product.price,
+                quantity,
+                tax_class: product.tax_class,
+                discount: None,
+            }),
+        }
+        self.save_cart(&cart)
+    }
+
+    fn edit_line(&mut self, index: usize, edit: impl FnOnce(&mut Cart) -> Result<()>) -> Result<CartView> {
+        self.signed_in()?;
+        let mut cart = self.load_cart(CURRENT)?.unwrap_or_default();
+        if index >= cart.lines.len() {
+            return Err(RegisterError::NoSuchLine(index + 1));
+        }
+        edit(&mut cart)?;
+        self.save_cart(&cart)
+    }
+
+    pub fn set_quantity(&mut self, index: usize, quantity: u32) -> Result<CartView> {
+        let quantity = Quantity::new(quantity)?;
+        self.edit_line(index, |cart| {
+            cart.lines[index].quantity = quantity;
+            Ok(())
+        })
+    }
+
+    /// Sets or clears a line's discount; one that exceeds the line is refused.
+    pub fn set_discount(&mut self, index: usize, discount: Option<Discount>) -> Result<CartView> {
+        self.edit_line(index, |cart| {
+            let mut line = cart.lines[index].clone();
+            line.discount = discount;
+            line.amounts()?;
+            cart.lines[index] = line;
+            Ok(())
+        })
+    }
+
+    pub fn remove_line(&mut self, index: usize) -> Result<CartView> {
+        self.edit_line(index, |cart| {
+            cart.lines.remove(index);
+            Ok(())
+        })
+    }
+
+    /// Empties the cart without recording anything.
+    pub fn void(&mut self) -> Result<()> {
+        self.conn.execute("DELETE FROM carts WHERE id = ?1", params![CURRENT])?;
+        Ok(())
+    }
+
+    /// Sets the current sale aside; returns its number for [`Register::resume`].
+    pub fn park(&mut self) -> Result<i64> {
+        self.signed_in()?;
+        let cart =
+            self.load_cart(CURRENT)?.filter(|c| !c.lines.is_empty()).ok_or(RegisterError::EmptySale)?;
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO carts (id, cashier, parked_ms, content) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM carts), ?1, ?2, ?3)",
+            params![
+                self.cashier.as_ref().map(|(id, _)| id.get()),
+                i64::try_from(self.clock.now_ms()).map_err(corrupt)?,
+                serde_json::to_string(&cart).map_err(corrupt)?
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute("DELETE FROM carts WHERE id = ?1", params![CURRENT])?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Parked sales: number, when, line count, total.
+    pub fn parked(&self) -> Result<Vec<(i64, u64, usize, Money)>> {
+        let mut statement =
+            self.conn.prepare("SELECT id, parked_ms, content FROM carts WHERE id > 0 ORDER BY id")?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+        rows.map(|row| {
+            let (id, at, content) = row?;
+            let cart: Cart = serde_json::from_str(&content).map_err(corrupt)?;
+            Ok((id, u64::try_from(at).unwrap_or(0), cart.lines.len(), Quote::of(&cart.lines)?.total))
+        })
+        .collect()
+    }
+
+    /// Brings a parked sale back; the current one, if any, must be empty.
+    pub fn resume(&mut self, id: i64) -> Result<CartView> {
+        self.signed_in()?;
+        if self.load_cart(CURRENT)?.is_some_and(|c| !c.lines.is_empty()) {
+            return Err(RegisterError::Refused("park or finish the current sale first".into()));
+        }
+        let cart = self.load_cart(id)?.filter(|_| id > 0).ok_or(RegisterError::NoSuchParkedSale(id))?;
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM carts WHERE id = ?1", params![id])?;
+        tx.commit()?;
+        self.save_cart(&cart)
+    }
+
+    /// Completes the current sale with its tenders: the sale and its record are written in one
+    /// transaction, durably, and the cart is emptied. A payment that does not settle changes nothing.
+    pub fn complete_sale(&mut self, tenders: Vec<Tender>) -> Result<Completed> {
+        let cashier = self.signed_in()?;
+        let identity = self.identity()?;
+        let cart =
+            self.load_cart(CURRENT)?.filter(|c| !c.lines.is_empty()).ok_or(RegisterError::EmptySale)?;
+        let now = self.clock.now_ms();
+        let sale = Sale::complete(business_day(now), cashier, cart.lines, tenders, None)?;
+        let tx = self.conn.unchecked_transaction()?;
+        let record = journal::append(
+            &tx,
+            self.clock.as_ref(),
+            &identity.register,
+            &identity.store,
+            RecordBody::Sale(sale.clone()),
+        )?;
+        tx.execute("DELETE FROM carts WHERE id = ?1", params![CURRENT])?;
+        tx.commit()?;
+        Ok(Completed { record, sale })
+    }
+}
+
+fn view(cart: &Cart) -> Result<CartView> {
+    let lines = cart.lines.iter().map(|l| Ok((l.clone(), l.amounts()?))).collect::<Result<Vec<_>>>()?;
+    Ok(CartView { quote: Quote::of(&cart.lines)?, lines })
+}
+
+/// The store's trading day: the register's local calendar date.
+pub fn business_day(now_ms: u64) -> chrono::NaiveDate {
+    let ms = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&chrono::Local).date_naive())
+        .unwrap_or_default()
+}

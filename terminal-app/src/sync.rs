@@ -1,0 +1,126 @@
+//! The sync client: enrolment, push and pull over HTTP, with timeouts so a dead network never
+//! hangs the till. What to do with the answers (marking records held or rejected, applying
+//! changes) is the register's, in `lib.rs`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use shared_model::protocol::{Cursor, Message, PullRequest, PullResponse, PushBatch, PushResponse};
+
+use crate::error::{RegisterError, Result};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Enrolment {
+    pub register: String,
+    pub store: String,
+    pub secret: String,
+    pub holds: u64,
+}
+
+/// A record head office refused, as its problem answer names it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Refusal {
+    pub index: u32,
+    pub seq: Option<u64>,
+    pub reason: String,
+}
+
+/// How a push went.
+#[derive(Debug)]
+pub enum Pushed {
+    Held(PushResponse),
+    /// The batch was refused; these records are why, the others may be pushed again.
+    Refused(Vec<Refusal>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+fn offline(e: reqwest::Error) -> RegisterError {
+    RegisterError::Offline(e.without_url().to_string())
+}
+
+fn problem_detail(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v["detail"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
+impl Client {
+    pub fn new(base: &str) -> Result<Client> {
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(offline)?;
+        Ok(Client { http, base: base.trim_end_matches('/').to_owned() })
+    }
+
+    pub fn enrol(&self, code: &str) -> Result<Enrolment> {
+        let response = self
+            .http
+            .post(format!("{}/api/registers/enrol", self.base))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .map_err(offline)?;
+        let status = response.status();
+        let text = response.text().map_err(offline)?;
+        if !status.is_success() {
+            return Err(RegisterError::Refused(problem_detail(&text)));
+        }
+        serde_json::from_str(&text).map_err(|e| RegisterError::Refused(e.to_string()))
+    }
+
+    pub fn push(&self, secret: &str, records: Vec<String>) -> Result<Pushed> {
+        let raw = records
+            .into_iter()
+            .map(|r| serde_json::value::RawValue::from_string(r).map_err(crate::error::corrupt))
+            .collect::<Result<Vec<_>>>()?;
+        let body = PushBatch { records: raw }.encode();
+        let response = self
+            .http
+            .post(format!("{}/api/sync/push", self.base))
+            .bearer_auth(secret)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .map_err(offline)?;
+        let status = response.status();
+        let bytes = response.bytes().map_err(offline)?;
+        if status.is_success() {
+            return PushResponse::decode(&bytes)
+                .map(Pushed::Held)
+                .map_err(|e| RegisterError::Refused(e.to_string()));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if let Ok(refused) = serde_json::from_value::<Vec<Refusal>>(value["refused"].clone()) {
+                if !refused.is_empty() {
+                    return Ok(Pushed::Refused(refused));
+                }
+            }
+        }
+        Err(RegisterError::Refused(problem_detail(&text)))
+    }
+
+    pub fn pull(&self, secret: &str, cursor: Cursor, limit: u32) -> Result<PullResponse> {
+        let response = self
+            .http
+            .post(format!("{}/api/sync/pull", self.base))
+            .bearer_auth(secret)
+            .body(PullRequest { cursor, limit }.encode())
+            .send()
+            .map_err(offline)?;
+        let status = response.status();
+        let bytes = response.bytes().map_err(offline)?;
+        if !status.is_success() {
+            return Err(RegisterError::Refused(problem_detail(&String::from_utf8_lossy(&bytes))));
+        }
+        PullResponse::decode(&bytes).map_err(|e| RegisterError::Refused(e.to_string()))
+    }
+}
