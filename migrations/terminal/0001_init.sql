@@ -44,8 +44,23 @@ CREATE TABLE stock_levels (
     PRIMARY KEY (location, sku)
 );
 
+-- Transfers shipped to this store, and head office's answers to its replenishment requests.
+CREATE TABLE transfers (
+    id         TEXT PRIMARY KEY,
+    from_loc   TEXT NOT NULL,
+    lines      TEXT NOT NULL,
+    shipped_ms INTEGER NOT NULL
+);
+CREATE TABLE replenishment_decisions (
+    request  TEXT PRIMARY KEY,
+    decision TEXT NOT NULL,
+    transfer TEXT,
+    note     TEXT
+);
+
 -- Every record this register made, in seq order: the outbox and the till's journal at once.
 -- status: pending (not yet held by head office), held, rejected (refused; see reason).
+-- reflected: head office held it and a later pull brought stock figures that include it.
 CREATE TABLE journal (
     seq        INTEGER PRIMARY KEY,
     id         TEXT NOT NULL UNIQUE,
@@ -54,7 +69,8 @@ CREATE TABLE journal (
     content    TEXT NOT NULL,
     status     TEXT NOT NULL DEFAULT 'pending',
     reason     TEXT,
-    settled_ms INTEGER
+    settled_ms INTEGER,
+    reflected  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX journal_status ON journal(status, seq);
 

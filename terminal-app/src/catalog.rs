@@ -67,8 +67,32 @@ pub fn apply(conn: &Connection, changes: &[Change]) -> Result<()> {
                     params![s.location.as_str(), s.sku.as_str(), s.quantity, i64::try_from(s.as_of_ms).map_err(corrupt)?],
                 )?;
             }
-            // Transfers and replenishment decisions arrive with the register's stock screens (issue 4, later).
-            Change::Transfer(_) | Change::ReplenishmentDecision(_) => {}
+            Change::Transfer(t) => {
+                conn.execute(
+                    "INSERT INTO transfers (id, from_loc, lines, shipped_ms) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET from_loc = excluded.from_loc, lines = excluded.lines",
+                    params![
+                        t.transfer.to_string(),
+                        t.from.as_str(),
+                        serde_json::to_string(&t.lines).map_err(corrupt)?,
+                        i64::try_from(t.shipped_ms).map_err(corrupt)?
+                    ],
+                )?;
+            }
+            Change::ReplenishmentDecision(d) => {
+                let decision = serde_json::to_value(d.decision).map_err(corrupt)?;
+                conn.execute(
+                    "INSERT INTO replenishment_decisions (request, decision, transfer, note) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (request) DO UPDATE SET decision = excluded.decision, transfer = excluded.transfer,
+                         note = excluded.note",
+                    params![
+                        d.request.to_string(),
+                        decision.as_str().unwrap_or_default(),
+                        d.transfer.map(|t| t.to_string()),
+                        d.note
+                    ],
+                )?;
+            }
         }
     }
     Ok(())

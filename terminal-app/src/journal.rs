@@ -77,6 +77,21 @@ pub fn mark_held(conn: &Connection, holds: u64, now: u64) -> Result<usize> {
     )?)
 }
 
+/// Held records whose effect head office's pulled figures now include.
+pub fn mark_reflected(conn: &Connection) -> Result<()> {
+    conn.execute("UPDATE journal SET reflected = 1 WHERE status = 'held' AND reflected = 0", [])?;
+    Ok(())
+}
+
+/// Records whose stock effect head office's pulled figures do not include yet.
+pub fn unreflected(conn: &Connection) -> Result<Vec<Record>> {
+    let mut statement = conn.prepare(
+        "SELECT content FROM journal WHERE status = 'pending' OR (status = 'held' AND reflected = 0) ORDER BY seq",
+    )?;
+    let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
+    rows.map(|c| Record::decode(c?.as_bytes()).map_err(corrupt)).collect()
+}
+
 /// Head office refused this record: it stays in the journal, shown with its reason.
 pub fn mark_rejected(conn: &Connection, seq: u64, reason: &str, now: u64) -> Result<()> {
     conn.execute(

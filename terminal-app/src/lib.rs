@@ -17,9 +17,12 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod journal;
+pub mod returns;
 pub mod sale;
+pub mod stock;
 pub mod store;
 pub mod sync;
+pub mod till;
 
 use std::path::Path;
 
@@ -171,6 +174,11 @@ impl Register {
             let tx = self.conn.unchecked_transaction()?;
             catalog::apply(&tx, &page.changes)?;
             set_setting(&tx, "cursor", &page.next.0.to_string())?;
+            if !page.more {
+                // Head office publishes stock levels in the transaction that stores the records,
+                // so after a full pull its figures include everything it held.
+                journal::mark_reflected(&tx)?;
+            }
             self.observe(&tx, page.server_time_ms)?;
             tx.commit()?;
             report.pulled += page.changes.len();

@@ -124,3 +124,32 @@ impl Client {
         PullResponse::decode(&bytes).map_err(|e| RegisterError::Refused(e.to_string()))
     }
 }
+
+/// A sale as head office holds it, for a return at a store that did not make it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RemoteSale {
+    pub record: serde_json::Value,
+    /// Units already returned, per line index (as strings: JSON object keys).
+    pub returned: std::collections::BTreeMap<String, i64>,
+}
+
+impl Client {
+    /// Looks a sale up at head office; `None` when head office does not have it.
+    pub fn sale(&self, secret: &str, id: &shared_model::RecordId) -> Result<Option<RemoteSale>> {
+        let response = self
+            .http
+            .get(format!("{}/api/sync/sales/{id}", self.base))
+            .bearer_auth(secret)
+            .send()
+            .map_err(offline)?;
+        let status = response.status();
+        let text = response.text().map_err(offline)?;
+        match status {
+            s if s.is_success() => {
+                serde_json::from_str(&text).map(Some).map_err(|e| RegisterError::Refused(e.to_string()))
+            }
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(RegisterError::Refused(problem_detail(&text))),
+        }
+    }
+}
