@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod journal;
+pub mod receipt;
 pub mod returns;
 pub mod sale;
 pub mod stock;

@@ -153,3 +153,48 @@ impl Client {
         }
     }
 }
+
+/// When to try again after a failed sync: exponential from `base`, capped at `cap`, with
+/// jitter (each delay is drawn between half and all of its step) so that a store's registers
+/// do not all hammer head office the moment it comes back.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base_ms: u64,
+    cap_ms: u64,
+    failures: u32,
+}
+
+impl Backoff {
+    pub fn new(base_ms: u64, cap_ms: u64) -> Backoff {
+        Backoff { base_ms: base_ms.max(1), cap_ms: cap_ms.max(base_ms), failures: 0 }
+    }
+
+    /// The next delay after a failure, in milliseconds.
+    pub fn failed(&mut self) -> u64 {
+        let step = self.base_ms.saturating_mul(1u64 << self.failures.min(20)).min(self.cap_ms);
+        self.failures = self.failures.saturating_add(1);
+        rand::Rng::random_range(&mut rand::rng(), step / 2..=step)
+    }
+
+    /// A success: the next failure starts again from `base`.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backoff;
+
+    #[test]
+    fn backoff_grows_to_its_cap_with_jitter_and_resets() {
+        let mut backoff = Backoff::new(500, 30_000);
+        let delays: Vec<u64> = (0..10).map(|_| backoff.failed()).collect();
+        for (i, delay) in delays.iter().enumerate() {
+            let step = (500u64 << i).min(30_000);
+            assert!((step / 2..=step).contains(delay), "failure {i}: {delay} not in {}..={step}", step / 2);
+        }
+        backoff.succeeded();
+        assert!(backoff.failed() <= 500);
+    }
+}
