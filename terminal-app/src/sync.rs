@@ -33,6 +33,23 @@ pub enum Pushed {
     Refused(Vec<Refusal>),
 }
 
+/// How a register reaches head office: HTTP in production ([`Client`]); a simulated, faulty
+/// network in the deterministic simulation.
+pub trait Transport {
+    fn push(&mut self, secret: &str, records: Vec<String>) -> Result<Pushed>;
+    fn pull(&mut self, secret: &str, cursor: Cursor, limit: u32) -> Result<PullResponse>;
+}
+
+impl Transport for Client {
+    fn push(&mut self, secret: &str, records: Vec<String>) -> Result<Pushed> {
+        Client::push(self, secret, records)
+    }
+
+    fn pull(&mut self, secret: &str, cursor: Cursor, limit: u32) -> Result<PullResponse> {
+        Client::pull(self, secret, cursor, limit)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::blocking::Client,
