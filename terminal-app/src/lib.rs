@@ -262,6 +262,11 @@ impl Register {
         journal::all(&self.conn)
     }
 
+    /// The product a scanned or typed code names (barcode with its check digit, or SKU).
+    pub fn product(&self, code: &str) -> Result<shared_model::catalogue::ProductInfo> {
+        catalog::find(&self.conn, code)
+    }
+
     /// Products whose name, SKU or category contains `text`.
     pub fn search(&self, text: &str) -> Result<Vec<shared_model::catalogue::ProductInfo>> {
         catalog::search(&self.conn, text, 50)
