@@ -91,7 +91,7 @@ impl Register {
     /// Enrols without a network, as a simulation's head office would answer.
     pub fn enrol_offline(&mut self, server: &str, register: &RegisterId, secret: &str) -> Result<Identity> {
         let store = register.store();
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         set_setting(&tx, "server", server)?;
         set_setting(&tx, "register", register.as_str())?;
         set_setting(&tx, "store", store.as_str())?;
@@ -127,7 +127,7 @@ impl Register {
         let enrolment = Client::new(server)?.enrol(code)?;
         let register = RegisterId::parse(&enrolment.register)?;
         let store = LocationCode::parse(&enrolment.store)?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         set_setting(&tx, "server", server.trim_end_matches('/'))?;
         set_setting(&tx, "register", register.as_str())?;
         set_setting(&tx, "store", store.as_str())?;
@@ -165,7 +165,7 @@ impl Register {
             let seqs: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
             let pushed = client.push(secret, batch.into_iter().map(|(_, content)| content).collect())?;
             let now = self.clock.now_ms();
-            let tx = self.conn.unchecked_transaction()?;
+            let tx = crate::store::write(&self.conn)?;
             let progress = match pushed {
                 Pushed::Held(answer) => {
                     let held = journal::mark_held(&tx, answer.holds, now)?;
@@ -197,7 +197,7 @@ impl Register {
         loop {
             let cursor = Cursor(setting_u64(&self.conn, "cursor")?);
             let page = client.pull(secret, cursor, 1_000)?;
-            let tx = self.conn.unchecked_transaction()?;
+            let tx = crate::store::write(&self.conn)?;
             catalog::apply(&tx, &page.changes)?;
             set_setting(&tx, "cursor", &page.next.0.to_string())?;
             if !page.more {

@@ -198,7 +198,7 @@ impl Register {
             None,
         )
         .map_err(|e| RegisterError::Refused(e.to_string()))?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         let record = journal::append(
             &tx,
             self.clock.as_ref(),

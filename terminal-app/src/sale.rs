@@ -129,7 +129,7 @@ impl Register {
         self.signed_in()?;
         let cart =
             self.load_cart(CURRENT)?.filter(|c| !c.lines.is_empty()).ok_or(RegisterError::EmptySale)?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         tx.execute(
             "INSERT INTO carts (id, cashier, parked_ms, content) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM carts), ?1, ?2, ?3)",
             params![
@@ -165,7 +165,7 @@ impl Register {
             return Err(RegisterError::Refused("park or finish the current sale first".into()));
         }
         let cart = self.load_cart(id)?.filter(|_| id > 0).ok_or(RegisterError::NoSuchParkedSale(id))?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         tx.execute("DELETE FROM carts WHERE id = ?1", params![id])?;
         tx.commit()?;
         self.save_cart(&cart)
@@ -180,7 +180,7 @@ impl Register {
             self.load_cart(CURRENT)?.filter(|c| !c.lines.is_empty()).ok_or(RegisterError::EmptySale)?;
         let now = self.clock.now_ms();
         let sale = Sale::complete(business_day(now), cashier, cart.lines, tenders, None)?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         let record = journal::append(
             &tx,
             self.clock.as_ref(),

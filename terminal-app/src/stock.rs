@@ -73,7 +73,7 @@ impl Register {
     fn record(&mut self, body: RecordBody) -> Result<Record> {
         self.signed_in()?;
         let identity = self.identity()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         let record = journal::append(&tx, self.clock.as_ref(), &identity.register, &identity.store, body)?;
         tx.commit()?;
         Ok(record)

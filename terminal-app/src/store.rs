@@ -34,6 +34,13 @@ fn migrate(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`): the CLI, a
+/// background sync and the screen may share the file, and a deferred transaction that read
+/// first would fail outright, instead of waiting its turn, when another wrote in between.
+pub fn write(conn: &Connection) -> Result<rusqlite::Transaction<'_>> {
+    Ok(rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?)
+}
+
 pub fn setting(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
 }

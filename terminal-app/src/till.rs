@@ -59,7 +59,7 @@ impl Register {
         let report = self.z_report(opening_float, counted_cash)?;
         report.check().map_err(|e| crate::RegisterError::Refused(e.to_string()))?;
         let identity = self.identity()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::store::write(&self.conn)?;
         let record = crate::journal::append(
             &tx,
             self.clock.as_ref(),

@@ -26,6 +26,9 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Shift this register's clock (seconds; for testing a till whose clock is wrong).
+    #[arg(long, env = "CAISSE_CLOCK_OFFSET_SECONDS", global = true, hide = true, default_value_t = 0)]
+    clock_offset_seconds: i64,
     #[command(subcommand)]
     command: Command,
 }
@@ -119,6 +122,8 @@ enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Every record this register made, in its wire form, one per line.
+    Journal,
     /// Show a receipt as text.
     Receipt {
         id: String,
@@ -141,8 +146,12 @@ enum Command {
 }
 
 fn open(cli: &Cli) -> anyhow::Result<Register> {
-    Register::open(cli.data_dir.join("register.db"))
-        .with_context(|| format!("opening the register in {}", cli.data_dir.display()))
+    let register = Register::open(cli.data_dir.join("register.db"))
+        .with_context(|| format!("opening the register in {}", cli.data_dir.display()))?;
+    Ok(match cli.clock_offset_seconds {
+        0 => register,
+        offset => register.with_clock(terminal_app::SkewedClock { offset_ms: offset.saturating_mul(1_000) }),
+    })
 }
 
 fn signed_in(cli: &Cli, cashier: &Cashier) -> anyhow::Result<Register> {
@@ -406,6 +415,11 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let items = items.iter().map(|i| code_and_count(i)).collect::<anyhow::Result<Vec<_>>>()?;
             let record = signed_in(cli, cashier)?.request_replenishment(&items, note.clone())?;
             show(cli, &record, format!("Replenishment requested: {}.", record.id));
+        }
+        Command::Journal => {
+            for record in open(cli)?.journal()? {
+                println!("{}", record.encode());
+            }
         }
         Command::Receipt { id, width } => {
             let register = open(cli)?;

@@ -1,0 +1,193 @@
+//! Helpers for Caisse's end-to-end tests: the built binaries, and a TCP proxy that injects the
+//! faults of a store's network between registers and head office.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Where cargo put this workspace's binaries (`target/debug` next to this test's executable).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/debug");
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built: run `cargo build --workspace --bins` first", path.display());
+    path
+}
+
+/// What the proxy does to the connections it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything goes through.
+    Clean = 0,
+    /// The store's link is down: connections are refused at once.
+    Down = 1,
+    /// Connections are dropped, delayed, duplicated or cut in the middle of the answer.
+    Faulty = 2,
+}
+
+/// A TCP proxy in front of head office, with a switchable fault mode.
+#[derive(Debug)]
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    mode: Arc<AtomicU8>,
+    injected: Arc<Injected>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: SocketAddr) -> FaultProxy {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let mode = Arc::new(AtomicU8::new(Mode::Clean as u8));
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        let shared = mode.clone();
+        let injected = Arc::new(Injected::default());
+        let counts = injected.clone();
+        runtime.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mode = shared.load(Ordering::SeqCst);
+                tokio::spawn(carry(client, upstream, mode, counts.clone()));
+            }
+        });
+        FaultProxy { addr, mode, injected, runtime }
+    }
+
+    pub fn set(&self, mode: Mode) {
+        self.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// Faults injected so far: refused, delayed, duplicated, cut.
+    pub fn injected(&self) -> [u64; 4] {
+        let i = &self.injected;
+        [&i.refused, &i.delayed, &i.duplicated, &i.cut].map(|c| c.load(Ordering::SeqCst))
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stop(self) {
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+}
+
+/// How many of each fault the proxy injected.
+#[derive(Debug, Default)]
+pub struct Injected {
+    pub refused: AtomicU64,
+    pub delayed: AtomicU64,
+    pub duplicated: AtomicU64,
+    pub cut: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    None,
+    Refuse,
+    Delay(u64),
+    Duplicate,
+    Cut(usize),
+}
+
+async fn carry(client: TcpStream, upstream: SocketAddr, mode: u8, injected: Arc<Injected>) {
+    let fault = {
+        let mut rng = rand::rng();
+        match mode {
+            1 => Fault::Refuse,
+            2 => match rng.random_range(0..100) {
+                0..15 => Fault::Refuse,
+                15..30 => Fault::Delay(rng.random_range(100..600)),
+                30..45 => Fault::Duplicate,
+                45..60 => Fault::Cut(rng.random_range(1..300)),
+                _ => Fault::None,
+            },
+            _ => Fault::None,
+        }
+    };
+    let counter = match fault {
+        Fault::Refuse if mode == Mode::Faulty as u8 => Some(&injected.refused),
+        Fault::Delay(_) => Some(&injected.delayed),
+        Fault::Duplicate => Some(&injected.duplicated),
+        Fault::Cut(_) => Some(&injected.cut),
+        _ => None,
+    };
+    if let Some(counter) = counter {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+    if let Fault::Refuse = fault {
+        return;
+    }
+    let Ok(server) = TcpStream::connect(upstream).await else { return };
+    if let Fault::Delay(ms) = fault {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let sent = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let recording = sent.clone();
+    let forward = tokio::spawn(async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match client_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    recording.lock().await.extend_from_slice(&buffer[..n]);
+                    if server_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = server_write.shutdown().await;
+    });
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut answered = 0usize;
+    loop {
+        let n = match server_read.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if answered == 0 {
+            if let Fault::Duplicate = fault {
+                // The request arrives twice: replay what the client sent on a second connection.
+                let copy = sent.lock().await.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut again) = TcpStream::connect(upstream).await {
+                        let _ = again.write_all(&copy).await;
+                        let mut sink = vec![0u8; 64 * 1024];
+                        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                            while matches!(again.read(&mut sink).await, Ok(n) if n > 0) {}
+                        })
+                        .await;
+                    }
+                });
+            }
+        }
+        let keep = match fault {
+            Fault::Cut(limit) => n.min(limit.saturating_sub(answered)),
+            _ => n,
+        };
+        if client_write.write_all(&buffer[..keep]).await.is_err() {
+            break;
+        }
+        answered += keep;
+        if let Fault::Cut(limit) = fault {
+            if answered >= limit {
+                break; // cut in the middle of the answer
+            }
+        }
+    }
+    forward.abort();
+}

@@ -1,0 +1,365 @@
+//! Five stores, two registers each, and head office, as real processes on loopback, with the
+//! network between them going down, flapping, duplicating and cutting answers. Registers sell
+//! and take returns while partitioned; head office is killed with SIGKILL while registers push
+//! and restarted; a register's sync is killed mid-sync and restarted; one register's clock is a
+//! day off. Once the network heals: every sale and return made at a till is at head office
+//! exactly once with the same totals, stock equals opening stock plus movements, and the
+//! consolidated report equals a recomputation from the registers' journals (DESIGN.md §4, 1–3).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use caisse_e2e::{FaultProxy, Mode, binary};
+use shared_model::projection::{ChainView, Projection};
+use shared_model::{Record, RecordBody};
+use sqlx::Row;
+
+const STORES: [&str; 5] = ["VMTL", "PLAT", "QDS", "MILE", "WMT"];
+const SKEWED: &str = "PLAT-02";
+
+struct HeadOffice {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    database_url: String,
+    /// Cashier number and PIN for each store, from the demo's first start.
+    cashiers: BTreeMap<String, (u32, String)>,
+    codes: BTreeMap<String, String>,
+}
+
+impl HeadOffice {
+    fn start(dir: &Path, database_url: &str, port: u16) -> HeadOffice {
+        let (child, lines) = spawn_server(dir, database_url, port);
+        let mut cashiers = BTreeMap::new();
+        let mut codes = BTreeMap::new();
+        for line in &lines {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.len() >= 4 && words[0].parse::<u32>().is_ok() {
+                let (store, pin) = (words[words.len() - 2], words[words.len() - 1]);
+                cashiers.entry(store.to_owned()).or_insert((words[0].parse().unwrap_or(0), pin.to_owned()));
+            }
+            if words.len() == 2 && words[0].contains('-') && words[1].len() == 9 {
+                codes.insert(words[0].to_owned(), words[1].to_owned());
+            }
+        }
+        assert_eq!(codes.len(), 12, "{lines:?}");
+        HeadOffice {
+            child,
+            port,
+            dir: dir.to_owned(),
+            database_url: database_url.to_owned(),
+            cashiers,
+            codes,
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL: no graceful anything
+        let _ = self.child.wait();
+    }
+
+    fn restart(&mut self) {
+        self.child = spawn_server(&self.dir, &self.database_url, self.port).0;
+    }
+}
+
+fn spawn_server(dir: &Path, database_url: &str, port: u16) -> (Child, Vec<String>) {
+    let mut child = Command::new(binary("sync-server"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url)
+        .env("CAISSE_LOG", "warn")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).expect("a line") > 0, "the server stopped: {lines:?}");
+        let done = line.contains("listening on");
+        lines.push(line.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    // Keep reading so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in out.lines() {});
+    (child, lines)
+}
+
+struct Till {
+    name: String,
+    dir: PathBuf,
+    cashier: (u32, String),
+    watcher: Option<Child>,
+}
+
+impl Till {
+    fn command(&self) -> Command {
+        let mut command = Command::new(binary("caisse-register"));
+        command.arg("--data-dir").arg(&self.dir);
+        if self.name == SKEWED {
+            command.env("CAISSE_CLOCK_OFFSET_SECONDS", "-86400");
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let output = self.command().args(args).output().expect("the CLI runs");
+        (
+            output.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, out) = self.run(args);
+        assert!(ok, "{} {args:?}: {out}", self.name);
+        out
+    }
+
+    fn sell(&self, items: &[&str], tender: &str) -> String {
+        let (id, pin) = (self.cashier.0.to_string(), self.cashier.1.clone());
+        let mut args = vec!["--json", "sell", "--cashier", &id, "--pin", &pin, "--tender", tender];
+        for item in items {
+            args.extend(["--item", item]);
+        }
+        let out = self.ok(&args);
+        let record: serde_json::Value = serde_json::from_str(&out).expect("the sale as JSON");
+        record["record"]["id"].as_str().expect("an id").to_owned()
+    }
+
+    fn return_line(&self, receipt: &str) {
+        let (id, pin) = (self.cashier.0.to_string(), self.cashier.1.clone());
+        self.ok(&[
+            "return",
+            "--cashier",
+            &id,
+            "--pin",
+            &pin,
+            "--receipt",
+            receipt,
+            "--line",
+            "1:1",
+            "--refund",
+            "cash",
+        ]);
+    }
+
+    fn watch(&mut self) {
+        let child = self
+            .command()
+            .args(["sync", "--watch", "--interval", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.watcher = Some(child);
+    }
+
+    fn stop_watching(&mut self) {
+        if let Some(mut child) = self.watcher.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn pending(&self) -> u64 {
+        let status: serde_json::Value =
+            serde_json::from_str(&self.ok(&["--json", "status"])).expect("status JSON");
+        status["pending"].as_u64().expect("pending")
+    }
+
+    fn journal(&self) -> Vec<Record> {
+        self.ok(&["journal"]).lines().map(|l| Record::decode(l.as_bytes()).expect("a record")).collect()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn chain_survives_partitions_faults_and_kills(
+    database_url: impl FnOnce(&Path) -> String,
+    cleanup: impl FnOnce(),
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(dir.path());
+    let port = free_port();
+    let mut office = HeadOffice::start(dir.path(), &url, port);
+    let proxy = FaultProxy::start(format!("127.0.0.1:{port}").parse().unwrap());
+
+    let mut tills: Vec<Till> = STORES
+        .iter()
+        .flat_map(|store| (1..=2).map(move |n| format!("{store}-0{n}")))
+        .map(|name| {
+            let store = name.split('-').next().unwrap().to_owned();
+            Till {
+                dir: dir.path().join(&name),
+                cashier: office.cashiers[&store].clone(),
+                name,
+                watcher: None,
+            }
+        })
+        .collect();
+    for till in &tills {
+        till.ok(&["enrol", "--server", &proxy.url(), "--code", &office.codes[&till.name]]);
+        till.ok(&["sync"]);
+    }
+
+    // The stores are cut off: they sell and take returns on their own.
+    proxy.set(Mode::Down);
+    for till in &tills {
+        let first = till.sell(&["CAF-ESP-250:2", "PAI-BAG"], "cash");
+        till.sell(&["LIV-ROM-POC", "SAV-LAV:3"], "debit");
+        till.sell(&["CSQ-BT"], "credit:A1B2C3");
+        till.return_line(&first);
+        assert!(!till.run(&["sync"]).0, "{} synced through a dead link", till.name);
+    }
+
+    // The network flaps; the registers keep syncing; head office is killed while they push.
+    proxy.set(Mode::Faulty);
+    for till in &mut tills {
+        till.watch();
+    }
+    std::thread::sleep(Duration::from_millis(1_500));
+    office.kill();
+    for till in &tills {
+        till.sell(&["TUQ-LAI"], "cash");
+    }
+    office.restart();
+    // A register is killed in the middle of its sync, sells, and starts syncing again.
+    std::thread::sleep(Duration::from_millis(800));
+    tills[0].stop_watching();
+    tills[0].sell(&["MIT-HIV", "CHA-LAI:2"], "debit");
+    tills[0].watch();
+    // Stay faulty until every kind of fault has hit a push or a pull at least once.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.injected().contains(&0) {
+        assert!(Instant::now() < deadline, "faults injected so far: {:?}", proxy.injected());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The network heals: everything drains.
+    proxy.set(Mode::Clean);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while tills.iter().any(|t| t.pending() > 0) {
+        assert!(Instant::now() < deadline, "registers still have pending records after 90 s");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for till in &mut tills {
+        till.stop_watching();
+    }
+
+    // The oracle: the registers' own journals.
+    let mut oracle = ChainView::default();
+    let mut made = BTreeSet::new();
+    let mut sales_by_store: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for till in &tills {
+        for record in till.journal() {
+            assert!(made.insert(record.id.to_string()), "record {} made twice", record.id);
+            if let RecordBody::Sale(sale) = &record.body {
+                let entry = sales_by_store.entry(record.store.to_string()).or_default();
+                entry.0 += 1;
+                entry.1 += sale.totals.paid().as_cents();
+            }
+            oracle.apply(&record);
+        }
+    }
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = sync_server::db::Db::connect(&url, 2).await.unwrap();
+        // Invariant 1: each record at head office exactly once, with the same totals.
+        let held: BTreeSet<String> = sqlx::query("SELECT id FROM records")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get("id").unwrap())
+            .collect();
+        assert_eq!(held, made, "head office holds exactly the records the tills made");
+        let ledger = sync_server::sales::ledger_by_store(&db).await.unwrap();
+        for (store, (count, paid)) in &sales_by_store {
+            assert_eq!((ledger[store].sales, ledger[store].collected), (*count, *paid), "sales of {store}");
+        }
+        // Invariant 2: stock is opening stock plus the movements of the records.
+        let opening: BTreeMap<(String, String), i64> = sqlx::query(
+            "SELECT location, sku, CAST(SUM(delta) AS BIGINT) AS d FROM stock_movements WHERE kind = 'opening' GROUP BY location, sku",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| ((r.try_get("location").unwrap(), r.try_get("sku").unwrap()), r.try_get("d").unwrap()))
+        .collect();
+        let levels = sync_server::inventory::levels(&db, &Default::default()).await.unwrap();
+        for level in levels {
+            let key = (level.location.clone(), level.sku.clone());
+            let moved = oracle
+                .stock
+                .iter()
+                .find(|((l, s), _)| l.as_str() == key.0 && s.as_str() == key.1)
+                .map(|(_, d)| d)
+                .unwrap_or(0);
+            assert_eq!(level.quantity, opening.get(&key).copied().unwrap_or(0) + moved, "stock of {key:?}");
+        }
+        // Invariant 3: the consolidated report equals a recomputation from the journals.
+        let day = |d: &str| chrono_day(d);
+        let report = sync_server::reporting::report(&db, day("2000-01-01"), day("2100-01-01"), 1_000).await.unwrap();
+        for figures in &report.stores {
+            let (count, paid) = sales_by_store[&figures.store];
+            assert_eq!((figures.sales, figures.collected), (count, paid), "report for {}", figures.store);
+        }
+        assert_eq!(report.total.returns as usize, tills.len());
+        // The till whose clock is a day off was flagged.
+        let skew: i64 = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE kind = 'clock_skew' AND subject = $1")
+            .bind(SKEWED)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        assert_eq!(skew, 1, "the skewed register is flagged");
+        db.close().await;
+    });
+    office.kill();
+    proxy.stop();
+    cleanup();
+}
+
+fn chrono_day(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn on_sqlite() {
+    chain_survives_partitions_faults_and_kills(
+        |dir| format!("sqlite://{}/head-office.db", dir.display()),
+        || {},
+    );
+}
+
+#[test]
+fn on_postgres() {
+    let admin = std::env::var("CAISSE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let (root, _) = admin.rsplit_once('/').unwrap();
+    let name = format!("caisse_t_e2e_{}", std::process::id());
+    let psql = |sql: &str| {
+        let status = Command::new("psql").arg(&admin).args(["-qc", sql]).status().expect("psql");
+        assert!(status.success(), "{sql}");
+    };
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {name}"));
+    let url = format!("{root}/{name}");
+    chain_survives_partitions_faults_and_kills(
+        |_| url.clone(),
+        || psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+    );
+}
