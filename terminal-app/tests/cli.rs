@@ -131,6 +131,8 @@ fn a_back_office_runs_the_till_from_the_command_line() {
     assert_eq!(cli.json(&["status"])["pending"], 0);
     assert_eq!(server.sales_at("PLAT").0, 2);
 
+    let found = cli.json(&["search", "érable"]);
+    assert!(found.as_array().unwrap().iter().any(|p| p["sku"] == "SIR-ERA-540"), "{found}");
     let stock = cli.json(&["stock", "SIR-ERA-540"]);
     assert_eq!(stock[0]["location"], "PLAT");
     let z = cli.json(&["z", "--cashier", &id.to_string(), "--pin", &pin, "--float", "150", "--close"]);

@@ -93,6 +93,8 @@ enum Command {
         #[arg(long, default_value = "changed_mind")]
         reason: String,
     },
+    /// Find products by name, SKU or category.
+    Search { text: String },
     /// Stock of a product here and elsewhere.
     Stock { code: String },
     /// Record a shelf count.
@@ -375,6 +377,19 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let reason: ReturnReason = parse_enum(reason, "return reason")?;
             let record = register.take_return(&found, &picks, refund_to, reason)?;
             show(cli, &record, "Return complete.".into());
+        }
+        Command::Search { text } => {
+            let found = open(cli)?.search(text)?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&found)?);
+            } else if found.is_empty() {
+                println!("No product matches {text:?}.");
+            } else {
+                for p in found {
+                    let code = p.barcodes.first().map(|b| b.to_string()).unwrap_or_default();
+                    println!("{:<14} {:>8}  {code:<13}  {}  ({})", p.sku, p.price, p.name, p.category);
+                }
+            }
         }
         Command::Stock { code } => {
             let figures = open(cli)?.stock(code)?;
