@@ -1,0 +1,12 @@
+//! Caisse's peripherals, behind small types the register library drives.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`scan`] | what a scan means: EAN-13, EAN-8, UPC-A, UPC-E (expanded), Code 128 SKUs, GS1 variable-measure codes |
+//! | [`wedge`] | telling a keyboard-wedge scanner's burst from a person typing |
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod scan;
+pub mod wedge;
