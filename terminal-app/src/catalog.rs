@@ -62,8 +62,7 @@ pub fn apply(conn: &Connection, changes: &[Change]) -> Result<()> {
             Change::StockLevel(s) => {
                 conn.execute(
                     "INSERT INTO stock_levels (location, sku, quantity, as_of_ms) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (location, sku) DO UPDATE SET quantity = excluded.quantity, as_of_ms = excluded.as_of_ms
-                     WHERE excluded.as_of_ms >= stock_levels.as_of_ms",
+                     ON CONFLICT (location, sku) DO UPDATE SET quantity = excluded.quantity, as_of_ms = excluded.as_of_ms",
                     params![s.location.as_str(), s.sku.as_str(), s.quantity, i64::try_from(s.as_of_ms).map_err(corrupt)?],
                 )?;
             }

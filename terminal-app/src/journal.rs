@@ -77,10 +77,27 @@ pub fn mark_held(conn: &Connection, holds: u64, now: u64) -> Result<usize> {
     )?)
 }
 
-/// Held records whose effect head office's pulled figures now include.
-pub fn mark_reflected(conn: &Connection) -> Result<()> {
-    conn.execute("UPDATE journal SET reflected = 1 WHERE status = 'held' AND reflected = 0", [])?;
+/// The highest seq head office holds, as this register knows it.
+pub fn last_held(conn: &Connection) -> Result<u64> {
+    let seq: Option<i64> =
+        conn.query_row("SELECT MAX(seq) FROM journal WHERE status = 'held'", [], |r| r.get(0))?;
+    Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
+}
+
+/// Held records up to `upto` whose effect head office's pulled figures now include.
+pub fn mark_reflected(conn: &Connection, upto: u64) -> Result<()> {
+    conn.execute(
+        "UPDATE journal SET reflected = 1 WHERE status = 'held' AND reflected = 0 AND seq <= ?1",
+        params![i64::try_from(upto).map_err(corrupt)?],
+    )?;
     Ok(())
+}
+
+/// Records head office does not hold yet.
+pub fn pending_records(conn: &Connection) -> Result<Vec<Record>> {
+    let mut statement = conn.prepare("SELECT content FROM journal WHERE status = 'pending' ORDER BY seq")?;
+    let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
+    rows.map(|c| Record::decode(c?.as_bytes()).map_err(corrupt)).collect()
 }
 
 /// Records whose stock effect head office's pulled figures do not include yet.

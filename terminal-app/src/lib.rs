@@ -43,6 +43,9 @@ pub struct Register {
     pub(crate) conn: Connection,
     pub(crate) clock: Box<dyn Clock>,
     pub(crate) cashier: Option<(CashierId, String)>,
+    /// Which cart row is "the sale on screen": 0 for the till's screen, another for the CLI,
+    /// so a back-office command never touches a sale being rung up at the screen.
+    pub(crate) cart_slot: i64,
 }
 
 /// Who this register is.
@@ -77,7 +80,12 @@ pub struct Status {
 impl Register {
     /// Opens (or creates) the register whose database is at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Register> {
-        Ok(Register { conn: store::open(path.as_ref())?, clock: Box::new(SystemClock), cashier: None })
+        Ok(Register {
+            conn: store::open(path.as_ref())?,
+            clock: Box::new(SystemClock),
+            cashier: None,
+            cart_slot: 0,
+        })
     }
 
     /// Opens a register whose commits are not forced to disk: for simulations that run
@@ -99,6 +107,12 @@ impl Register {
         set_setting(&tx, "next_seq", "1")?;
         tx.commit()?;
         Ok(Identity { register: register.clone(), store, server: server.to_owned() })
+    }
+
+    /// Uses another cart row for the current sale (negative numbers; parked sales are positive).
+    pub fn with_cart_slot(mut self, slot: i64) -> Register {
+        self.cart_slot = slot.min(0);
+        self
     }
 
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Register {
@@ -185,7 +199,10 @@ impl Register {
                 }
             };
             tx.commit()?;
-            if progress == 0 {
+            // Another process may have settled this batch meanwhile: then this one moves on.
+            let settled_elsewhere =
+                journal::pending(&self.conn, 1)?.first().is_none_or(|(seq, _)| *seq != first);
+            if progress == 0 && !settled_elsewhere {
                 return Err(RegisterError::Refused(format!(
                     "head office does not hold seq {first} or anything after it; the register keeps them and will retry"
                 )));
@@ -194,16 +211,23 @@ impl Register {
     }
 
     fn pull_all(&mut self, client: &mut dyn Transport, secret: &str, report: &mut SyncReport) -> Result<()> {
+        // Only what head office held before this pull began is in the figures it brings.
+        let held_before = journal::last_held(&self.conn)?;
         loop {
-            let cursor = Cursor(setting_u64(&self.conn, "cursor")?);
-            let page = client.pull(secret, cursor, 1_000)?;
+            let cursor = setting_u64(&self.conn, "cursor")?;
+            let page = client.pull(secret, Cursor(cursor), 1_000)?;
             let tx = crate::store::write(&self.conn)?;
+            // Another process (the CLI beside the screen) may have pulled meanwhile: its page is
+            // newer than this one, which is dropped rather than applied over it.
+            if setting_u64(&tx, "cursor")? != cursor {
+                return Ok(());
+            }
             catalog::apply(&tx, &page.changes)?;
             set_setting(&tx, "cursor", &page.next.0.to_string())?;
             if !page.more {
                 // Head office publishes stock levels in the transaction that stores the records,
-                // so after a full pull its figures include everything it held.
-                journal::mark_reflected(&tx)?;
+                // so after a full pull its figures include everything it held before the pull.
+                journal::mark_reflected(&tx, held_before)?;
             }
             self.observe(&tx, page.server_time_ms)?;
             tx.commit()?;

@@ -40,37 +40,47 @@ pub struct SaleForReturn {
 }
 
 impl Register {
-    /// Finds a sale by the id on its receipt: here first, then at head office.
+    /// Finds a sale by the id on its receipt: here first, then at head office. What was already
+    /// returned of it counts returns made anywhere: head office's count (when it answers) plus
+    /// this register's returns it does not hold yet; offline, this register's own.
     pub fn find_sale(&self, id: &RecordId) -> Result<Option<SaleForReturn>> {
-        let mut returned = self.returned_here(id)?;
-        if let Some(record) = journal::record(&self.conn, id)? {
-            if let RecordBody::Sale(sale) = record.body.clone() {
-                return Ok(Some(SaleForReturn { record, sale, returned }));
+        let pending = self.returns_of(id, true)?;
+        let merged = |remote: BTreeMap<String, i64>| -> Result<BTreeMap<u16, u32>> {
+            let mut returned = pending.clone();
+            for (line, units) in remote {
+                let line: u16 = line.parse().map_err(corrupt)?;
+                *returned.entry(line).or_default() += u32::try_from(units).unwrap_or(u32::MAX);
             }
-            return Ok(None);
+            Ok(returned)
+        };
+        if let Some(record) = journal::record(&self.conn, id)? {
+            let RecordBody::Sale(sale) = record.body.clone() else { return Ok(None) };
+            let returned = match self.remote_sale(id) {
+                Ok(Some(remote)) => merged(remote.returned)?,
+                // Head office unreachable or not told yet: this register's own returns.
+                _ => self.returns_of(id, false)?,
+            };
+            return Ok(Some(SaleForReturn { record, sale, returned }));
         }
-        let identity = self.identity()?;
-        let secret = crate::store::setting(&self.conn, "secret")?.ok_or(RegisterError::NotEnrolled)?;
-        let Some(remote) = Client::new(&identity.server)?.sale(&secret, id)? else { return Ok(None) };
+        let Some(remote) = self.remote_sale(id)? else { return Ok(None) };
         let record: Record = serde_json::to_vec(&remote.record)
             .map_err(corrupt)
             .and_then(|bytes| Record::decode(&bytes).map_err(corrupt))?;
         let RecordBody::Sale(sale) = record.body.clone() else { return Ok(None) };
-        // Head office's count, plus returns made here that it has not received yet.
-        let pending = self.returned_here_pending(id)?;
-        for (line, units) in remote.returned {
-            let line: u16 = line.parse().map_err(corrupt)?;
-            let entry = returned.entry(line).or_default();
-            *entry = u32::try_from(units)
-                .unwrap_or(u32::MAX)
-                .saturating_add(pending.get(&line).copied().unwrap_or(0));
-        }
-        Ok(Some(SaleForReturn { record, sale, returned }))
+        Ok(Some(SaleForReturn { record, sale, returned: merged(remote.returned)? }))
     }
 
+    fn remote_sale(&self, id: &RecordId) -> Result<Option<crate::sync::RemoteSale>> {
+        let identity = self.identity()?;
+        let secret = crate::store::setting(&self.conn, "secret")?.ok_or(RegisterError::NotEnrolled)?;
+        Client::new(&identity.server)?.sale(&secret, id)
+    }
+
+    /// Units of each line of `sale` returned at this register: all of them, or only those head
+    /// office does not hold yet.
     fn returns_of(&self, sale: &RecordId, pending_only: bool) -> Result<BTreeMap<u16, u32>> {
         let records =
-            if pending_only { journal::unreflected(&self.conn)? } else { journal::all(&self.conn)? };
+            if pending_only { journal::pending_records(&self.conn)? } else { journal::all(&self.conn)? };
         let mut out = BTreeMap::new();
         for record in records {
             if let RecordBody::Return(ret) = record.body {
@@ -86,14 +96,6 @@ impl Register {
         Ok(out)
     }
 
-    fn returned_here(&self, sale: &RecordId) -> Result<BTreeMap<u16, u32>> {
-        self.returns_of(sale, false)
-    }
-
-    fn returned_here_pending(&self, sale: &RecordId) -> Result<BTreeMap<u16, u32>> {
-        self.returns_of(sale, true)
-    }
-
     /// Takes back `picks` (line index, quantity, restock) of a known sale.
     pub fn take_return(
         &mut self,
@@ -102,6 +104,7 @@ impl Register {
         refund_to: RefundTo,
         reason: ReturnReason,
     ) -> Result<Record> {
+        let here = self.returns_of(&found.record.id, false)?;
         let lines = picks
             .iter()
             .map(|&(index, quantity, restock)| {
@@ -111,7 +114,13 @@ impl Register {
                     .get(usize::from(index))
                     .ok_or(RegisterError::NoSuchLine(usize::from(index) + 1))?;
                 let quantity = Quantity::new(quantity)?;
-                let before = found.returned.get(&index).copied().unwrap_or(0);
+                // Returns made here since the sale was looked up count too.
+                let before = found
+                    .returned
+                    .get(&index)
+                    .copied()
+                    .unwrap_or(0)
+                    .max(here.get(&index).copied().unwrap_or(0));
                 let refund = Refund::share_of(&sold.amounts()?, sold.quantity, before, quantity)
                     .map_err(|e| RegisterError::Refused(e.to_string()))?;
                 Ok(ReturnLine {

@@ -31,8 +31,6 @@ pub struct Completed {
     pub sale: Sale,
 }
 
-const CURRENT: i64 = 0;
-
 impl Register {
     fn load_cart(&self, id: i64) -> Result<Option<Cart>> {
         let content: Option<String> = self
@@ -48,13 +46,13 @@ impl Register {
         self.conn.execute(
             "INSERT INTO carts (id, cashier, content) VALUES (?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET cashier = excluded.cashier, content = excluded.content",
-            params![CURRENT, self.cashier.as_ref().map(|(id, _)| id.get()), content],
+            params![self.cart_slot, self.cashier.as_ref().map(|(id, _)| id.get()), content],
         )?;
         view(cart)
     }
 
     pub fn cart(&self) -> Result<CartView> {
-        view(&self.load_cart(CURRENT)?.unwrap_or_default())
+        view(&self.load_cart(self.cart_slot)?.unwrap_or_default())
     }
 
     /// Adds a product by barcode or SKU. Scanning a product already on an undiscounted line
@@ -66,7 +64,7 @@ impl Register {
         if !product.active {
             return Err(RegisterError::Retired(product.sku.to_string()));
         }
-        let mut cart = self.load_cart(CURRENT)?.unwrap_or_default();
+        let mut cart = self.load_cart(self.cart_slot)?.unwrap_or_default();
         match cart.lines.iter_mut().find(|l| l.sku == product.sku && l.discount.is_none()) {
             Some(line) => line.quantity = Quantity::new(line.quantity.get() + quantity.get())?,
             None => cart.lines.push(SaleLine {
@@ -84,7 +82,7 @@ impl Register {
 
     fn edit_line(&mut self, index: usize, edit: impl FnOnce(&mut Cart) -> Result<()>) -> Result<CartView> {
         self.signed_in()?;
-        let mut cart = self.load_cart(CURRENT)?.unwrap_or_default();
+        let mut cart = self.load_cart(self.cart_slot)?.unwrap_or_default();
         if index >= cart.lines.len() {
             return Err(RegisterError::NoSuchLine(index + 1));
         }
@@ -120,15 +118,17 @@ impl Register {
 
     /// Empties the cart without recording anything.
     pub fn void(&mut self) -> Result<()> {
-        self.conn.execute("DELETE FROM carts WHERE id = ?1", params![CURRENT])?;
+        self.conn.execute("DELETE FROM carts WHERE id = ?1", params![self.cart_slot])?;
         Ok(())
     }
 
     /// Sets the current sale aside; returns its number for [`Register::resume`].
     pub fn park(&mut self) -> Result<i64> {
         self.signed_in()?;
-        let cart =
-            self.load_cart(CURRENT)?.filter(|c| !c.lines.is_empty()).ok_or(RegisterError::EmptySale)?;
+        let cart = self
+            .load_cart(self.cart_slot)?
+            .filter(|c| !c.lines.is_empty())
+            .ok_or(RegisterError::EmptySale)?;
         let tx = crate::store::write(&self.conn)?;
         tx.execute(
             "INSERT INTO carts (id, cashier, parked_ms, content) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM carts), ?1, ?2, ?3)",
@@ -139,7 +139,7 @@ impl Register {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        tx.execute("DELETE FROM carts WHERE id = ?1", params![CURRENT])?;
+        tx.execute("DELETE FROM carts WHERE id = ?1", params![self.cart_slot])?;
         tx.commit()?;
         Ok(id)
     }
@@ -158,17 +158,23 @@ impl Register {
         .collect()
     }
 
-    /// Brings a parked sale back; the current one, if any, must be empty.
+    /// Brings a parked sale back; the current one, if any, must be empty. Moving it is one
+    /// transaction: a crash halfway never loses the parked sale.
     pub fn resume(&mut self, id: i64) -> Result<CartView> {
         self.signed_in()?;
-        if self.load_cart(CURRENT)?.is_some_and(|c| !c.lines.is_empty()) {
+        let tx = crate::store::write(&self.conn)?;
+        if load_cart(&tx, self.cart_slot)?.is_some_and(|c| !c.lines.is_empty()) {
             return Err(RegisterError::Refused("park or finish the current sale first".into()));
         }
-        let cart = self.load_cart(id)?.filter(|_| id > 0).ok_or(RegisterError::NoSuchParkedSale(id))?;
-        let tx = crate::store::write(&self.conn)?;
+        let cart = load_cart(&tx, id)?.filter(|_| id > 0).ok_or(RegisterError::NoSuchParkedSale(id))?;
         tx.execute("DELETE FROM carts WHERE id = ?1", params![id])?;
+        tx.execute(
+            "INSERT INTO carts (id, cashier, content) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET cashier = excluded.cashier, content = excluded.content, parked_ms = NULL",
+            params![self.cart_slot, self.cashier.as_ref().map(|(c, _)| c.get()), serde_json::to_string(&cart).map_err(corrupt)?],
+        )?;
         tx.commit()?;
-        self.save_cart(&cart)
+        view(&cart)
     }
 
     /// Completes the current sale with its tenders: the sale and its record are written in one
@@ -176,11 +182,14 @@ impl Register {
     pub fn complete_sale(&mut self, tenders: Vec<Tender>) -> Result<Completed> {
         let cashier = self.signed_in()?;
         let identity = self.identity()?;
-        let cart =
-            self.load_cart(CURRENT)?.filter(|c| !c.lines.is_empty()).ok_or(RegisterError::EmptySale)?;
+        let tx = crate::store::write(&self.conn)?;
+        // The cart is read under the write lock: a line added by another process cannot slip
+        // in between reading it and clearing it.
+        let cart = load_cart(&tx, self.cart_slot)?
+            .filter(|c| !c.lines.is_empty())
+            .ok_or(RegisterError::EmptySale)?;
         let now = self.clock.now_ms();
         let sale = Sale::complete(business_day(now), cashier, cart.lines, tenders, None)?;
-        let tx = crate::store::write(&self.conn)?;
         let record = journal::append(
             &tx,
             self.clock.as_ref(),
@@ -188,10 +197,16 @@ impl Register {
             &identity.store,
             RecordBody::Sale(sale.clone()),
         )?;
-        tx.execute("DELETE FROM carts WHERE id = ?1", params![CURRENT])?;
+        tx.execute("DELETE FROM carts WHERE id = ?1", params![self.cart_slot])?;
         tx.commit()?;
         Ok(Completed { record, sale })
     }
+}
+
+fn load_cart(conn: &rusqlite::Connection, id: i64) -> Result<Option<Cart>> {
+    let content: Option<String> =
+        conn.query_row("SELECT content FROM carts WHERE id = ?1", params![id], |r| r.get(0)).optional()?;
+    content.map(|c| serde_json::from_str(&c).map_err(corrupt)).transpose()
 }
 
 fn view(cart: &Cart) -> Result<CartView> {

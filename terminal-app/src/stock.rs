@@ -81,11 +81,23 @@ impl Register {
 
     /// Records a shelf count: the difference from what this register expects becomes a movement.
     pub fn count_stock(&mut self, code: &str, counted: i64) -> Result<Record> {
+        self.signed_in()?;
+        let identity = self.identity()?;
+        // The expected figure is read under the write lock, so no sale slips in between.
+        let tx = crate::store::write(&self.conn)?;
         let here = self.stock(code)?.into_iter().find(|f| f.this_store).map(|f| f.quantity).unwrap_or(0);
-        let sku = catalog::find(&self.conn, code)?.sku;
+        let sku = catalog::find(&tx, code)?.sku;
         let count = StockCount { sku, counted, expected: here };
         count.check().map_err(|e| RegisterError::Refused(e.to_string()))?;
-        self.record(RecordBody::StockCount(count))
+        let record = journal::append(
+            &tx,
+            self.clock.as_ref(),
+            &identity.register,
+            &identity.store,
+            RecordBody::StockCount(count),
+        )?;
+        tx.commit()?;
+        Ok(record)
     }
 
     pub fn adjust_stock(

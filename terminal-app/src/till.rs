@@ -11,8 +11,17 @@ use crate::error::Result;
 impl Register {
     /// The Z report of the shift so far: what a close would record now.
     pub fn z_report(&self, opening_float: Money, counted_cash: Option<Money>) -> Result<TillClose> {
+        self.z_report_in(&self.conn, opening_float, counted_cash)
+    }
+
+    fn z_report_in(
+        &self,
+        conn: &rusqlite::Connection,
+        opening_float: Money,
+        counted_cash: Option<Money>,
+    ) -> Result<TillClose> {
         let cashier = self.signed_in()?;
-        let records = self.journal()?;
+        let records = crate::journal::all(conn)?;
         let since =
             records.iter().rposition(|r| matches!(r.body, RecordBody::TillClosed(_))).map_or(0, |i| i + 1);
         let mut tenders: BTreeMap<TenderKind, (Money, Money)> = BTreeMap::new();
@@ -56,10 +65,12 @@ impl Register {
 
     /// Closes the till: records the Z report. The next report starts from here.
     pub fn close_till(&mut self, opening_float: Money, counted_cash: Option<Money>) -> Result<Record> {
-        let report = self.z_report(opening_float, counted_cash)?;
-        report.check().map_err(|e| crate::RegisterError::Refused(e.to_string()))?;
         let identity = self.identity()?;
+        // Under the write lock: a sale another process commits cannot fall between this report
+        // and the next.
         let tx = crate::store::write(&self.conn)?;
+        let report = self.z_report_in(&tx, opening_float, counted_cash)?;
+        report.check().map_err(|e| crate::RegisterError::Refused(e.to_string()))?;
         let record = crate::journal::append(
             &tx,
             self.clock.as_ref(),

@@ -260,6 +260,7 @@ fn chain_survives_partitions_faults_and_kills(
     let mut oracle = ChainView::default();
     let mut made = BTreeSet::new();
     let mut sales_by_store: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut returns_by_store: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for till in &tills {
         for record in till.journal() {
             assert!(made.insert(record.id.to_string()), "record {} made twice", record.id);
@@ -267,6 +268,11 @@ fn chain_survives_partitions_faults_and_kills(
                 let entry = sales_by_store.entry(record.store.to_string()).or_default();
                 entry.0 += 1;
                 entry.1 += sale.totals.paid().as_cents();
+            }
+            if let RecordBody::Return(ret) = &record.body {
+                let entry = returns_by_store.entry(record.store.to_string()).or_default();
+                entry.0 += 1;
+                entry.1 += ret.totals.refunded().as_cents();
             }
             oracle.apply(&record);
         }
@@ -287,6 +293,9 @@ fn chain_survives_partitions_faults_and_kills(
         let ledger = sync_server::sales::ledger_by_store(&db).await.unwrap();
         for (store, (count, paid)) in &sales_by_store {
             assert_eq!((ledger[store].sales, ledger[store].collected), (*count, *paid), "sales of {store}");
+        }
+        for (store, (count, refunded)) in &returns_by_store {
+            assert_eq!((ledger[store].returns, ledger[store].refunded), (*count, *refunded), "returns of {store}");
         }
         // Invariant 2: stock is opening stock plus the movements of the records.
         let opening: BTreeMap<(String, String), i64> = sqlx::query(
@@ -328,6 +337,29 @@ fn chain_survives_partitions_faults_and_kills(
         assert_eq!(skew, 1, "the skewed register is flagged");
         db.close().await;
     });
+    // Invariant 2 at the tills: once each has pulled after the last push, its own figure for
+    // its store equals head office's.
+    for till in &tills {
+        till.ok(&["sync"]);
+    }
+    let levels = runtime.block_on(async {
+        let db = sync_server::db::Db::connect(&url, 2).await.unwrap();
+        let levels = sync_server::inventory::levels(&db, &Default::default()).await.unwrap();
+        db.close().await;
+        levels
+    });
+    for till in &tills {
+        let store = till.name.split('-').next().unwrap();
+        for sku in ["CAF-ESP-250", "TUQ-LAI", "CSQ-BT", "PAI-BAG"] {
+            let figures: serde_json::Value =
+                serde_json::from_str(&till.ok(&["--json", "stock", sku])).unwrap();
+            let here =
+                figures.as_array().unwrap().iter().find(|f| f["this_store"] == true).unwrap()["quantity"]
+                    .as_i64();
+            let office = levels.iter().find(|l| l.location == store && l.sku == sku).map(|l| l.quantity);
+            assert_eq!(here, office, "{} sees {sku} at {here:?}, head office {office:?}", till.name);
+        }
+    }
     office.kill();
     proxy.stop();
     cleanup();

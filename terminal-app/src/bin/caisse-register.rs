@@ -148,8 +148,10 @@ enum Command {
 }
 
 fn open(cli: &Cli) -> anyhow::Result<Register> {
+    // The CLI rings its sales in a cart of its own: never the sale on the till's screen.
     let register = Register::open(cli.data_dir.join("register.db"))
-        .with_context(|| format!("opening the register in {}", cli.data_dir.display()))?;
+        .with_context(|| format!("opening the register in {}", cli.data_dir.display()))?
+        .with_cart_slot(-1);
     Ok(match cli.clock_offset_seconds {
         0 => register,
         offset => register.with_clock(terminal_app::SkewedClock { offset_ms: offset.saturating_mul(1_000) }),
