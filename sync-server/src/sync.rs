@@ -64,6 +64,10 @@ pub struct EnrolInput {
 #[derive(Debug, Clone, Serialize)]
 pub struct Refusal {
     pub index: u32,
+    /// `invalid` (unreadable or failed its checks), `seq_taken` (another record holds this
+    /// register's seq: a till restored from an old copy of its file renumbers it and pushes
+    /// again), or `id_taken` (another record holds this id).
+    pub code: &'static str,
     pub id: Option<RecordId>,
     pub seq: Option<u64>,
     pub field: String,
@@ -99,6 +103,7 @@ pub async fn push(
                 |key: &str| loose.as_ref().and_then(|v| v.get("record")).and_then(|r| r.get(key)).cloned();
             Refusal {
                 index,
+                code: "invalid",
                 id: pick("id").and_then(|v| serde_json::from_value(v).ok()),
                 seq: pick("seq").and_then(|v| v.as_u64()),
                 field: format!("records[{index}].{field}"),
@@ -245,8 +250,9 @@ async fn try_ingest(
     skew_bound_ms: u64,
 ) -> sqlx::Result<Ingested> {
     let encoded: Vec<String> = records.iter().map(Record::encode).collect();
-    let conflict = |index: usize, reason: String| Refusal {
+    let conflict = |index: usize, code: &'static str, reason: String| Refusal {
         index: u32::try_from(index).unwrap_or(u32::MAX),
+        code,
         id: Some(records[index].id),
         seq: Some(records[index].seq),
         field: format!("records[{index}].record.id"),
@@ -265,6 +271,7 @@ async fn try_ingest(
             if encoded[first] != encoded[index] {
                 conflicts.push(conflict(
                     index,
+                    "id_taken",
                     format!("record {} appears twice with different content", record.id),
                 ));
             }
@@ -273,6 +280,7 @@ async fn try_ingest(
         if let Some(other) = id_by_seq.insert(record.seq, record.id) {
             conflicts.push(conflict(
                 index,
+                "seq_taken",
                 format!("seq {} is used by records {other} and {}", record.seq, record.id),
             ));
             continue;
@@ -348,10 +356,12 @@ async fn try_ingest(
             Some(content) if *content == encoded[index] => {}
             Some(_) => conflicts.push(conflict(
                 index,
+                "id_taken",
                 format!("record {} is already held with different content", record.id),
             )),
             None => conflicts.push(conflict(
                 index,
+                "seq_taken",
                 format!("{} seq {} is already held as another record", record.origin, record.seq),
             )),
         }

@@ -109,6 +109,41 @@ pub fn unreflected(conn: &Connection) -> Result<Vec<Record>> {
     rows.map(|c| Record::decode(c?.as_bytes()).map_err(corrupt)).collect()
 }
 
+/// Head office holds seqs of this register up to `holds`: new records start after them. Only
+/// a till restored from an older copy of its file is ever behind.
+pub fn skip_past(conn: &Connection, holds: u64) -> Result<()> {
+    if setting_u64(conn, "next_seq")? <= holds {
+        set_setting(conn, "next_seq", &(holds + 1).to_string())?;
+    }
+    Ok(())
+}
+
+/// Gives a pending record the next free seq and a fresh stamp, keeping its id and body.
+pub fn renumber(conn: &Connection, clock: &dyn Clock, seq: u64) -> Result<Record> {
+    let old = i64::try_from(seq).map_err(corrupt)?;
+    let content: String = conn.query_row(
+        "SELECT content FROM journal WHERE seq = ?1 AND status = 'pending'",
+        params![old],
+        |r| r.get(0),
+    )?;
+    let mut record = Record::decode(content.as_bytes()).map_err(corrupt)?;
+    let next = setting_u64(conn, "next_seq")?.max(seq + 1);
+    let last = Hlc::new(
+        setting_u64(conn, "hlc_wall")?,
+        u32::try_from(setting_u64(conn, "hlc_counter")?).unwrap_or(0),
+    );
+    record.seq = next;
+    record.hlc = last.tick(clock.now_ms());
+    record.check().map_err(|e| crate::error::RegisterError::Refused(e.to_string()))?;
+    conn.execute(
+        "UPDATE journal SET seq = ?1, content = ?2 WHERE seq = ?3",
+        params![i64::try_from(next).map_err(corrupt)?, record.encode(), old],
+    )?;
+    set_setting(conn, "next_seq", &(next + 1).to_string())?;
+    remember_hlc(conn, record.hlc)?;
+    Ok(record)
+}
+
 /// Head office refused this record: it stays in the journal, shown with its reason.
 pub fn mark_rejected(conn: &Connection, seq: u64, reason: &str, now: u64) -> Result<()> {
     conn.execute(

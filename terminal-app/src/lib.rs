@@ -183,18 +183,26 @@ impl Register {
             let progress = match pushed {
                 Pushed::Held(answer) => {
                     let held = journal::mark_held(&tx, answer.holds, now)?;
+                    journal::skip_past(&tx, answer.holds)?;
                     report.held += held;
                     self.observe(&tx, answer.server_time_ms)?;
                     held
                 }
-                Pushed::Refused(refusals) => {
+                Pushed::Refused(refusals, holds) => {
+                    journal::skip_past(&tx, holds)?;
                     for refusal in &refusals {
                         let seq = refusal.seq.or_else(|| seqs.get(refusal.index as usize).copied());
-                        if let Some(seq) = seq {
+                        let Some(seq) = seq else { continue };
+                        if refusal.code == "seq_taken" {
+                            // This till was restored from an older copy of its file: head office
+                            // holds this seq from before. The record keeps its id (its receipt is
+                            // printed) and moves past everything head office holds.
+                            journal::renumber(&tx, self.clock.as_ref(), seq)?;
+                        } else {
                             journal::mark_rejected(&tx, seq, &refusal.reason, now)?;
+                            report.rejected += 1;
                         }
                     }
-                    report.rejected += refusals.len();
                     refusals.len()
                 }
             };

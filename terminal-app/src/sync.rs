@@ -23,6 +23,9 @@ pub struct Refusal {
     pub index: u32,
     pub seq: Option<u64>,
     pub reason: String,
+    /// `invalid`, `seq_taken` or `id_taken`.
+    #[serde(default)]
+    pub code: String,
 }
 
 /// How a push went.
@@ -30,7 +33,8 @@ pub struct Refusal {
 pub enum Pushed {
     Held(PushResponse),
     /// The batch was refused; these records are why, the others may be pushed again.
-    Refused(Vec<Refusal>),
+    /// Also what head office holds of this register.
+    Refused(Vec<Refusal>, u64),
 }
 
 /// How a register reaches head office: HTTP in production ([`Client`]); a simulated, faulty
@@ -118,7 +122,7 @@ impl Client {
             let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             if let Ok(refused) = serde_json::from_value::<Vec<Refusal>>(value["refused"].clone()) {
                 if !refused.is_empty() {
-                    return Ok(Pushed::Refused(refused));
+                    return Ok(Pushed::Refused(refused, value["holds"].as_u64().unwrap_or(0)));
                 }
             }
         }
