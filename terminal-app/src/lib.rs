@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`sale`] | the sale flow: cart, lines, discounts, park and resume, completing a sale |
 //! | [`journal`] | every record made here, in seq order; the outbox |
+//! | [`print`] | receipts after commit, unprinted receipts, reprints |
 //! | [`catalog`] | the pulled catalogue, cashiers and stock figures; lookups |
 //! | [`sync`] | the HTTP client for enrolment, push and pull |
 //! | [`store`] | the SQLite file: WAL, durable commits, migrations, settings |
@@ -17,6 +18,7 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod journal;
+pub mod print;
 pub mod receipt;
 pub mod returns;
 pub mod sale;

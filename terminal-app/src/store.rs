@@ -7,7 +7,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/terminal/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/terminal/0001_init.sql"),
+    include_str!("../../migrations/terminal/0002_receipts.sql"),
+];
 
 pub fn open(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

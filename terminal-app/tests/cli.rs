@@ -57,7 +57,8 @@ fn a_back_office_runs_the_till_from_the_command_line() {
     let (mut server, cashiers) = Server::start();
     let (id, _, _, pin) = cashiers.iter().find(|c| c.2 == "PLAT").unwrap().clone();
     let cli = Cli { dir: tempfile::tempdir().unwrap() };
-    let who = ["--cashier", &id.to_string(), "--pin", &pin];
+    let id_text = id.to_string();
+    let who = ["--cashier", &id_text, "--pin", &pin];
     let code = server.code_for("PLAT-02");
 
     assert!(cli.refused(&["sync"]).contains("not enrolled"));
@@ -131,12 +132,32 @@ fn a_back_office_runs_the_till_from_the_command_line() {
     assert_eq!(cli.json(&["status"])["pending"], 0);
     assert_eq!(server.sales_at("PLAT").0, 2);
 
+    // Receipts: to a file printer; to a printer that is off (the sale stands, the receipt
+    // waits); then a reprint once it is back.
+    let paper = cli.dir.path().join("lp0");
+    let to_file = format!("file:{}", paper.display());
+    let mut args = vec!["--printer".to_owned(), to_file.clone()];
+    args.extend(sell(&["--item", "PAI-BAG", "--tender", "cash:5"]));
+    cli.ok(&as_refs(&args));
+    let bytes = std::fs::read(&paper).unwrap();
+    assert!(bytes.ends_with(&[0x1B, b'p', 0, 25, 250]), "a cash sale opens the drawer");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut args = vec!["--printer".to_owned(), format!("tcp:{dead}")];
+    args.extend(sell(&["--item", "PAI-BAG", "--tender", "debit"]));
+    let (ok, _, err) = cli.run(&as_refs(&args));
+    assert!(ok && err.contains("receipt not printed"), "{err}");
+    let unprinted = cli.json(&["status"])["unprinted"].as_array().unwrap().clone();
+    assert!(!unprinted.is_empty());
+    let receipt = unprinted.last().unwrap().as_str().unwrap().to_owned();
+    cli.ok(&["--printer", &to_file, "reprint", "--cashier", &id_text, "--pin", &pin, &receipt]);
+    assert!(std::fs::read(&paper).unwrap().len() > bytes.len());
+
     let found = cli.json(&["search", "érable"]);
     assert!(found.as_array().unwrap().iter().any(|p| p["sku"] == "SIR-ERA-540"), "{found}");
     let stock = cli.json(&["stock", "SIR-ERA-540"]);
     assert_eq!(stock[0]["location"], "PLAT");
     let z = cli.json(&["z", "--cashier", &id.to_string(), "--pin", &pin, "--float", "150", "--close"]);
-    assert_eq!(z["sales_count"], 2);
+    assert_eq!(z["sales_count"], 4, "two sales around the outage and two printed ones");
     cli.ok(&["sync"]);
     assert_eq!(cli.json(&["status"])["pending"], 0);
 }

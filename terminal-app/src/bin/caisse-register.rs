@@ -26,6 +26,15 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Receipt printer: tcp:HOST:PORT (network, usually port 9100) or file:PATH (/dev/usb/lp0).
+    #[arg(long, env = "CAISSE_PRINTER", global = true)]
+    printer: Option<String>,
+    /// Receipt language: fr or en.
+    #[arg(long, env = "CAISSE_RECEIPT_LANGUAGE", global = true, default_value = "fr")]
+    language: String,
+    /// Receipt paper width in characters: 32 (58 mm), 42 or 48 (80 mm).
+    #[arg(long, env = "CAISSE_RECEIPT_COLUMNS", global = true, default_value_t = 42)]
+    columns: u8,
     /// Shift this register's clock (seconds; for testing a till whose clock is wrong).
     #[arg(long, env = "CAISSE_CLOCK_OFFSET_SECONDS", global = true, hide = true, default_value_t = 0)]
     clock_offset_seconds: i64,
@@ -126,6 +135,12 @@ enum Command {
     },
     /// Every record this register made, in its wire form, one per line.
     Journal,
+    /// Print a receipt again (or for the first time, when the printer failed).
+    Reprint {
+        #[command(flatten)]
+        cashier: Cashier,
+        id: String,
+    },
     /// Show a receipt as text.
     Receipt {
         id: String,
@@ -156,6 +171,44 @@ fn open(cli: &Cli) -> anyhow::Result<Register> {
         0 => register,
         offset => register.with_clock(terminal_app::SkewedClock { offset_ms: offset.saturating_mul(1_000) }),
     })
+}
+
+fn printer(cli: &Cli) -> anyhow::Result<Option<Box<dyn hardware::printer::PrinterLink>>> {
+    let timeout = Duration::from_secs(5);
+    let Some(spec) = cli.printer.as_deref() else { return Ok(None) };
+    Ok(Some(match spec.split_once(':') {
+        Some(("tcp", address)) => Box::new(hardware::printer::TcpLink {
+            address: address
+                .parse()
+                .with_context(|| format!("{address:?} is not HOST:PORT, like 192.168.1.50:9100"))?,
+            timeout,
+        }),
+        Some(("file", path)) => Box::new(hardware::printer::FileLink { path: path.into(), timeout }),
+        _ => bail!("--printer {spec:?} is not tcp:HOST:PORT or file:PATH"),
+    }))
+}
+
+fn receipt_context(cli: &Cli, register: &Register) -> anyhow::Result<hardware::printer::ReceiptContext> {
+    let language = match cli.language.as_str() {
+        "fr" => hardware::printer::Language::Fr,
+        "en" => hardware::printer::Language::En,
+        other => bail!("{other:?} is not a receipt language: use fr or en"),
+    };
+    if ![32, 42, 48].contains(&cli.columns) {
+        bail!("receipts are 32, 42 or 48 columns wide, not {}", cli.columns);
+    }
+    Ok(register.receipt_context(language, cli.columns)?)
+}
+
+/// Prints a record's receipt when a printer is configured; a printer failure is reported and
+/// leaves the receipt for a reprint, the sale itself stands.
+fn print_receipt(cli: &Cli, register: &mut Register, id: &RecordId) -> anyhow::Result<()> {
+    let Some(mut link) = printer(cli)? else { return Ok(()) };
+    let context = receipt_context(cli, register)?;
+    if let Err(e) = register.print(id, &context, link.as_mut()) {
+        eprintln!("Warning: {e}. Reprint it with: caisse-register reprint {id}");
+    }
+    Ok(())
 }
 
 fn signed_in(cli: &Cli, cashier: &Cashier) -> anyhow::Result<Register> {
@@ -276,6 +329,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                         "register": identity.as_ref().map(|i| i.register.to_string()),
                         "online": status.online, "pending": status.pending,
                         "oldest_pending_ms": status.oldest_pending_ms, "last_sync_ms": status.last_sync_ms,
+                        "unprinted": register.unprinted()?.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
                         "rejected": status.rejected.iter().map(|(seq, kind, reason)| json!({ "seq": seq, "kind": kind, "reason": reason })).collect::<Vec<_>>(),
                     })
                 );
@@ -330,15 +384,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 Ok::<_, anyhow::Error>(register.complete_sale(parsed)?)
             })();
             match result {
-                Ok(done) => show(
-                    cli,
-                    &done.record,
-                    format!(
+                Ok(done) => {
+                    let summary = format!(
                         "Sale complete: {} paid, {} change.",
                         done.sale.totals.paid(),
                         done.sale.totals.change
-                    ),
-                ),
+                    );
+                    show(cli, &done.record, summary);
+                    print_receipt(cli, &mut register, &done.record.id)?;
+                }
                 Err(e) => {
                     // Nothing was recorded: leave no half-rung sale behind.
                     register.void()?;
@@ -432,6 +486,14 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let items = items.iter().map(|i| code_and_count(i)).collect::<anyhow::Result<Vec<_>>>()?;
             let record = signed_in(cli, cashier)?.request_replenishment(&items, note.clone())?;
             show(cli, &record, format!("Replenishment requested: {}.", record.id));
+        }
+        Command::Reprint { cashier, id } => {
+            let mut register = signed_in(cli, cashier)?;
+            let id = RecordId::parse(id)?;
+            let mut link = printer(cli)?.context("no printer: give --printer tcp:HOST:PORT or file:PATH")?;
+            let context = receipt_context(cli, &register)?;
+            register.print(&id, &context, link.as_mut())?;
+            println!("Receipt {id} printed.");
         }
         Command::Journal => {
             for record in open(cli)?.journal()? {
