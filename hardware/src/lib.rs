@@ -5,10 +5,12 @@
 //! | [`scan`] | what a scan means: EAN-13, EAN-8, UPC-A, UPC-E (expanded), Code 128 SKUs, GS1 variable-measure codes |
 //! | [`wedge`] | telling a keyboard-wedge scanner's burst from a person typing |
 //! | [`printer`] | receipts in ESC/POS, the cash drawer, and links to printers with timeouts |
+//! | [`serial`] | serial scanners: framing, prefix and suffix, surviving unplug and replug |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod printer;
 pub mod scan;
+pub mod serial;
 pub mod wedge;
