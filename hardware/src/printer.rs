@@ -363,3 +363,64 @@ impl PrinterLink for MemoryLink {
         Ok(())
     }
 }
+
+/// What a printer says of itself, when it answers a real-time status query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrinterStatus {
+    pub online: bool,
+    pub cover_open: bool,
+    pub paper_out: bool,
+    pub paper_low: bool,
+}
+
+/// `DLE EOT n`: printer status (1), offline cause (2), paper sensor (4).
+pub const STATUS_QUERIES: [[u8; 3]; 3] = [[0x10, 0x04, 1], [0x10, 0x04, 2], [0x10, 0x04, 4]];
+
+/// Reads the three status bytes (ESC/POS real-time status, Epson's bit layout).
+pub fn parse_status(printer: u8, offline: u8, paper: u8) -> PrinterStatus {
+    PrinterStatus {
+        online: printer & 0x08 == 0,
+        cover_open: offline & 0x04 != 0,
+        paper_out: paper & 0x60 != 0 || offline & 0x20 != 0,
+        paper_low: paper & 0x0C != 0,
+    }
+}
+
+impl TcpLink {
+    /// Asks a network printer how it is; a printer that does not answer in time is offline.
+    pub fn status(&self) -> Result<PrinterStatus, PrintError> {
+        use std::io::Read;
+        let unreachable = |e: std::io::Error| PrintError::Unreachable(format!("{}: {e}", self.address));
+        let mut stream = TcpStream::connect_timeout(&self.address, self.timeout).map_err(unreachable)?;
+        stream.set_write_timeout(Some(self.timeout)).map_err(unreachable)?;
+        stream.set_read_timeout(Some(self.timeout)).map_err(unreachable)?;
+        let mut answers = [0u8; 3];
+        for (query, answer) in STATUS_QUERIES.iter().zip(answers.iter_mut()) {
+            stream.write_all(query).map_err(unreachable)?;
+            let mut byte = [0u8; 1];
+            stream.read_exact(&mut byte).map_err(unreachable)?;
+            *answer = byte[0];
+        }
+        Ok(parse_status(answers[0], answers[1], answers[2]))
+    }
+}
+
+/// A printer on a serial port, at its baud rate, with a write timeout.
+#[derive(Debug, Clone)]
+pub struct SerialLink {
+    pub path: PathBuf,
+    pub baud: u32,
+    pub timeout: Duration,
+}
+
+impl PrinterLink for SerialLink {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), PrintError> {
+        let unreachable = |e: String| PrintError::Unreachable(format!("{}: {e}", self.path.display()));
+        let mut port = serialport::new(self.path.to_string_lossy(), self.baud)
+            .timeout(self.timeout)
+            .open()
+            .map_err(|e| unreachable(e.to_string()))?;
+        port.write_all(bytes).map_err(|e| unreachable(e.to_string()))?;
+        port.flush().map_err(|e| unreachable(e.to_string()))
+    }
+}

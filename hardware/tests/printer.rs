@@ -8,6 +8,7 @@ use std::io::Read;
 use hardware::printer::{
     DrawerPin, FileLink, Language, MemoryLink, PrinterLink, ReceiptContext, TcpLink, drawer_kick, render,
 };
+use hardware::printer::{PrinterStatus, SerialLink};
 use shared_model::testing::{Act, Pay, build_records};
 
 /// PC863 (Canadian French) bytes the receipts use, back to text.
@@ -212,4 +213,74 @@ fn links_carry_the_bytes_or_say_they_could_not() {
     let mut memory = MemoryLink::default();
     memory.send(&bytes).unwrap();
     assert_eq!(memory.printed.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn the_sale_receipt_matches_its_snapshot() {
+    let paper = paper(&render(&cash_sale(), &context(Language::Fr, 42)).unwrap());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/sale_fr_42.txt");
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &paper).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).expect("the snapshot (UPDATE_SNAPSHOTS=1 writes it)");
+    assert_eq!(paper, expected, "the receipt changed: look at it, then UPDATE_SNAPSHOTS=1 if it is right");
+}
+
+/// A fake network printer that answers the three status queries with the given bytes.
+fn fake_printer(answers: [u8; 3]) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut stream, _) = listener.accept().unwrap();
+        for answer in answers {
+            let mut query = [0u8; 3];
+            stream.read_exact(&mut query).unwrap();
+            assert_eq!(&query[..2], &[0x10, 0x04], "DLE EOT");
+            stream.write_all(&[answer]).unwrap();
+        }
+    });
+    address
+}
+
+#[test]
+fn a_network_printer_says_how_it_is() {
+    let timeout = std::time::Duration::from_secs(2);
+    let ready = TcpLink { address: fake_printer([0x16, 0x12, 0x12]), timeout }.status().unwrap();
+    assert_eq!(ready, PrinterStatus { online: true, cover_open: false, paper_out: false, paper_low: false });
+    let cover = TcpLink { address: fake_printer([0x1E, 0x16, 0x12]), timeout }.status().unwrap();
+    assert!(!cover.online && cover.cover_open);
+    let paper = TcpLink { address: fake_printer([0x1E, 0x32, 0x72]), timeout }.status().unwrap();
+    assert!(paper.paper_out);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    assert!(TcpLink { address: closed, timeout }.status().is_err());
+}
+
+#[test]
+fn a_serial_printer_link_writes_to_the_port() {
+    use serialport::{SerialPort, TTYPort};
+    let (mut master, slave) = TTYPort::pair().unwrap();
+    let bytes = render(&cash_sale(), &context(Language::En, 32)).unwrap();
+    let path = slave.name().unwrap();
+    let mut link = SerialLink { path: path.into(), baud: 19_200, timeout: std::time::Duration::from_secs(2) };
+    let writer = std::thread::spawn(move || link.send(&bytes).map(|()| bytes));
+    master.set_timeout(std::time::Duration::from_millis(200)).unwrap();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let sent = loop {
+        match master.read(&mut chunk) {
+            Ok(n) if n > 0 => got.extend_from_slice(&chunk[..n]),
+            _ if writer.is_finished() => break writer.join().unwrap().unwrap(),
+            _ => {}
+        }
+    };
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(got, sent);
+    drop(slave);
 }

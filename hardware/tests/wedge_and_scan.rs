@@ -44,6 +44,27 @@ proptest! {
         }
     }
 
+    /// Any keys at any times: no panic, and nothing comes out that did not go in.
+    #[test]
+    fn the_wedge_decoder_takes_arbitrary_keys(keys in prop::collection::vec((any::<char>(), 0u64..200), 0..200)) {
+        let mut decoder = WedgeDecoder::default();
+        let mut now = 0u64;
+        let mut typed = String::new();
+        let mut out = String::new();
+        for (key, gap) in keys {
+            now += gap;
+            typed.push(if key == '\r' { '\n' } else { key });
+            for input in decoder.key(key, now) {
+                match input {
+                    Input::Scan(s) => { out.push_str(&s); out.push('\n'); }
+                    Input::Typed(s) => out.push_str(&s),
+                }
+            }
+        }
+        if let Some(Input::Typed(s) | Input::Scan(s)) = decoder.idle(now + 1_000) { out.push_str(&s); }
+        prop_assert_eq!(out, typed, "keys were lost, added or reordered");
+    }
+
     #[test]
     fn the_wedge_decoder_returns_exactly_the_scans(events in events()) {
         let mut decoder = WedgeDecoder::default();
