@@ -80,6 +80,41 @@ impl Register {
         self.save_cart(&cart)
     }
 
+    /// Adds what a scanner sent: a product barcode, a SKU in Code 128, or a variable-measure
+    /// label. A label's item `2X IIIII` is sold as the product `PLU-2XIIIII`: a price label
+    /// sets the line's price; a weight label prices it by the kilogram. A bad scan adds nothing.
+    pub fn add_scan(&mut self, raw: &str) -> Result<CartView> {
+        use hardware::scan::{Measure, Scan, read};
+        let scan = read(raw, &hardware::scan::VariableMeasure::default())
+            .map_err(|e| RegisterError::Refused(e.to_string()))?;
+        match scan {
+            Scan::Product(barcode) => self.add_item(barcode.as_str(), 1),
+            Scan::Sku(sku) => self.add_item(sku.as_str(), 1),
+            Scan::Measured { item, measure, barcode } => {
+                self.signed_in()?;
+                let product = catalog::find(&self.conn, &format!("PLU-{item}"))?;
+                let (price, description) = match measure {
+                    Measure::Price(price) => (price, product.name.clone()),
+                    Measure::Grams(grams) => (
+                        product.price.mul_div(i64::from(grams), 1_000),
+                        format!("{} {}.{:03} kg", product.name, grams / 1_000, grams % 1_000),
+                    ),
+                };
+                let mut cart = self.load_cart(self.cart_slot)?.unwrap_or_default();
+                cart.lines.push(SaleLine {
+                    sku: product.sku,
+                    description: description.chars().take(shared_model::sale::MAX_DESCRIPTION).collect(),
+                    barcode: Some(barcode),
+                    unit_price: price,
+                    quantity: Quantity::ONE,
+                    tax_class: product.tax_class,
+                    discount: None,
+                });
+                self.save_cart(&cart)
+            }
+        }
+    }
+
     fn edit_line(&mut self, index: usize, edit: impl FnOnce(&mut Cart) -> Result<()>) -> Result<CartView> {
         self.signed_in()?;
         let mut cart = self.load_cart(self.cart_slot)?.unwrap_or_default();

@@ -67,6 +67,33 @@ fn an_unreachable_printer_never_loses_a_sale() {
     let bytes = working.printed.lock().unwrap()[1].clone();
     assert!(!bytes.windows(2).any(|w| w == [0x1B, b'p']), "no drawer pulse for a card sale");
 
+    // Scans as a scanner sends them: a barcode, a SKU in Code 128, a weight label, a misread.
+    let mut apples = server
+        .runtime
+        .block_on(sync_server::catalogue::product(&server.db, &"POM-1K".parse().unwrap()))
+        .unwrap();
+    apples.sku = "PLU-2812345".parse().unwrap();
+    apples.barcodes.clear();
+    apples.price = Money::parse("4.40").unwrap(); // per kilogram
+    server.runtime.block_on(sync_server::catalogue::save_product(&server.db, &apples, true)).unwrap();
+    till.sync_once().unwrap();
+    let espresso = till.product("CAF-ESP-250").unwrap();
+    till.add_scan(&format!("{}\r", espresso.barcodes[0])).unwrap();
+    till.add_scan("]C0PAI-BAG").unwrap();
+    let weight_label = hardware::scan::with_check("281234501250"); // 1.250 kg
+    let view = till.add_scan(&weight_label).unwrap();
+    assert_eq!(view.lines.len(), 3);
+    assert_eq!(view.lines[2].0.unit_price, Money::parse("5.50").unwrap(), "1.250 kg at 4.40/kg");
+    assert!(view.lines[2].0.description.ends_with("1.250 kg"));
+    let mut misread = espresso.barcodes[0].to_string();
+    misread.pop();
+    misread.push('0');
+    if misread != espresso.barcodes[0].to_string() {
+        assert!(till.add_scan(&misread).is_err());
+    }
+    assert_eq!(till.cart().unwrap().lines.len(), 3, "a bad scan adds nothing");
+    till.void().unwrap();
+
     till.sync_once().unwrap();
     assert_eq!(server.sales_at("WMT").0, 2);
     server.down();
