@@ -574,7 +574,3 @@ pub async fn dead_letters(State(state): State<AppState>, staff: Staff) -> ApiRes
     Ok(Json(letters))
 }
 
-/// Records the server holds, in id order: what tests compare with the registers' journals.
-pub async fn record_count(db: &Db) -> sqlx::Result<i64> {
-    sqlx::query("SELECT COUNT(*) AS n FROM records").fetch_one(db.pool()).await?.try_get("n")
-}
