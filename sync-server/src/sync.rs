@@ -573,4 +573,3 @@ pub async fn dead_letters(State(state): State<AppState>, staff: Staff) -> ApiRes
         .collect::<sqlx::Result<_>>()?;
     Ok(Json(letters))
 }
-
