@@ -85,6 +85,7 @@ fn label(language: Language, key: &str) -> &'static str {
         "returns" => ("Retours", "Returns"),
         "expected" => ("Comptant attendu", "Expected cash"),
         "counted" => ("Comptant compté", "Counted cash"),
+        "test" => ("Essai d'impression", "Test print"),
         _ => ("", ""),
     };
     if language == Language::Fr { fr } else { en }
@@ -155,6 +156,25 @@ fn tender_label(language: Language, tender: &Tender) -> String {
         Tender::Debit { .. } => label(language, "debit").into(),
         Tender::Credit { approval, .. } => format!("{} {}", label(language, "credit"), approval.as_str()),
     }
+}
+
+/// The bytes of a test page: the store's header and a line of accented letters, to check the
+/// printer, its paper width and its code page from the settings screen.
+pub fn render_test(ctx: &ReceiptContext) -> Result<Vec<u8>, PrintError> {
+    let capture = Capture::default();
+    let options = PrinterOptions::new(Some(PageCode::PC863), None, ctx.columns);
+    let mut p = Printer::new(capture.clone(), Protocol::default(), Some(options));
+    p.init().map_err(layout_error)?;
+    p.justify(JustifyMode::CENTER).map_err(layout_error)?;
+    p.bold(true).map_err(layout_error)?.writeln(&ctx.store_name).map_err(layout_error)?;
+    p.bold(false).map_err(layout_error)?;
+    p.writeln(label(ctx.language, "test")).map_err(layout_error)?;
+    p.writeln("É é è ê à ç ô Ç").map_err(layout_error)?;
+    p.writeln(&"-".repeat(usize::from(ctx.columns.clamp(32, 48)))).map_err(layout_error)?;
+    p.feeds(3).map_err(layout_error)?;
+    p.print_cut().map_err(layout_error)?;
+    let bytes = capture.0.borrow().clone();
+    Ok(bytes)
 }
 
 /// The bytes of a receipt for a sale, a return or a till close. A cash sale or refund ends by

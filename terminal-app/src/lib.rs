@@ -7,7 +7,9 @@
 //! | [`journal`] | every record made here, in seq order; the outbox |
 //! | [`print`] | receipts after commit, unprinted receipts, reprints |
 //! | [`catalog`] | the pulled catalogue, cashiers and stock figures; lookups |
+//! | [`desk`] | the register screen's model: its views and what each key does |
 //! | [`sync`] | the HTTP client for enrolment, push and pull |
+//! | [`sync_loop`] | the screen's background sync thread |
 //! | [`store`] | the SQLite file: WAL, durable commits, migrations, settings |
 //! | [`clock`] | where the time comes from (injectable) |
 
@@ -16,6 +18,7 @@
 
 pub mod catalog;
 pub mod clock;
+pub mod desk;
 pub mod error;
 pub mod journal;
 pub mod print;
@@ -25,6 +28,7 @@ pub mod sale;
 pub mod stock;
 pub mod store;
 pub mod sync;
+pub mod sync_loop;
 pub mod till;
 
 use std::path::Path;

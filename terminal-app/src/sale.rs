@@ -84,9 +84,14 @@ impl Register {
     /// label. A label's item `2X IIIII` is sold as the product `PLU-2XIIIII`: a price label
     /// sets the line's price; a weight label prices it by the kilogram. A bad scan adds nothing.
     pub fn add_scan(&mut self, raw: &str) -> Result<CartView> {
-        use hardware::scan::{Measure, Scan, read};
-        let scan = read(raw, &hardware::scan::VariableMeasure::default())
+        let scan = hardware::scan::read(raw, &hardware::scan::VariableMeasure::default())
             .map_err(|e| RegisterError::Refused(e.to_string()))?;
+        self.add_read(scan)
+    }
+
+    /// Adds what a scanner read (a serial scanner hands over codes already read).
+    pub fn add_read(&mut self, scan: hardware::scan::Scan) -> Result<CartView> {
+        use hardware::scan::{Measure, Scan};
         match scan {
             Scan::Product(barcode) => self.add_item(barcode.as_str(), 1),
             Scan::Sku(sku) => self.add_item(sku.as_str(), 1),

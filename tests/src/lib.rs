@@ -3,7 +3,11 @@
 
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -20,6 +24,95 @@ pub fn binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(path.exists(), "{} is not built: run `cargo build --workspace --bins` first", path.display());
     path
+}
+
+/// The head-office admin password the tests start the server with.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// A port free on loopback now (the server binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port()
+}
+
+/// Head office as a real process: the built `sync-server` on loopback, with the demo chain.
+#[derive(Debug)]
+pub struct HeadOffice {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub database_url: String,
+    /// Cashier number and PIN for each store, from the demo's first start.
+    pub cashiers: BTreeMap<String, (u32, String)>,
+    pub codes: BTreeMap<String, String>,
+}
+
+impl HeadOffice {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server in `dir` on `port` and reads the demo's cashiers and codes.
+    pub fn start(dir: &Path, database_url: &str, port: u16) -> HeadOffice {
+        let (child, lines) = spawn_server(dir, database_url, port);
+        let mut cashiers = BTreeMap::new();
+        let mut codes = BTreeMap::new();
+        for line in &lines {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.len() >= 4 && words[0].parse::<u32>().is_ok() {
+                let (store, pin) = (words[words.len() - 2], words[words.len() - 1]);
+                cashiers.entry(store.to_owned()).or_insert((words[0].parse().unwrap_or(0), pin.to_owned()));
+            }
+            if words.len() == 2 && words[0].contains('-') && words[1].len() == 9 {
+                codes.insert(words[0].to_owned(), words[1].to_owned());
+            }
+        }
+        assert_eq!(codes.len(), 12, "{lines:?}");
+        HeadOffice {
+            child,
+            port,
+            dir: dir.to_owned(),
+            database_url: database_url.to_owned(),
+            cashiers,
+            codes,
+        }
+    }
+
+    /// SIGKILL: no graceful shutdown, as a power cut.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL: no graceful anything
+        let _ = self.child.wait();
+    }
+
+    pub fn restart(&mut self) {
+        self.child = spawn_server(&self.dir, &self.database_url, self.port).0;
+    }
+}
+
+fn spawn_server(dir: &Path, database_url: &str, port: u16) -> (Child, Vec<String>) {
+    let mut child = Command::new(binary("sync-server"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url)
+        .env("CAISSE_LOG", "warn")
+        .env("CAISSE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).expect("a line") > 0, "the server stopped: {lines:?}");
+        let done = line.contains("listening on");
+        lines.push(line.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    // Keep reading so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in out.lines() {});
+    (child, lines)
 }
 
 /// What the proxy does to the connections it carries.

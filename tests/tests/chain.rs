@@ -12,85 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use caisse_e2e::{FaultProxy, Mode, binary};
+use caisse_e2e::{FaultProxy, HeadOffice, Mode, binary, free_port};
 use shared_model::projection::{ChainView, Projection};
 use shared_model::{Record, RecordBody};
 use sqlx::Row;
 
 const STORES: [&str; 5] = ["VMTL", "PLAT", "QDS", "MILE", "WMT"];
 const SKEWED: &str = "PLAT-02";
-
-struct HeadOffice {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-    database_url: String,
-    /// Cashier number and PIN for each store, from the demo's first start.
-    cashiers: BTreeMap<String, (u32, String)>,
-    codes: BTreeMap<String, String>,
-}
-
-impl HeadOffice {
-    fn start(dir: &Path, database_url: &str, port: u16) -> HeadOffice {
-        let (child, lines) = spawn_server(dir, database_url, port);
-        let mut cashiers = BTreeMap::new();
-        let mut codes = BTreeMap::new();
-        for line in &lines {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words.len() >= 4 && words[0].parse::<u32>().is_ok() {
-                let (store, pin) = (words[words.len() - 2], words[words.len() - 1]);
-                cashiers.entry(store.to_owned()).or_insert((words[0].parse().unwrap_or(0), pin.to_owned()));
-            }
-            if words.len() == 2 && words[0].contains('-') && words[1].len() == 9 {
-                codes.insert(words[0].to_owned(), words[1].to_owned());
-            }
-        }
-        assert_eq!(codes.len(), 12, "{lines:?}");
-        HeadOffice {
-            child,
-            port,
-            dir: dir.to_owned(),
-            database_url: database_url.to_owned(),
-            cashiers,
-            codes,
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill(); // SIGKILL: no graceful anything
-        let _ = self.child.wait();
-    }
-
-    fn restart(&mut self) {
-        self.child = spawn_server(&self.dir, &self.database_url, self.port).0;
-    }
-}
-
-fn spawn_server(dir: &Path, database_url: &str, port: u16) -> (Child, Vec<String>) {
-    let mut child = Command::new(binary("sync-server"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", database_url)
-        .env("CAISSE_LOG", "warn")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).expect("a line") > 0, "the server stopped: {lines:?}");
-        let done = line.contains("listening on");
-        lines.push(line.trim_end().to_owned());
-        if done {
-            break;
-        }
-    }
-    // Keep reading so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in out.lines() {});
-    (child, lines)
-}
 
 struct Till {
     name: String,
@@ -180,9 +108,6 @@ impl Till {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn chain_survives_partitions_faults_and_kills(
     database_url: impl FnOnce(&Path) -> String,

@@ -26,7 +26,7 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Receipt printer: tcp:HOST:PORT (network, usually port 9100) or file:PATH (/dev/usb/lp0).
+    /// Receipt printer: tcp:HOST:PORT (network, usually port 9100), file:PATH (/dev/usb/lp0) or serial:PATH[@BAUD].
     #[arg(long, env = "CAISSE_PRINTER", global = true)]
     printer: Option<String>,
     /// Receipt language: fr or en.
@@ -174,18 +174,8 @@ fn open(cli: &Cli) -> anyhow::Result<Register> {
 }
 
 fn printer(cli: &Cli) -> anyhow::Result<Option<Box<dyn hardware::printer::PrinterLink>>> {
-    let timeout = Duration::from_secs(5);
     let Some(spec) = cli.printer.as_deref() else { return Ok(None) };
-    Ok(Some(match spec.split_once(':') {
-        Some(("tcp", address)) => Box::new(hardware::printer::TcpLink {
-            address: address
-                .parse()
-                .with_context(|| format!("{address:?} is not HOST:PORT, like 192.168.1.50:9100"))?,
-            timeout,
-        }),
-        Some(("file", path)) => Box::new(hardware::printer::FileLink { path: path.into(), timeout }),
-        _ => bail!("--printer {spec:?} is not tcp:HOST:PORT or file:PATH"),
-    }))
+    Ok(Some(terminal_app::desk::printer_link(spec).map_err(|e| anyhow::anyhow!("--printer: {e}"))?))
 }
 
 fn receipt_context(cli: &Cli, register: &Register) -> anyhow::Result<hardware::printer::ReceiptContext> {

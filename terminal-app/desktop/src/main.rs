@@ -1,0 +1,350 @@
+//! `caisse-desktop`: the register window. A thin Tauri shell: each command locks the till's
+//! [`Desk`] and calls it; what the screen shows is what the library answers. Sync runs in its
+//! own thread with its own connection, so the screen never waits for the network.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use tauri::{Emitter, Manager, State};
+use terminal_app::desk::{
+    Answer, Desk, Key, Problem, ProductView, ReturnDone, ReturnLookup, ReturnPick, ScanOutcome, Settings,
+    StockView, SyncView, TransferView, View, ZView,
+};
+use terminal_app::sync_loop::SyncLoop;
+
+/// The Caisse register window.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The register's folder: its database lives there.
+    #[arg(long, env = "CAISSE_DATA_DIR", default_value = "register-data")]
+    data_dir: PathBuf,
+    /// Head office's address, for enrolling on first start (with --enrol-code).
+    #[arg(long, env = "CAISSE_SERVER")]
+    server: Option<String>,
+    /// A one-time enrolment code from head office, used when this register is not enrolled yet.
+    #[arg(long, env = "CAISSE_ENROL_CODE", hide_env_values = true)]
+    enrol_code: Option<String>,
+    /// Seconds between syncs while head office answers.
+    #[arg(long, env = "CAISSE_SYNC_SECONDS", default_value_t = 3)]
+    sync_seconds: u64,
+    /// Printer to set on first start (file:PATH, tcp:HOST:PORT or serial:PATH).
+    #[arg(long, env = "CAISSE_PRINTER")]
+    printer: Option<String>,
+    /// Screen and receipt language on first start: fr or en.
+    #[arg(long, env = "CAISSE_LANGUAGE")]
+    language: Option<String>,
+    /// For benchmarks: print the time from start to a ready sale screen and exit.
+    #[arg(long, env = "CAISSE_EXIT_WHEN_READY", hide = true)]
+    exit_when_ready: bool,
+}
+
+struct App {
+    desk: Mutex<Desk>,
+    sync: SyncLoop,
+    started: Instant,
+    exit_when_ready: bool,
+}
+
+impl App {
+    fn desk(&self) -> Answer<MutexGuard<'_, Desk>> {
+        // A command that panicked mid-way left the database consistent (every change is one
+        // transaction): the screen goes on with the state as stored.
+        Ok(self.desk.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+#[tauri::command(async)]
+fn view(app: State<'_, App>) -> Answer<View> {
+    app.desk()?.view()
+}
+
+#[tauri::command(async)]
+fn sync_status(app: State<'_, App>) -> Answer<SyncView> {
+    app.desk()?.sync_view()
+}
+
+#[tauri::command(async)]
+fn sync_now(app: State<'_, App>) -> Answer<()> {
+    app.sync.nudge();
+    Ok(())
+}
+
+/// The screen calls this once its first frame is drawn.
+#[tauri::command(async)]
+fn ui_ready(app: State<'_, App>) -> Answer<()> {
+    let elapsed = app.started.elapsed();
+    tracing::info!(ms = elapsed.as_millis() as u64, "sale screen ready");
+    if app.exit_when_ready {
+        println!("ready_ms {:.1}", elapsed.as_secs_f64() * 1_000.0);
+        std::process::exit(0);
+    }
+    Ok(())
+}
+
+#[tauri::command(async)]
+fn enrol(app: State<'_, App>, server: String, code: String) -> Answer<View> {
+    let view = app.desk()?.enrol(&server, &code)?;
+    app.sync.nudge();
+    Ok(view)
+}
+
+#[tauri::command(async)]
+fn sign_in(app: State<'_, App>, cashier: String, pin: String) -> Answer<View> {
+    app.desk()?.sign_in(&cashier, &pin)
+}
+
+#[tauri::command(async)]
+fn sign_out(app: State<'_, App>) -> Answer<View> {
+    app.desk()?.sign_out()
+}
+
+#[tauri::command(async)]
+fn scan_keys(app: State<'_, App>, keys: Vec<Key>) -> Answer<ScanOutcome> {
+    app.desk()?.scan_keys(&keys)
+}
+
+#[tauri::command(async)]
+fn add_item(app: State<'_, App>, code: String, quantity: u32) -> Answer<View> {
+    app.desk()?.add_item(&code, quantity)
+}
+
+#[tauri::command(async)]
+fn search(app: State<'_, App>, text: String) -> Answer<Vec<ProductView>> {
+    app.desk()?.search(&text)
+}
+
+#[tauri::command(async)]
+fn set_quantity(app: State<'_, App>, index: usize, quantity: u32) -> Answer<View> {
+    app.desk()?.set_quantity(index, quantity)
+}
+
+#[tauri::command(async)]
+fn set_discount(app: State<'_, App>, index: usize, discount: String) -> Answer<View> {
+    app.desk()?.set_discount(index, &discount)
+}
+
+#[tauri::command(async)]
+fn remove_line(app: State<'_, App>, index: usize) -> Answer<View> {
+    app.desk()?.remove_line(index)
+}
+
+#[tauri::command(async)]
+fn void_sale(app: State<'_, App>) -> Answer<View> {
+    app.desk()?.void()
+}
+
+#[tauri::command(async)]
+fn park(app: State<'_, App>) -> Answer<View> {
+    app.desk()?.park()
+}
+
+#[tauri::command(async)]
+fn resume(app: State<'_, App>, id: i64) -> Answer<View> {
+    app.desk()?.resume(id)
+}
+
+#[tauri::command(async)]
+fn add_tender(app: State<'_, App>, kind: String, amount: String, approval: String) -> Answer<View> {
+    let view = app.desk()?.add_tender(&kind, &amount, &approval)?;
+    if view.last_sale.is_some() && view.cart.lines.is_empty() {
+        app.sync.nudge();
+    }
+    Ok(view)
+}
+
+#[tauri::command(async)]
+fn clear_tenders(app: State<'_, App>) -> Answer<View> {
+    app.desk()?.clear_tenders()
+}
+
+#[tauri::command(async)]
+fn reprint(app: State<'_, App>, id: Option<String>) -> Answer<View> {
+    app.desk()?.reprint(id.as_deref())
+}
+
+#[tauri::command(async)]
+fn recent_receipts(app: State<'_, App>) -> Answer<Vec<(String, String, i64)>> {
+    app.desk()?.recent_receipts(20)
+}
+
+#[tauri::command(async)]
+fn find_sale(app: State<'_, App>, receipt: String) -> Answer<ReturnLookup> {
+    app.desk()?.find_sale(&receipt)
+}
+
+#[tauri::command(async)]
+fn take_return(
+    app: State<'_, App>,
+    picks: Vec<ReturnPick>,
+    refund_to: String,
+    reason: String,
+) -> Answer<ReturnDone> {
+    let done = app.desk()?.take_return(&picks, &refund_to, &reason)?;
+    app.sync.nudge();
+    Ok(done)
+}
+
+#[tauri::command(async)]
+fn stock(app: State<'_, App>, code: String) -> Answer<StockView> {
+    app.desk()?.stock(&code)
+}
+
+#[tauri::command(async)]
+fn count_stock(app: State<'_, App>, code: String, counted: i64) -> Answer<StockView> {
+    app.desk()?.count_stock(&code, counted)
+}
+
+#[tauri::command(async)]
+fn adjust_stock(app: State<'_, App>, code: String, delta: i64, reason: String) -> Answer<StockView> {
+    app.desk()?.adjust_stock(&code, delta, &reason)
+}
+
+#[tauri::command(async)]
+fn incoming_transfers(app: State<'_, App>) -> Answer<Vec<TransferView>> {
+    app.desk()?.incoming_transfers()
+}
+
+#[tauri::command(async)]
+fn receive_transfer(app: State<'_, App>, id: String) -> Answer<Vec<TransferView>> {
+    app.desk()?.receive_transfer(&id)
+}
+
+#[tauri::command(async)]
+fn request_replenishment(app: State<'_, App>, code: String, quantity: u32, note: String) -> Answer<String> {
+    let id = app.desk()?.request_replenishment(&code, quantity, &note)?;
+    app.sync.nudge();
+    Ok(id)
+}
+
+#[tauri::command(async)]
+fn z_report(app: State<'_, App>, opening_float: String, counted: String, close: bool) -> Answer<ZView> {
+    let report = app.desk()?.z_report(&opening_float, &counted, close)?;
+    if close {
+        app.sync.nudge();
+    }
+    Ok(report)
+}
+
+#[tauri::command(async)]
+fn save_settings(app: State<'_, App>, settings: Settings) -> Answer<View> {
+    app.desk()?.save_settings(settings)
+}
+
+#[tauri::command(async)]
+fn test_print(app: State<'_, App>, printer: String) -> Answer<()> {
+    app.desk()?.test_print(&printer)
+}
+
+/// A serial scanner, when the settings name one: its scans ring up like wedge scans and the
+/// screen is told to redraw.
+fn watch_serial_scanner(handle: tauri::AppHandle, path: String) {
+    std::thread::spawn(move || {
+        let mut scanner = hardware::serial::SerialScanner::new(hardware::serial::SerialConfig::new(&path));
+        loop {
+            let Some(event) = scanner.next(Duration::from_millis(500)) else { continue };
+            let message = match event {
+                hardware::serial::Event::Scanned(Ok(scan)) => {
+                    let app = handle.state::<App>();
+                    let result = app.desk().and_then(|mut desk| desk.add_read(scan).map(|_| ()));
+                    match result {
+                        Ok(()) => None,
+                        Err(problem) => Some(problem),
+                    }
+                }
+                hardware::serial::Event::Scanned(Err(e)) => {
+                    Some(Problem { code: "scan", message: e.to_string(), field: None })
+                }
+                _ => None,
+            };
+            let _ = handle.emit("cart-changed", message);
+        }
+    });
+}
+
+fn first_start(desk: &mut Desk, args: &Args) -> anyhow::Result<()> {
+    let mut settings = desk.settings()?;
+    let fresh = settings == Settings::default();
+    if let Some(printer) = &args.printer {
+        settings.printer = printer.clone();
+    }
+    if let Some(language) = &args.language {
+        settings.language = language.clone();
+    }
+    if fresh || args.printer.is_some() || args.language.is_some() {
+        desk.save_settings(settings).map_err(|p| anyhow::anyhow!("{p}"))?;
+    }
+    if let (Some(server), Some(code)) = (&args.server, &args.enrol_code) {
+        if desk.register().identity().is_err() {
+            desk.enrol(server, code).map_err(|p| anyhow::anyhow!("enrolling at {server}: {p}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAISSE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut desk = Desk::open(&args.data_dir)
+        .with_context(|| format!("opening the register in {}", args.data_dir.display()))?;
+    first_start(&mut desk, &args)?;
+    let scanner = desk.settings()?.scanner;
+    let sync = SyncLoop::spawn(desk.database(), Duration::from_secs(args.sync_seconds.max(1)));
+    let app = App { desk: Mutex::new(desk), sync, started, exit_when_ready: args.exit_when_ready };
+    tauri::Builder::default()
+        .manage(app)
+        .setup(move |tauri_app| {
+            if let Some(path) = scanner.strip_prefix("serial:") {
+                watch_serial_scanner(tauri_app.handle().clone(), path.to_owned());
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            view,
+            sync_status,
+            sync_now,
+            ui_ready,
+            enrol,
+            sign_in,
+            sign_out,
+            scan_keys,
+            add_item,
+            search,
+            set_quantity,
+            set_discount,
+            remove_line,
+            void_sale,
+            park,
+            resume,
+            add_tender,
+            clear_tenders,
+            reprint,
+            recent_receipts,
+            find_sale,
+            take_return,
+            stock,
+            count_stock,
+            adjust_stock,
+            incoming_transfers,
+            receive_transfer,
+            request_replenishment,
+            z_report,
+            save_settings,
+            test_print,
+        ])
+        .run(tauri::generate_context!())
+        .context("the register window failed")?;
+    Ok(())
+}

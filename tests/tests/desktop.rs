@@ -1,0 +1,364 @@
+//! The real register window, built, under Xvfb, driven through WebDriver (tauri-driver in
+//! front of WebKitWebDriver) against a real head office on loopback: a cashier signs in, scans
+//! by typing into the scan field as a wedge scanner does, pays cash and sees the change, the
+//! receipt prints to a file, a return is taken, stock is looked up; head office goes away and
+//! the till keeps selling with its pending count rising; head office comes back, the count
+//! falls to zero, and its report counts each sale once. Screenshots go to
+//! `target/screenshots/`.
+//!
+//! Needs Xvfb, tauri-driver and WebKitWebDriver (scripts/test installs them) and the built
+//! `caisse-desktop` (whose build needs `ui/dist`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, binary, free_port};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// WebDriver's codes for the keys a cashier presses.
+const ENTER: &str = "\u{E007}";
+const F8: &str = "\u{E038}";
+const F9: &str = "\u{E039}";
+const F10: &str = "\u{E03A}";
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_xvfb() -> (Kill, String) {
+    // A display number of our own, so a developer's session or another run is left alone.
+    for number in 90..140 {
+        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+            continue;
+        }
+        let display = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([display.as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs (apt-get install xvfb)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+            assert!(Instant::now() < deadline, "Xvfb did not open display {display}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return (Kill(child), display);
+    }
+    panic!("no free X display between :90 and :139");
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Ok(path) = std::env::var("TAURI_DRIVER") {
+        return path.into();
+    }
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cargo"));
+    let path = home.join("bin/tauri-driver");
+    assert!(path.exists(), "tauri-driver is missing: cargo install tauri-driver --version '^2' --locked");
+    path
+}
+
+fn screenshots() -> PathBuf {
+    let dir = binary("caisse-desktop").parent().and_then(Path::parent).expect("target").join("screenshots");
+    std::fs::create_dir_all(&dir).expect("a screenshots folder");
+    dir
+}
+
+struct Screen {
+    client: Client,
+    shots: PathBuf,
+}
+
+impl Screen {
+    async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Waits until `script` returns true (a generous limit: this waits, it does not time).
+    async fn until(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if self.js(script).await == json!(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let message = self.js("return document.querySelector('#message').textContent").await;
+                self.shot(&format!("failed-{}", what.replace(' ', "-"))).await;
+                panic!("never saw: {what} (message: {message})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn data(&self, selector: &str, key: &str) -> Value {
+        self.js(&format!(
+            "const e = document.querySelector('{selector}'); return e ? e.dataset.{key} ?? null : null"
+        ))
+        .await
+    }
+
+    async fn number(&self, selector: &str, key: &str) -> i64 {
+        let value = self.data(selector, key).await;
+        value.as_str().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{selector} {key}: {value}"))
+    }
+
+    async fn type_into(&self, selector: &str, text: &str) {
+        let element = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+        element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+    }
+
+    /// Keys to whatever has focus, as a cashier presses them.
+    async fn press(&self, keys: &str) {
+        let active = self.client.active_element().await.expect("an element has focus");
+        active.send_keys(keys).await.expect("keys");
+    }
+
+    async fn screen(&self, name: &str) {
+        self.until(&format!("the {name} screen"), &format!("return document.querySelector('#app').dataset.screen === '{name}'"))
+            .await;
+    }
+
+    async fn shot(&self, name: &str) {
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(self.shots.join(format!("{name}.png")), png);
+        }
+    }
+
+    async fn lines(&self) -> i64 {
+        self.js("return document.querySelectorAll('#lines tr.line').length").await.as_i64().unwrap_or(-1)
+    }
+
+    async fn pending(&self) -> i64 {
+        self.number("#pending-count", "pending").await
+    }
+
+    /// Scans a code the way a keyboard-wedge scanner does: the digits and Enter in one burst.
+    async fn scan(&self, code: &str) {
+        let before = self.lines().await;
+        let before_qty = self.js("return [...document.querySelectorAll('#lines td.qty')].map(e => +e.textContent).reduce((a, b) => a + b, 0)").await;
+        self.type_into("#scan", &format!("{code}{ENTER}")).await;
+        self.until(
+            &format!("{code} on the sale"),
+            &format!(
+                "return document.querySelectorAll('#lines tr.line').length > {before} || [...document.querySelectorAll('#lines td.qty')].map(e => +e.textContent).reduce((a, b) => a + b, 0) > {before_qty}"
+            ),
+        )
+        .await;
+    }
+
+    /// Pays the sale in cash with `amount` keyed on the pad; returns (total, change, sale id).
+    async fn pay_cash(&self, amount: &str) -> (i64, i64, String) {
+        let total = self.number("#total", "total").await;
+        self.press(F10).await;
+        self.screen("tender").await;
+        self.press(&format!("{amount}{ENTER}")).await;
+        self.until("the change due", "return !!document.querySelector('#change-due')").await;
+        let change = self.number("#change-due", "change").await;
+        let id = self.data("#last-sale", "saleId").await.as_str().expect("a sale id").to_owned();
+        (total, change, id)
+    }
+}
+
+async fn hq_report(office: &HeadOffice) -> Value {
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/api/auth/login", office.url()))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("head office answers")
+        .json()
+        .await
+        .expect("a session");
+    http.get(format!("{}/api/reports/sales?from=2000-01-01&to=2100-01-01", office.url()))
+        .bearer_auth(session["token"].as_str().expect("a token"))
+        .send()
+        .await
+        .expect("the report")
+        .json()
+        .await
+        .expect("a JSON report")
+}
+
+/// Cents as the library prints them on a receipt: 1234 → "12.34".
+fn amount(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashiers_day_on_the_register_window() {
+    let work = tempfile::tempdir().expect("a folder");
+    let port = free_port();
+    let mut office = HeadOffice::start(work.path(), "sqlite://hq.db", port);
+    let (cashier, pin) = office.cashiers["VMTL"].clone();
+    let code = office.codes["VMTL-01"].clone();
+    let printer = work.path().join("printer.bin");
+    let (_xvfb, display) = start_xvfb();
+    let (driver_port, native_port) = (free_port(), free_port());
+    let _driver = Kill(
+        Command::new(tauri_driver())
+            .args(["--port", &driver_port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display)
+            .env("CAISSE_DATA_DIR", work.path().join("till"))
+            .env("CAISSE_SERVER", office.url())
+            .env("CAISSE_ENROL_CODE", &code)
+            .env("CAISSE_PRINTER", format!("file:{}", printer.display()))
+            .env("CAISSE_LANGUAGE", "en")
+            .env("CAISSE_SYNC_SECONDS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver runs"),
+    );
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "tauri:options".into(),
+        json!({ "application": binary("caisse-desktop").to_string_lossy() }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        match ClientBuilder::native()
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+        {
+            Ok(client) => break client,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("no WebDriver session with the register window: {e}"),
+        }
+    };
+    let ui = Screen { client, shots: screenshots() };
+
+    // Enrolled at the first store on first start; a cashier signs in by number and PIN.
+    ui.screen("sign-in").await;
+    ui.type_into("#cashier", &cashier.to_string()).await;
+    ui.type_into("#pin", &format!("{pin}{ENTER}")).await;
+    ui.screen("sale").await;
+    ui.until("the scan field has focus", "return document.activeElement.id === 'scan'").await;
+
+    // Products come from head office's catalogue: take two barcodes and a SKU from the search.
+    let products = ui
+        .js("return window.__TAURI_INTERNALS__.invoke('search', { text: '' }).then(r => r.filter(p => p.barcode && p.active && !p.sku.startsWith('PLU')).map(p => [p.sku, p.barcode, p.price]))")
+        .await;
+    let products = products.as_array().expect("products").clone();
+    assert!(products.len() >= 3, "{products:?}");
+    let barcode = |i: usize| products[i][1].as_str().expect("a barcode").to_owned();
+
+    // A wrong code says so and changes nothing.
+    ui.type_into("#scan", &format!("4006381333932{ENTER}")).await;
+    ui.until("an error for a bad code", "return document.querySelector('#message').className === 'error'").await;
+    assert_eq!(ui.lines().await, 0);
+
+    // Scans, typed as a wedge scanner types them; the same product twice adds to its line.
+    ui.scan(&barcode(0)).await;
+    assert_eq!(ui.data("body", "lastInput").await, json!("scan"), "the decoder took the burst for a scan");
+    ui.scan(&barcode(1)).await;
+    ui.scan(&barcode(1)).await;
+    assert_eq!(ui.lines().await, 2);
+    ui.shot("sale").await;
+
+    // Cash: the change shown is what was keyed less the total, rounded to the nickel.
+    let total = ui.number("#total", "total").await;
+    ui.press(F10).await;
+    ui.screen("tender").await;
+    ui.shot("tender").await;
+    ui.press(&format!("100{ENTER}")).await;
+    ui.until("the change due", "return !!document.querySelector('#change-due')").await;
+    let change = ui.number("#change-due", "change").await;
+    let rounded = (total + 2) / 5 * 5;
+    assert_eq!(change, 10_000 - rounded, "total {total}");
+    let first_sale = ui.data("#last-sale", "saleId").await.as_str().expect("an id").to_owned();
+    assert_eq!(ui.data("#receipt-state", "printed").await, json!("true"));
+    ui.shot("change").await;
+
+    // The receipt went to the file printer: the sale's id, its total, and the drawer kick.
+    let receipt = std::fs::read(&printer).expect("a printed receipt");
+    let text = String::from_utf8_lossy(&receipt);
+    assert!(text.contains(&first_sale), "the receipt names its sale");
+    assert!(text.contains(&amount(total)), "the receipt shows the total {}", amount(total));
+    assert!(text.contains("TOTAL"));
+    assert!(receipt.windows(2).any(|w| w == [0x1b, b'p']), "a cash sale opens the drawer");
+
+    // A second sale, split: part cash, the rest by debit.
+    ui.scan(&barcode(2)).await;
+    let second_total = ui.number("#total", "total").await;
+    ui.press(F10).await;
+    ui.screen("tender").await;
+    ui.press(&format!("1{ENTER}")).await;
+    ui.until("the balance after one dollar", &format!("return +document.querySelector('#balance')?.dataset.balance === {}", second_total - 100)).await;
+    ui.press("\u{E032}").await; // F2: debit for the balance
+    ui.until("the split sale completes", "return !!document.querySelector('#change-due')").await;
+
+    // A return against the first receipt: one unit of its first line, refunded in cash.
+    ui.press(F8).await;
+    ui.screen("return").await;
+    ui.type_into("#receipt", &format!("{first_sale}{ENTER}")).await;
+    ui.until("the sale's lines", "return !!document.querySelector('[data-return-line]')").await;
+    ui.js("const q = document.querySelector('[data-return-line=\"0\"]'); q.value = '1'; return true").await;
+    ui.shot("return").await;
+    ui.press(F10).await;
+    ui.until("the refund", "return !!document.querySelector('#return-done')").await;
+    assert!(ui.number("#return-done", "refund").await > 0);
+    ui.shot("return-done").await;
+
+    // Stock here (live) and elsewhere (as of the last pull).
+    ui.press(F9).await;
+    ui.screen("stock").await;
+    ui.type_into("#stock-code", &format!("{}{ENTER}", barcode(1))).await;
+    ui.until("stock figures", "return document.querySelectorAll('#stock-table tbody tr').length > 1").await;
+    ui.until("this store's figure", "return !!document.querySelector('#stock-table tr.here')").await;
+    ui.shot("stock").await;
+
+    // Everything reached head office.
+    ui.press("\u{E031}").await; // F1: back to the sale
+    ui.screen("sale").await;
+    ui.until("nothing pending", "return document.querySelector('#pending-count').dataset.pending === '0'").await;
+    ui.until("online", "return document.querySelector('#sync-state').dataset.online === 'true'").await;
+
+    // Head office goes away: the till sells on, its pending count rises.
+    office.kill();
+    ui.until("offline", "return document.querySelector('#sync-state').dataset.online === 'false'").await;
+    ui.scan(&barcode(0)).await;
+    let (offline_total, offline_change, _) = ui.pay_cash("50").await;
+    assert_eq!(offline_change, 5_000 - (offline_total + 2) / 5 * 5);
+    ui.until("a sale pending", "return +document.querySelector('#pending-count').dataset.pending >= 1").await;
+    let pending = ui.pending().await;
+    ui.scan(&barcode(2)).await;
+    ui.pay_cash("").await; // exact cash
+    ui.until("two sales pending", &format!("return +document.querySelector('#pending-count').dataset.pending > {pending}")).await;
+    ui.shot("offline").await;
+
+    // Head office is back: the count falls to zero.
+    office.restart();
+    ui.until("nothing pending after the restart", "return document.querySelector('#pending-count').dataset.pending === '0'").await;
+    ui.until("online again", "return document.querySelector('#sync-state').dataset.online === 'true'").await;
+    ui.shot("back-online").await;
+
+    // Head office counts each sale once: four sales and one return at this store.
+    let report = hq_report(&office).await;
+    let store = report["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .find(|s| s["store"] == "VMTL")
+        .unwrap_or_else(|| panic!("VMTL in {report}"))
+        .clone();
+    assert_eq!(store["sales"], json!(4), "{store}");
+    assert_eq!(store["returns"], json!(1), "{store}");
+    assert_eq!(report["total"]["sales"], json!(4), "{report}");
+
+    ui.client.close().await.expect("the session closes");
+    office.kill();
+}

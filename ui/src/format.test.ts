@@ -1,0 +1,47 @@
+import { ago, esc, keyedAmount, money, percent, shortId } from "./format";
+
+const NB = "\u00a0";
+
+describe("money", () => {
+  it("reads as Québec French and Canadian English", () => {
+    expect(money(123456, "fr")).toBe(`1${NB}234,56${NB}$`);
+    expect(money(123456, "en")).toBe("$1,234.56");
+  });
+  it("keeps cents and signs exact", () => {
+    expect(money(5, "en")).toBe("$0.05");
+    expect(money(-1999, "fr")).toBe(`-19,99${NB}$`);
+    expect(money(0, "fr")).toBe(`0,00${NB}$`);
+    expect(money(100000000, "en")).toBe("$1,000,000.00");
+  });
+  it("refuses fractions of a cent", () => {
+    expect(() => money(1.5, "en")).toThrow();
+  });
+});
+
+describe("keyedAmount", () => {
+  it("turns pad entries into the amounts the library reads", () => {
+    expect(keyedAmount("20")).toBe("20.00");
+    expect(keyedAmount("12.5")).toBe("12.50");
+    expect(keyedAmount("12,5")).toBe("12.50");
+    expect(keyedAmount(".75")).toBe("0.75");
+    expect(keyedAmount("")).toBe("");
+  });
+  it("refuses what is not an amount", () => {
+    expect(() => keyedAmount("1.234")).toThrow();
+    expect(() => keyedAmount("12a")).toThrow();
+  });
+});
+
+describe("percent, ago, shortId, esc", () => {
+  it("formats", () => {
+    expect(percent(1000, "en")).toBe("10%");
+    expect(percent(1250, "fr")).toBe(`12,5${NB}%`);
+    expect(ago(0, 42_000, "en")).toBe("42s");
+    expect(ago(0, 5 * 60_000, "fr")).toBe(`5${NB}min`);
+    expect(ago(0, 3 * 3_600_000, "en")).toBe("3 h");
+    expect(ago(0, 72 * 3_600_000, "en")).toBe("3 d");
+    expect(ago(10_000, 0, "en")).toBe("0s");
+    expect(shortId("0193a0b4-1c2d-7e3f-8a9b-0c1d2e3f4a5b")).toBe("…0c1d2e3f4a5b");
+    expect(esc(`<b a="x">&'`)).toBe("&#60;b a=&#34;x&#34;&#62;&#38;&#39;");
+  });
+});

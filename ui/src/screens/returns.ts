@@ -1,0 +1,43 @@
+import { esc, money, shortId } from "../format";
+import { t } from "../i18n";
+import type { State } from "../state";
+
+const REASONS = ["changed_mind", "defective", "wrong_item", "damaged_in_transit", "other"] as const;
+
+export function renderReturn(s: State): string {
+  const l = s.lang;
+  const done = s.returnDone
+    ? `<div class="done" id="return-done" data-refund="${s.returnDone.refund}">
+        <strong>${t("refunded", l)} ${money(s.returnDone.refund, l)} (${t(s.returnDone.refund_to as "cash", l)})</strong>
+        <span>${s.returnDone.printed ? t("printed", l) : s.returnDone.print_error ? `${t("notPrinted", l)}: ${esc(s.returnDone.print_error)}` : t("noPrinter", l)}</span>
+        <small>${esc(shortId(s.returnDone.id))}</small></div>`
+    : "";
+  const found = s.lookup;
+  const lines = found
+    ? `<form data-form="return" id="return-form">
+      <p>${esc(found.store)} · ${esc(found.business_day)} · ${t("total", l)} ${money(found.total, l)}</p>
+      <table class="lines"><thead><tr><th>${t("item", l)}</th><th class="num">${t("sold", l)}</th><th class="num">${t("returned", l)}</th><th class="num">${t("total", l)}</th><th>${t("toReturn", l)}</th><th>${t("restock", l)}</th></tr></thead>
+      <tbody>${found.lines
+        .map(
+          (line) => `<tr><td>${esc(line.description)}</td><td class="num">${line.sold}</td><td class="num">${line.returned}</td><td class="num">${money(line.total, l)}</td>
+          <td><input class="small" type="number" min="0" max="${line.returnable}" name="qty-${line.index}" data-return-line="${line.index}" value="0" ${line.returnable ? "" : "disabled"} /></td>
+          <td><input type="checkbox" name="restock-${line.index}" checked /></td></tr>`,
+        )
+        .join("")}</tbody></table>
+      <div class="row">
+        <label>${t("refundTo", l)}<select name="refund_to" id="refund-to">
+          ${["cash", "debit", "credit"].map((k) => `<option value="${k}">${t(k as "cash", l)}</option>`).join("")}</select></label>
+        <label>${t("reason", l)}<select name="reason" id="reason">
+          ${REASONS.map((r) => `<option value="${r}">${t(r, l)}</option>`).join("")}</select></label>
+        <button class="primary big" type="submit" id="refund">F10 ${t("refund", l)}</button>
+      </div></form>`
+    : "";
+  return `<section class="page">
+    <h1>${t("returns", l)}</h1>
+    <form data-form="find-sale" class="row">
+      <label class="grow">${t("receipt", l)}<input id="receipt" name="receipt" autocomplete="off" spellcheck="false" /></label>
+      <button type="submit" class="big">⏎ ${t("findSale", l)}</button>
+    </form>
+    ${done}${lines}
+  </section>`;
+}
