@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use tauri::{Emitter, Manager, State};
+use tauri::{AppHandle, Emitter, Manager};
 use terminal_app::desk::{
     Answer, Desk, Key, Problem, ProductView, ReturnDone, ReturnLookup, ReturnPick, ScanOutcome, Settings,
     StockView, SyncView, TransferView, View, ZView,
@@ -59,186 +59,290 @@ impl App {
     }
 }
 
-#[tauri::command(async)]
-fn view(app: State<'_, App>) -> Answer<View> {
-    app.desk()?.view()
+/// Runs a command's work on a thread that may block (SQLite, the printer, head office), never on
+/// the async runtime: the register library's HTTP client is a blocking one.
+async fn on<T: Send + 'static>(
+    handle: AppHandle,
+    work: impl FnOnce(&App) -> Answer<T> + Send + 'static,
+) -> Answer<T> {
+    tauri::async_runtime::spawn_blocking(move || work(&handle.state::<App>()))
+        .await
+        .map_err(|e| Problem { code: "internal", message: format!("the register failed: {e}"), field: None })?
 }
 
-#[tauri::command(async)]
-fn sync_status(app: State<'_, App>) -> Answer<SyncView> {
-    app.desk()?.sync_view()
+#[tauri::command]
+async fn view(handle: AppHandle) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.view()
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn sync_now(app: State<'_, App>) -> Answer<()> {
-    app.sync.nudge();
-    Ok(())
+#[tauri::command]
+async fn sync_status(handle: AppHandle) -> Answer<SyncView> {
+    on(handle, move |app| {
+        app.desk()?.sync_view()
+    })
+    .await
+}
+
+#[tauri::command]
+async fn sync_now(handle: AppHandle) -> Answer<()> {
+    on(handle, move |app| {
+        app.sync.nudge();
+        Ok(())
+    })
+    .await
 }
 
 /// The screen calls this once its first frame is drawn.
-#[tauri::command(async)]
-fn ui_ready(app: State<'_, App>) -> Answer<()> {
-    let elapsed = app.started.elapsed();
-    tracing::info!(ms = elapsed.as_millis() as u64, "sale screen ready");
-    if app.exit_when_ready {
-        println!("ready_ms {:.1}", elapsed.as_secs_f64() * 1_000.0);
-        std::process::exit(0);
-    }
-    Ok(())
+#[tauri::command]
+async fn ui_ready(handle: AppHandle) -> Answer<()> {
+    on(handle, move |app| {
+        let elapsed = app.started.elapsed();
+        tracing::info!(ms = elapsed.as_millis() as u64, "sale screen ready");
+        if app.exit_when_ready {
+            println!("ready_ms {:.1}", elapsed.as_secs_f64() * 1_000.0);
+            std::process::exit(0);
+        }
+        Ok(())
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn enrol(app: State<'_, App>, server: String, code: String) -> Answer<View> {
-    let view = app.desk()?.enrol(&server, &code)?;
-    app.sync.nudge();
-    Ok(view)
-}
-
-#[tauri::command(async)]
-fn sign_in(app: State<'_, App>, cashier: String, pin: String) -> Answer<View> {
-    app.desk()?.sign_in(&cashier, &pin)
-}
-
-#[tauri::command(async)]
-fn sign_out(app: State<'_, App>) -> Answer<View> {
-    app.desk()?.sign_out()
-}
-
-#[tauri::command(async)]
-fn scan_keys(app: State<'_, App>, keys: Vec<Key>) -> Answer<ScanOutcome> {
-    app.desk()?.scan_keys(&keys)
-}
-
-#[tauri::command(async)]
-fn add_item(app: State<'_, App>, code: String, quantity: u32) -> Answer<View> {
-    app.desk()?.add_item(&code, quantity)
-}
-
-#[tauri::command(async)]
-fn search(app: State<'_, App>, text: String) -> Answer<Vec<ProductView>> {
-    app.desk()?.search(&text)
-}
-
-#[tauri::command(async)]
-fn set_quantity(app: State<'_, App>, index: usize, quantity: u32) -> Answer<View> {
-    app.desk()?.set_quantity(index, quantity)
-}
-
-#[tauri::command(async)]
-fn set_discount(app: State<'_, App>, index: usize, discount: String) -> Answer<View> {
-    app.desk()?.set_discount(index, &discount)
-}
-
-#[tauri::command(async)]
-fn remove_line(app: State<'_, App>, index: usize) -> Answer<View> {
-    app.desk()?.remove_line(index)
-}
-
-#[tauri::command(async)]
-fn void_sale(app: State<'_, App>) -> Answer<View> {
-    app.desk()?.void()
-}
-
-#[tauri::command(async)]
-fn park(app: State<'_, App>) -> Answer<View> {
-    app.desk()?.park()
-}
-
-#[tauri::command(async)]
-fn resume(app: State<'_, App>, id: i64) -> Answer<View> {
-    app.desk()?.resume(id)
-}
-
-#[tauri::command(async)]
-fn add_tender(app: State<'_, App>, kind: String, amount: String, approval: String) -> Answer<View> {
-    let view = app.desk()?.add_tender(&kind, &amount, &approval)?;
-    if view.last_sale.is_some() && view.cart.lines.is_empty() {
+#[tauri::command]
+async fn enrol(handle: AppHandle, server: String, code: String) -> Answer<View> {
+    on(handle, move |app| {
+        let view = app.desk()?.enrol(&server, &code)?;
         app.sync.nudge();
-    }
-    Ok(view)
+        Ok(view)
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn clear_tenders(app: State<'_, App>) -> Answer<View> {
-    app.desk()?.clear_tenders()
+#[tauri::command]
+async fn sign_in(handle: AppHandle, cashier: String, pin: String) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.sign_in(&cashier, &pin)
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn reprint(app: State<'_, App>, id: Option<String>) -> Answer<View> {
-    app.desk()?.reprint(id.as_deref())
+#[tauri::command]
+async fn sign_out(handle: AppHandle) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.sign_out()
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn recent_receipts(app: State<'_, App>) -> Answer<Vec<(String, String, i64)>> {
-    app.desk()?.recent_receipts(20)
+#[tauri::command]
+async fn scan_keys(handle: AppHandle, keys: Vec<Key>) -> Answer<ScanOutcome> {
+    on(handle, move |app| {
+        app.desk()?.scan_keys(&keys)
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn find_sale(app: State<'_, App>, receipt: String) -> Answer<ReturnLookup> {
-    app.desk()?.find_sale(&receipt)
+#[tauri::command]
+async fn add_item(handle: AppHandle, code: String, quantity: u32) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.add_item(&code, quantity)
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn take_return(
-    app: State<'_, App>,
+#[tauri::command]
+async fn search(handle: AppHandle, text: String) -> Answer<Vec<ProductView>> {
+    on(handle, move |app| {
+        app.desk()?.search(&text)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn set_quantity(handle: AppHandle, index: usize, quantity: u32) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.set_quantity(index, quantity)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn set_discount(handle: AppHandle, index: usize, discount: String) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.set_discount(index, &discount)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn remove_line(handle: AppHandle, index: usize) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.remove_line(index)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn void_sale(handle: AppHandle) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.void()
+    })
+    .await
+}
+
+#[tauri::command]
+async fn park(handle: AppHandle) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.park()
+    })
+    .await
+}
+
+#[tauri::command]
+async fn resume(handle: AppHandle, id: i64) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.resume(id)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn add_tender(handle: AppHandle, kind: String, amount: String, approval: String) -> Answer<View> {
+    on(handle, move |app| {
+        let view = app.desk()?.add_tender(&kind, &amount, &approval)?;
+        if view.last_sale.is_some() && view.cart.lines.is_empty() {
+            app.sync.nudge();
+        }
+        Ok(view)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn clear_tenders(handle: AppHandle) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.clear_tenders()
+    })
+    .await
+}
+
+#[tauri::command]
+async fn reprint(handle: AppHandle, id: Option<String>) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.reprint(id.as_deref())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn recent_receipts(handle: AppHandle) -> Answer<Vec<(String, String, i64)>> {
+    on(handle, move |app| {
+        app.desk()?.recent_receipts(20)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn find_sale(handle: AppHandle, receipt: String) -> Answer<ReturnLookup> {
+    on(handle, move |app| {
+        app.desk()?.find_sale(&receipt)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn take_return(
+    handle: AppHandle,
     picks: Vec<ReturnPick>,
     refund_to: String,
     reason: String,
 ) -> Answer<ReturnDone> {
-    let done = app.desk()?.take_return(&picks, &refund_to, &reason)?;
-    app.sync.nudge();
-    Ok(done)
-}
-
-#[tauri::command(async)]
-fn stock(app: State<'_, App>, code: String) -> Answer<StockView> {
-    app.desk()?.stock(&code)
-}
-
-#[tauri::command(async)]
-fn count_stock(app: State<'_, App>, code: String, counted: i64) -> Answer<StockView> {
-    app.desk()?.count_stock(&code, counted)
-}
-
-#[tauri::command(async)]
-fn adjust_stock(app: State<'_, App>, code: String, delta: i64, reason: String) -> Answer<StockView> {
-    app.desk()?.adjust_stock(&code, delta, &reason)
-}
-
-#[tauri::command(async)]
-fn incoming_transfers(app: State<'_, App>) -> Answer<Vec<TransferView>> {
-    app.desk()?.incoming_transfers()
-}
-
-#[tauri::command(async)]
-fn receive_transfer(app: State<'_, App>, id: String) -> Answer<Vec<TransferView>> {
-    app.desk()?.receive_transfer(&id)
-}
-
-#[tauri::command(async)]
-fn request_replenishment(app: State<'_, App>, code: String, quantity: u32, note: String) -> Answer<String> {
-    let id = app.desk()?.request_replenishment(&code, quantity, &note)?;
-    app.sync.nudge();
-    Ok(id)
-}
-
-#[tauri::command(async)]
-fn z_report(app: State<'_, App>, opening_float: String, counted: String, close: bool) -> Answer<ZView> {
-    let report = app.desk()?.z_report(&opening_float, &counted, close)?;
-    if close {
+    on(handle, move |app| {
+        let done = app.desk()?.take_return(&picks, &refund_to, &reason)?;
         app.sync.nudge();
-    }
-    Ok(report)
+        Ok(done)
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn save_settings(app: State<'_, App>, settings: Settings) -> Answer<View> {
-    app.desk()?.save_settings(settings)
+#[tauri::command]
+async fn stock(handle: AppHandle, code: String) -> Answer<StockView> {
+    on(handle, move |app| {
+        app.desk()?.stock(&code)
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn test_print(app: State<'_, App>, printer: String) -> Answer<()> {
-    app.desk()?.test_print(&printer)
+#[tauri::command]
+async fn count_stock(handle: AppHandle, code: String, counted: i64) -> Answer<StockView> {
+    on(handle, move |app| {
+        app.desk()?.count_stock(&code, counted)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn adjust_stock(handle: AppHandle, code: String, delta: i64, reason: String) -> Answer<StockView> {
+    on(handle, move |app| {
+        app.desk()?.adjust_stock(&code, delta, &reason)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn incoming_transfers(handle: AppHandle) -> Answer<Vec<TransferView>> {
+    on(handle, move |app| {
+        app.desk()?.incoming_transfers()
+    })
+    .await
+}
+
+#[tauri::command]
+async fn receive_transfer(handle: AppHandle, id: String) -> Answer<Vec<TransferView>> {
+    on(handle, move |app| {
+        app.desk()?.receive_transfer(&id)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn request_replenishment(handle: AppHandle, code: String, quantity: u32, note: String) -> Answer<String> {
+    on(handle, move |app| {
+        let id = app.desk()?.request_replenishment(&code, quantity, &note)?;
+        app.sync.nudge();
+        Ok(id)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn z_report(handle: AppHandle, opening_float: String, counted: String, close: bool) -> Answer<ZView> {
+    on(handle, move |app| {
+        let report = app.desk()?.z_report(&opening_float, &counted, close)?;
+        if close {
+            app.sync.nudge();
+        }
+        Ok(report)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn save_settings(handle: AppHandle, settings: Settings) -> Answer<View> {
+    on(handle, move |app| {
+        app.desk()?.save_settings(settings)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn test_print(handle: AppHandle, printer: String) -> Answer<()> {
+    on(handle, move |app| {
+        app.desk()?.test_print(&printer)
+    })
+    .await
 }
 
 /// A serial scanner, when the settings name one: its scans ring up like wedge scans and the
