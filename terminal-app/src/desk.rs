@@ -18,10 +18,10 @@ use shared_model::stock::AdjustmentReason;
 use shared_model::tender::{ApprovalCode, PaymentError, settle};
 use shared_model::{Money, Percent, Record, RecordBody, RecordId, Tender};
 
+use crate::Register;
 use crate::error::{RegisterError, Result};
 use crate::returns::{RefundTo, SaleForReturn};
 use crate::store::{set_setting, setting};
-use crate::Register;
 
 /// The register's screen.
 #[derive(Debug)]
@@ -396,11 +396,9 @@ impl Desk {
                 let store_name = self
                     .register
                     .conn
-                    .query_row(
-                        "SELECT name FROM locations WHERE code = ?1",
-                        [identity.store.as_str()],
-                        |r| r.get::<_, String>(0),
-                    )
+                    .query_row("SELECT name FROM locations WHERE code = ?1", [identity.store.as_str()], |r| {
+                        r.get::<_, String>(0)
+                    })
                     .unwrap_or_else(|_| identity.store.to_string());
                 Some(IdentityView {
                     register: identity.register.to_string(),
@@ -467,7 +465,10 @@ impl Desk {
     pub fn enrol(&mut self, server: &str, code: &str) -> Answer<View> {
         let server = server.trim();
         if !(server.starts_with("http://") || server.starts_with("https://")) {
-            return Err(Problem::field("server", format!("{server:?} is not an address like http://10.0.0.5:8080")));
+            return Err(Problem::field(
+                "server",
+                format!("{server:?} is not an address like http://10.0.0.5:8080"),
+            ));
         }
         if code.trim().is_empty() {
             return Err(Problem::field("code", "the enrolment code is empty: ask head office for one"));
@@ -528,7 +529,6 @@ impl Desk {
                         problem = Some(Problem::from(e));
                     }
                     outcome.scanned = Some(code);
-                    outcome.leftover.clear();
                 }
                 Input::Typed(text) => match text.strip_suffix('\n') {
                     Some(entered) => {
@@ -601,7 +601,9 @@ impl Desk {
         let discount = if text.is_empty() {
             None
         } else if text.ends_with('%') {
-            Some(Discount::Percent(Percent::parse(text).map_err(|e| Problem::field("discount", e.to_string()))?))
+            Some(Discount::Percent(
+                Percent::parse(text).map_err(|e| Problem::field("discount", e.to_string()))?,
+            ))
         } else {
             Some(Discount::Amount(money(text, "discount")?))
         };
@@ -676,10 +678,14 @@ impl Desk {
             "debit" => Tender::Debit { amount },
             "credit" => Tender::Credit {
                 amount,
-                approval: ApprovalCode::parse(approval).map_err(|e| Problem::field("approval", e.to_string()))?,
+                approval: ApprovalCode::parse(approval)
+                    .map_err(|e| Problem::field("approval", e.to_string()))?,
             },
             other => {
-                return Err(Problem::field("kind", format!("{other:?} is not a tender: use cash, debit or credit")));
+                return Err(Problem::field(
+                    "kind",
+                    format!("{other:?} is not a tender: use cash, debit or credit"),
+                ));
             }
         };
         let mut tenders = self.tenders.clone();
@@ -767,9 +773,16 @@ impl Desk {
     /// Prints a test page on the printer the settings screen names (saved or not).
     pub fn test_print(&mut self, printer: &str) -> Answer<()> {
         let mut link = printer_link(printer).map_err(|e| Problem::field("printer", e))?;
-        let bytes = hardware::printer::render_test(&self.receipt_context()?)
-            .map_err(|e| Problem { code: "printer", message: e.to_string(), field: Some("printer") })?;
-        link.send(&bytes).map_err(|e| Problem { code: "printer", message: e.to_string(), field: Some("printer") })
+        let bytes = hardware::printer::render_test(&self.receipt_context()?).map_err(|e| Problem {
+            code: "printer",
+            message: e.to_string(),
+            field: Some("printer"),
+        })?;
+        link.send(&bytes).map_err(|e| Problem {
+            code: "printer",
+            message: e.to_string(),
+            field: Some("printer"),
+        })
     }
 
     /// Finds a sale by the code on its receipt (scanned or typed).
@@ -822,7 +835,9 @@ impl Desk {
             "cash" => RefundTo::Cash,
             "debit" => RefundTo::Debit,
             "credit" => RefundTo::Credit,
-            other => return Err(Problem::field("refund_to", format!("{other:?} is not cash, debit or credit"))),
+            other => {
+                return Err(Problem::field("refund_to", format!("{other:?} is not cash, debit or credit")));
+            }
         };
         let reason: ReturnReason = serde_json::from_value(serde_json::json!(reason))
             .map_err(|_| Problem::field("reason", format!("{reason:?} is not a return reason")))?;
@@ -833,7 +848,13 @@ impl Desk {
             _ => 0,
         };
         let (printed, print_error) = self.print_record(&record.id);
-        Ok(ReturnDone { id: record.id.to_string(), refund, refund_to: refund_to.to_owned(), printed, print_error })
+        Ok(ReturnDone {
+            id: record.id.to_string(),
+            refund,
+            refund_to: refund_to.to_owned(),
+            printed,
+            print_error,
+        })
     }
 
     pub fn stock(&self, code: &str) -> Answer<StockView> {
@@ -896,8 +917,10 @@ impl Desk {
 
     /// The Z report so far; with `close`, the till is closed and the report printed.
     pub fn z_report(&mut self, opening_float: &str, counted: &str, close: bool) -> Answer<ZView> {
-        let float = if opening_float.trim().is_empty() { Money::ZERO } else { money(opening_float, "float")? };
-        let counted = Some(counted.trim()).filter(|c| !c.is_empty()).map(|c| money(c, "counted")).transpose()?;
+        let float =
+            if opening_float.trim().is_empty() { Money::ZERO } else { money(opening_float, "float")? };
+        let counted =
+            Some(counted.trim()).filter(|c| !c.is_empty()).map(|c| money(c, "counted")).transpose()?;
         let (report, record) = if close {
             let record = self.register.close_till(float, counted)?;
             let RecordBody::TillClosed(report) = record.body.clone() else {
@@ -945,7 +968,9 @@ impl Desk {
             .rev()
             .filter_map(|r| match &r.body {
                 RecordBody::Sale(s) => Some((r.id.to_string(), "sale".to_owned(), s.totals.total.as_cents())),
-                RecordBody::Return(x) => Some((r.id.to_string(), "return".to_owned(), -x.totals.total.as_cents())),
+                RecordBody::Return(x) => {
+                    Some((r.id.to_string(), "return".to_owned(), -x.totals.total.as_cents()))
+                }
                 _ => None,
             })
             .take(limit)

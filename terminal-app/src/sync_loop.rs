@@ -8,9 +8,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::Register;
 use crate::error::RegisterError;
 use crate::sync::Backoff;
-use crate::Register;
 
 #[derive(Debug)]
 pub struct SyncLoop {
@@ -60,7 +60,12 @@ fn run(database: PathBuf, interval: Duration, wake: Receiver<()>) {
             Some(Ok(report)) => {
                 backoff.succeeded();
                 if report.held + report.rejected + report.pulled > 0 {
-                    tracing::info!(held = report.held, rejected = report.rejected, pulled = report.pulled, "synced");
+                    tracing::info!(
+                        held = report.held,
+                        rejected = report.rejected,
+                        pulled = report.pulled,
+                        "synced"
+                    );
                 }
                 interval
             }

@@ -7,7 +7,6 @@
 //! consolidated report equals a recomputation from the registers' journals (DESIGN.md §4, 1–3).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,7 +106,6 @@ impl Till {
         self.ok(&["journal"]).lines().map(|l| Record::decode(l.as_bytes()).expect("a record")).collect()
     }
 }
-
 
 fn chain_survives_partitions_faults_and_kills(
     database_url: impl FnOnce(&Path) -> String,

@@ -112,7 +112,8 @@ impl Screen {
     }
 
     async fn type_into(&self, selector: &str, text: &str) {
-        let element = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+        let element =
+            self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
         element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
     }
 
@@ -123,8 +124,11 @@ impl Screen {
     }
 
     async fn screen(&self, name: &str) {
-        self.until(&format!("the {name} screen"), &format!("return document.querySelector('#app').dataset.screen === '{name}'"))
-            .await;
+        self.until(
+            &format!("the {name} screen"),
+            &format!("return document.querySelector('#app').dataset.screen === '{name}'"),
+        )
+        .await;
     }
 
     async fn shot(&self, name: &str) {
@@ -220,10 +224,8 @@ async fn a_cashiers_day_on_the_register_window() {
             .expect("tauri-driver runs"),
     );
     let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "tauri:options".into(),
-        json!({ "application": binary("caisse-desktop").to_string_lossy() }),
-    );
+    capabilities
+        .insert("tauri:options".into(), json!({ "application": binary("caisse-desktop").to_string_lossy() }));
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = loop {
         match ClientBuilder::native()
@@ -258,7 +260,8 @@ async fn a_cashiers_day_on_the_register_window() {
 
     // A wrong code says so and changes nothing.
     ui.type_into("#scan", &format!("4006381333932{ENTER}")).await;
-    ui.until("an error for a bad code", "return document.querySelector('#message').className === 'error'").await;
+    ui.until("an error for a bad code", "return document.querySelector('#message').className === 'error'")
+        .await;
     assert_eq!(ui.lines().await, 0);
 
     // Scans, typed as a wedge scanner types them; the same product twice adds to its line.
@@ -297,7 +300,11 @@ async fn a_cashiers_day_on_the_register_window() {
     ui.press(F10).await;
     ui.screen("tender").await;
     ui.press(&format!("1{ENTER}")).await;
-    ui.until("the balance after one dollar", &format!("return +document.querySelector('#balance')?.dataset.balance === {}", second_total - 100)).await;
+    ui.until(
+        "the balance after one dollar",
+        &format!("return +document.querySelector('#balance')?.dataset.balance === {}", second_total - 100),
+    )
+    .await;
     ui.press("\u{E032}").await; // F2: debit for the balance
     ui.until("the split sale completes", "return !!document.querySelector('#change-due')").await;
 
@@ -324,7 +331,8 @@ async fn a_cashiers_day_on_the_register_window() {
     // Everything reached head office.
     ui.press("\u{E031}").await; // F1: back to the sale
     ui.screen("sale").await;
-    ui.until("nothing pending", "return document.querySelector('#pending-count').dataset.pending === '0'").await;
+    ui.until("nothing pending", "return document.querySelector('#pending-count').dataset.pending === '0'")
+        .await;
     ui.until("online", "return document.querySelector('#sync-state').dataset.online === 'true'").await;
 
     // Head office goes away: the till sells on, its pending count rises.
@@ -337,12 +345,20 @@ async fn a_cashiers_day_on_the_register_window() {
     let pending = ui.pending().await;
     ui.scan(&barcode(2)).await;
     ui.pay_cash("").await; // exact cash
-    ui.until("two sales pending", &format!("return +document.querySelector('#pending-count').dataset.pending > {pending}")).await;
+    ui.until(
+        "two sales pending",
+        &format!("return +document.querySelector('#pending-count').dataset.pending > {pending}"),
+    )
+    .await;
     ui.shot("offline").await;
 
     // Head office is back: the count falls to zero.
     office.restart();
-    ui.until("nothing pending after the restart", "return document.querySelector('#pending-count').dataset.pending === '0'").await;
+    ui.until(
+        "nothing pending after the restart",
+        "return document.querySelector('#pending-count').dataset.pending === '0'",
+    )
+    .await;
     ui.until("online again", "return document.querySelector('#sync-state').dataset.online === 'true'").await;
     ui.shot("back-online").await;
 

@@ -1,4 +1,4 @@
-import { ago, esc, keyedAmount, money, percent, shortId } from "./format";
+import { ago, dateTime, esc, keyedAmount, money, percent, shortId } from "./format";
 
 const NB = "\u00a0";
 
@@ -43,5 +43,12 @@ describe("percent, ago, shortId, esc", () => {
     expect(ago(10_000, 0, "en")).toBe("0s");
     expect(shortId("0193a0b4-1c2d-7e3f-8a9b-0c1d2e3f4a5b")).toBe("…0c1d2e3f4a5b");
     expect(esc(`<b a="x">&'`)).toBe("&#60;b a=&#34;x&#34;&#62;&#38;&#39;");
+  });
+});
+
+describe("dateTime", () => {
+  it("is year-month-day and 24-hour time", () => {
+    const ms = new Date(2026, 10, 22, 9, 5).getTime();
+    expect(dateTime(ms)).toBe("2026-11-22 09:05");
   });
 });

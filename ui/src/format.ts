@@ -51,6 +51,13 @@ export function clock(ms: number): string {
   return `${d.getHours().toString().padStart(2, "0")}:${d.getMinutes().toString().padStart(2, "0")}`;
 }
 
+/** A local date and time, the same in both languages: "2026-11-22 14:05". */
+export function dateTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => n.toString().padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${clock(ms)}`;
+}
+
 /** A receipt id shortened for lists; the whole id stays in the receipt and its QR code. */
 export function shortId(id: string): string {
   return id.length > 13 ? `…${id.slice(-12)}` : id;

@@ -3,7 +3,8 @@
 // register library behind the Tauri commands in `api.ts`.
 
 import "./style.css";
-import { api, Refusal, type View } from "./api";
+import { listen } from "@tauri-apps/api/event";
+import { api, Refusal, type Problem, type View } from "./api";
 import { keyedAmount, money, type Lang } from "./format";
 import { problemText, t, type Word } from "./i18n";
 import { actionFor, padPress, ScanBuffer, type Action, type Screen } from "./keys";
@@ -471,6 +472,14 @@ async function boot() {
     document.body.dataset.ready = "true";
     api.uiReady().catch(() => undefined);
   });
+  // A serial scanner rings items up without the screen: redraw, and say what went wrong.
+  listen<Problem | null>("cart-changed", (event) =>
+    run(async () => {
+      accept(await api.view());
+      render();
+      if (event.payload) showProblem(new Refusal(event.payload));
+    }),
+  ).catch(() => undefined);
   setInterval(async () => {
     if (!s.view) return;
     try {

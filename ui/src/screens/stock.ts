@@ -1,4 +1,4 @@
-import { clock, esc, money } from "../format";
+import { dateTime, esc, money } from "../format";
 import { t } from "../i18n";
 import type { State } from "../state";
 
@@ -14,7 +14,7 @@ export function renderStock(s: State): string {
         .map(
           (f) => `<tr class="${f.this_store ? "here" : ""}" data-location="${esc(f.location)}"><td>${esc(f.location)}${f.this_store ? ` (${t("thisStore", l)})` : ""}</td>
           <td class="num" data-quantity="${f.quantity}">${f.quantity}</td>
-          <td>${f.this_store ? t("live", l) : f.as_of_ms !== null ? `${new Date(f.as_of_ms).toLocaleDateString(l === "fr" ? "fr-CA" : "en-CA")} ${clock(f.as_of_ms)}` : "—"}</td></tr>`,
+          <td>${f.this_store ? t("live", l) : f.as_of_ms !== null ? dateTime(f.as_of_ms) : "—"}</td></tr>`,
         )
         .join("")}</tbody></table>
       <div class="row actions">
