@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod window;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -9,168 +9,11 @@
 //! Needs Xvfb, tauri-driver and WebKitWebDriver (scripts/test installs them) and the built
 //! `caisse-desktop` (whose build needs `ui/dist`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, binary, free_port};
-use fantoccini::{Client, ClientBuilder, Locator};
+use caisse_e2e::window::{ENTER, F1, F2, F8, F9, F10, Kill, Screen, start_xvfb, tauri_driver};
+use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, free_port};
 use serde_json::{Value, json};
-
-/// WebDriver's codes for the keys a cashier presses.
-const ENTER: &str = "\u{E007}";
-const F8: &str = "\u{E038}";
-const F9: &str = "\u{E039}";
-const F10: &str = "\u{E03A}";
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_xvfb() -> (Kill, String) {
-    // A display number of our own, so a developer's session or another run is left alone.
-    for number in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
-            continue;
-        }
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb runs (apt-get install xvfb)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
-            assert!(Instant::now() < deadline, "Xvfb did not open display {display}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        return (Kill(child), display);
-    }
-    panic!("no free X display between :90 and :139");
-}
-
-fn tauri_driver() -> PathBuf {
-    if let Ok(path) = std::env::var("TAURI_DRIVER") {
-        return path.into();
-    }
-    let home = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cargo"));
-    let path = home.join("bin/tauri-driver");
-    assert!(path.exists(), "tauri-driver is missing: cargo install tauri-driver --version '^2' --locked");
-    path
-}
-
-fn screenshots() -> PathBuf {
-    let dir = binary("caisse-desktop").parent().and_then(Path::parent).expect("target").join("screenshots");
-    std::fs::create_dir_all(&dir).expect("a screenshots folder");
-    dir
-}
-
-struct Screen {
-    client: Client,
-    shots: PathBuf,
-}
-
-impl Screen {
-    async fn js(&self, script: &str) -> Value {
-        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
-    }
-
-    /// Waits until `script` returns true (a generous limit: this waits, it does not time).
-    async fn until(&self, what: &str, script: &str) {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if self.js(script).await == json!(true) {
-                return;
-            }
-            if Instant::now() > deadline {
-                let message = self.js("return document.querySelector('#message').textContent").await;
-                self.shot(&format!("failed-{}", what.replace(' ', "-"))).await;
-                panic!("never saw: {what} (message: {message})");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn data(&self, selector: &str, key: &str) -> Value {
-        self.js(&format!(
-            "const e = document.querySelector('{selector}'); return e ? e.dataset.{key} ?? null : null"
-        ))
-        .await
-    }
-
-    async fn number(&self, selector: &str, key: &str) -> i64 {
-        let value = self.data(selector, key).await;
-        value.as_str().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{selector} {key}: {value}"))
-    }
-
-    async fn type_into(&self, selector: &str, text: &str) {
-        let element =
-            self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
-        element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
-    }
-
-    /// Keys to whatever has focus, as a cashier presses them.
-    async fn press(&self, keys: &str) {
-        let active = self.client.active_element().await.expect("an element has focus");
-        active.send_keys(keys).await.expect("keys");
-    }
-
-    async fn screen(&self, name: &str) {
-        self.until(
-            &format!("the {name} screen"),
-            &format!("return document.querySelector('#app').dataset.screen === '{name}'"),
-        )
-        .await;
-    }
-
-    async fn shot(&self, name: &str) {
-        if let Ok(png) = self.client.screenshot().await {
-            let _ = std::fs::write(self.shots.join(format!("{name}.png")), png);
-        }
-    }
-
-    async fn lines(&self) -> i64 {
-        self.js("return document.querySelectorAll('#lines tr.line').length").await.as_i64().unwrap_or(-1)
-    }
-
-    async fn pending(&self) -> i64 {
-        self.number("#pending-count", "pending").await
-    }
-
-    /// Scans a code the way a keyboard-wedge scanner does: the digits and Enter in one burst.
-    async fn scan(&self, code: &str) {
-        let before = self.lines().await;
-        let before_qty = self.js("return [...document.querySelectorAll('#lines td.qty')].map(e => +e.textContent).reduce((a, b) => a + b, 0)").await;
-        self.type_into("#scan", &format!("{code}{ENTER}")).await;
-        self.until(
-            &format!("{code} on the sale"),
-            &format!(
-                "return document.querySelectorAll('#lines tr.line').length > {before} || [...document.querySelectorAll('#lines td.qty')].map(e => +e.textContent).reduce((a, b) => a + b, 0) > {before_qty}"
-            ),
-        )
-        .await;
-    }
-
-    /// Pays the sale in cash with `amount` keyed on the pad; returns (total, change, sale id).
-    async fn pay_cash(&self, amount: &str) -> (i64, i64, String) {
-        let total = self.number("#total", "total").await;
-        self.press(F10).await;
-        self.screen("tender").await;
-        self.press(&format!("{amount}{ENTER}")).await;
-        self.until("the change due", "return !!document.querySelector('#change-due')").await;
-        let change = self.number("#change-due", "change").await;
-        let id = self.data("#last-sale", "saleId").await.as_str().expect("a sale id").to_owned();
-        (total, change, id)
-    }
-}
 
 async fn hq_report(office: &HeadOffice) -> Value {
     let http = reqwest::Client::new();
@@ -223,25 +66,7 @@ async fn a_cashiers_day_on_the_register_window() {
             .spawn()
             .expect("tauri-driver runs"),
     );
-    let mut capabilities = serde_json::Map::new();
-    capabilities
-        .insert("tauri:options".into(), json!({ "application": binary("caisse-desktop").to_string_lossy() }));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let client = loop {
-        match ClientBuilder::native()
-            .capabilities(capabilities.clone())
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-        {
-            Ok(client) => break client,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(e) => panic!("no WebDriver session with the register window: {e}"),
-        }
-    };
-    let ui = Screen { client, shots: screenshots() };
+    let ui = Screen::connect(driver_port).await;
 
     // Enrolled at the first store on first start; a cashier signs in by number and PIN.
     ui.screen("sign-in").await;
@@ -305,7 +130,7 @@ async fn a_cashiers_day_on_the_register_window() {
         &format!("return +document.querySelector('#balance')?.dataset.balance === {}", second_total - 100),
     )
     .await;
-    ui.press("\u{E032}").await; // F2: debit for the balance
+    ui.press(F2).await; // debit for the balance
     ui.until("the split sale completes", "return !!document.querySelector('#change-due')").await;
 
     // A return against the first receipt: one unit of its first line, refunded in cash.
@@ -329,7 +154,7 @@ async fn a_cashiers_day_on_the_register_window() {
     ui.shot("stock").await;
 
     // Everything reached head office.
-    ui.press("\u{E031}").await; // F1: back to the sale
+    ui.press(F1).await; // back to the sale
     ui.screen("sale").await;
     ui.until("nothing pending", "return document.querySelector('#pending-count').dataset.pending === '0'")
         .await;
