@@ -10,23 +10,25 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use caisse_e2e::window::{ENTER, Kill, Screen, start_xvfb, tauri_driver};
+use caisse_e2e::window::{open_window, start_xvfb};
 use caisse_e2e::{HeadOffice, binary, free_port};
 use serde_json::Value;
 
 const SALES: usize = 1_000;
 const STARTS: usize = 10;
 
-/// Resident memory (kB) of a process and its children (WebKit's web and network processes).
-fn rss_kb(pid: u32) -> (u64, u64) {
-    let read = |pid: u32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
+/// Memory of the window: (RSS of the app, RSS of the app and its WebKit processes, PSS of the
+/// app and its WebKit processes), in MB. RSS counts the WebKit libraries once per process; PSS
+/// shares them out, so the PSS sum is what the three processes take together.
+fn memory_mb(pid: u32) -> (u64, u64, u64) {
+    let field = |pid: u32, file: &str, name: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/{file}"))
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+            .and_then(|s| s.lines().find(|l| l.starts_with(name)).map(str::to_owned))
             .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
             .unwrap_or(0)
     };
-    let children: u64 = std::fs::read_dir("/proc")
+    let children: Vec<u32> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
@@ -35,14 +37,15 @@ fn rss_kb(pid: u32) -> (u64, u64) {
             std::fs::read_to_string(format!("/proc/{child}/stat"))
                 .ok()
                 .and_then(|s| {
-                    s.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_owned))
+                    s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_owned))
                 })
-                .flatten()
                 .is_some_and(|ppid| ppid == pid.to_string())
         })
-        .map(read)
-        .sum();
-    (read(pid), children)
+        .collect();
+    let all = || std::iter::once(pid).chain(children.iter().copied());
+    let rss: u64 = all().map(|p| field(p, "status", "VmRSS:")).sum();
+    let pss: u64 = all().map(|p| field(p, "smaps_rollup", "Pss:")).sum();
+    (field(pid, "status", "VmRSS:") / 1024, rss / 1024, pss / 1024)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -87,7 +90,7 @@ async fn main() {
         command
             .env("DISPLAY", &display)
             .env("CAISSE_DATA_DIR", &till)
-            .env("CAISSE_EXIT_WHEN_READY", "1")
+            .env("CAISSE_EXIT_WHEN_READY", "true")
             .env("CAISSE_LOG", "warn")
             .stderr(Stdio::null());
         if enrol {
@@ -121,23 +124,10 @@ async fn main() {
         percentile(&wall, 0.5)
     );
 
-    let (driver_port, native_port) = (free_port(), free_port());
-    let _driver = Kill(
-        Command::new(tauri_driver())
-            .args(["--port", &driver_port.to_string(), "--native-port", &native_port.to_string()])
-            .env("DISPLAY", &display)
-            .env("CAISSE_DATA_DIR", &till)
-            .env("CAISSE_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tauri-driver runs"),
-    );
-    let ui = Screen::connect(driver_port).await;
-    ui.screen("sign-in").await;
-    ui.type_into("#cashier", &cashier.to_string()).await;
-    ui.type_into("#pin", &format!("{pin}{ENTER}")).await;
-    ui.screen("sale").await;
+    let data = till.display().to_string();
+    let (_driver, ui) =
+        open_window(&display, &[("CAISSE_DATA_DIR", data), ("CAISSE_LOG", "warn".into())]).await;
+    ui.sign_in(cashier, &pin).await;
     let pid = String::from_utf8(
         Command::new("pgrep").args(["-n", "-f", &app.to_string_lossy()]).output().unwrap().stdout,
     )
@@ -148,7 +138,7 @@ async fn main() {
     let codes = ui
         .js("return window.__TAURI_INTERNALS__.invoke('search', { text: '' }).then(r => r.filter(p => p.barcode && p.active && !p.sku.startsWith('PLU')).map(p => p.barcode))")
         .await;
-    let before = rss_kb(pid);
+    let before = memory_mb(pid);
 
     ui.client
         .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
@@ -163,7 +153,7 @@ async fn main() {
     let elapsed = began.elapsed();
     let mut times: Vec<f64> = times.as_array().expect("times").iter().filter_map(Value::as_f64).collect();
     times.sort_by(f64::total_cmp);
-    let after = rss_kb(pid);
+    let after = memory_mb(pid);
     println!(
         "{SALES} sales through the screen in {:.1} s ({:.0} ms a sale: scan, F10, Enter, change shown)",
         elapsed.as_secs_f64(),
@@ -177,14 +167,11 @@ async fn main() {
         percentile(&times, 0.99),
         times[times.len() - 1]
     );
-    println!(
-        "resident memory: app {} MB + WebKit processes {} MB before; app {} MB + WebKit processes {} MB = {} MB after {SALES} sales",
-        before.0 / 1024,
-        before.1 / 1024,
-        after.0 / 1024,
-        after.1 / 1024,
-        (after.0 + after.1) / 1024
-    );
+    for (when, (app, rss, pss)) in [("before", before), ("after", after)] {
+        println!(
+            "memory {when} {SALES} sales: app RSS {app} MB; app + WebKit processes: RSS {rss} MB, PSS {pss} MB"
+        );
+    }
     let _ = ui.client.close().await;
     office.kill();
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::binary;
+use crate::{binary, free_port};
 
 /// WebDriver's codes for the keys a cashier presses.
 pub const ENTER: &str = "\u{E007}";
@@ -73,6 +73,23 @@ pub fn screenshots() -> PathBuf {
     dir
 }
 
+/// Starts tauri-driver on free ports, the window inheriting `env` (its data folder, head
+/// office, printer...), and opens a WebDriver session on it.
+pub async fn open_window(display: &str, env: &[(&str, String)]) -> (Kill, Screen) {
+    let (driver_port, native_port) = (free_port(), free_port());
+    let mut command = Command::new(tauri_driver());
+    command
+        .args(["--port", &driver_port.to_string(), "--native-port", &native_port.to_string()])
+        .env("DISPLAY", display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let driver = Kill(command.spawn().expect("tauri-driver runs"));
+    (driver, Screen::connect(driver_port).await)
+}
+
 /// A WebDriver session on the register window.
 pub struct Screen {
     pub client: Client,
@@ -107,6 +124,14 @@ impl Screen {
             }
         };
         Screen { client, shots: screenshots() }
+    }
+
+    /// Signs a cashier in on the PIN screen and waits for the sale screen.
+    pub async fn sign_in(&self, cashier: u32, pin: &str) {
+        self.screen("sign-in").await;
+        self.type_into("#cashier", &cashier.to_string()).await;
+        self.type_into("#pin", &format!("{pin}{ENTER}")).await;
+        self.screen("sale").await;
     }
 
     pub async fn js(&self, script: &str) -> Value {

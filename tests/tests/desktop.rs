@@ -9,9 +9,7 @@
 //! Needs Xvfb, tauri-driver and WebKitWebDriver (scripts/test installs them) and the built
 //! `caisse-desktop` (whose build needs `ui/dist`).
 
-use std::process::{Command, Stdio};
-
-use caisse_e2e::window::{ENTER, F1, F2, F8, F9, F10, Kill, Screen, start_xvfb, tauri_driver};
+use caisse_e2e::window::{ENTER, F1, F2, F8, F9, F10, open_window, start_xvfb};
 use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, free_port};
 use serde_json::{Value, json};
 
@@ -50,29 +48,22 @@ async fn a_cashiers_day_on_the_register_window() {
     let code = office.codes["VMTL-01"].clone();
     let printer = work.path().join("printer.bin");
     let (_xvfb, display) = start_xvfb();
-    let (driver_port, native_port) = (free_port(), free_port());
-    let _driver = Kill(
-        Command::new(tauri_driver())
-            .args(["--port", &driver_port.to_string(), "--native-port", &native_port.to_string()])
-            .env("DISPLAY", &display)
-            .env("CAISSE_DATA_DIR", work.path().join("till"))
-            .env("CAISSE_SERVER", office.url())
-            .env("CAISSE_ENROL_CODE", &code)
-            .env("CAISSE_PRINTER", format!("file:{}", printer.display()))
-            .env("CAISSE_LANGUAGE", "en")
-            .env("CAISSE_SYNC_SECONDS", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tauri-driver runs"),
-    );
-    let ui = Screen::connect(driver_port).await;
+    let till = work.path().join("till").display().to_string();
+    let (_driver, ui) = open_window(
+        &display,
+        &[
+            ("CAISSE_DATA_DIR", till),
+            ("CAISSE_SERVER", office.url()),
+            ("CAISSE_ENROL_CODE", code),
+            ("CAISSE_PRINTER", format!("file:{}", printer.display())),
+            ("CAISSE_LANGUAGE", "en".into()),
+            ("CAISSE_SYNC_SECONDS", "1".into()),
+        ],
+    )
+    .await;
 
     // Enrolled at the first store on first start; a cashier signs in by number and PIN.
-    ui.screen("sign-in").await;
-    ui.type_into("#cashier", &cashier.to_string()).await;
-    ui.type_into("#pin", &format!("{pin}{ENTER}")).await;
-    ui.screen("sale").await;
+    ui.sign_in(cashier, &pin).await;
     ui.until("the scan field has focus", "return document.activeElement.id === 'scan'").await;
 
     // Products come from head office's catalogue: take two barcodes and a SKU from the search.
