@@ -659,10 +659,11 @@ impl Desk {
     /// completes, durably, and its receipt prints; the answer shows the change.
     pub fn add_tender(&mut self, kind: &str, amount: &str, approval: &str) -> Answer<View> {
         self.register.signed_in()?;
-        let due = self.register.cart()?.quote.total;
-        if self.register.cart()?.lines.is_empty() {
+        let cart = self.register.cart()?;
+        if cart.lines.is_empty() {
             return Err(RegisterError::EmptySale.into());
         }
+        let due = cart.quote.total;
         let paid: Money = self.tenders.iter().map(Tender::amount).sum();
         let balance = due - paid;
         let amount = if amount.trim().is_empty() {

@@ -15,6 +15,7 @@ use crate::{binary, free_port};
 pub const ENTER: &str = "\u{E007}";
 pub const F1: &str = "\u{E031}";
 pub const F2: &str = "\u{E032}";
+pub const F7: &str = "\u{E037}";
 pub const F8: &str = "\u{E038}";
 pub const F9: &str = "\u{E039}";
 pub const F10: &str = "\u{E03A}";

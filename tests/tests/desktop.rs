@@ -9,7 +9,7 @@
 //! Needs Xvfb, tauri-driver and WebKitWebDriver (scripts/test installs them) and the built
 //! `caisse-desktop` (whose build needs `ui/dist`).
 
-use caisse_e2e::window::{ENTER, F1, F2, F8, F9, F10, open_window, start_xvfb};
+use caisse_e2e::window::{ENTER, F1, F2, F7, F8, F9, F10, open_window, start_xvfb};
 use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, free_port};
 use serde_json::{Value, json};
 
@@ -123,6 +123,21 @@ async fn a_cashiers_day_on_the_register_window() {
     .await;
     ui.press(F2).await; // debit for the balance
     ui.until("the split sale completes", "return !!document.querySelector('#change-due')").await;
+
+    // Reprint (F7): the newest receipt is first in the list; Enter prints it again.
+    let printed_before = std::fs::metadata(&printer).expect("the printer file").len();
+    ui.press(F7).await;
+    ui.until("the receipts to reprint", "return !!document.querySelector('#receipts button')").await;
+    ui.press(ENTER).await;
+    ui.until(
+        "the reprint",
+        "return !document.querySelector('.modal') && document.querySelector('#message').className === 'info'",
+    )
+    .await;
+    assert!(
+        std::fs::metadata(&printer).expect("the printer file").len() > printed_before,
+        "a second copy printed"
+    );
 
     // A return against the first receipt: one unit of its first line, refunded in cash.
     ui.press(F8).await;

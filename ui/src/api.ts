@@ -150,6 +150,7 @@ export const api = {
   addTender: (kind: string, amount: string, approval = "") => call<View>("add_tender", { kind, amount, approval }),
   clearTenders: () => call<View>("clear_tenders"),
   reprint: (id?: string) => call<View>("reprint", { id: id ?? null }),
+  recentReceipts: () => call<[string, string, number][]>("recent_receipts"),
   findSale: (receipt: string) => call<ReturnLookup>("find_sale", { receipt }),
   takeReturn: (picks: { index: number; quantity: number; restock: boolean }[], refundTo: string, reason: string) =>
     call<ReturnDone>("take_return", { picks, refundTo, reason }),

@@ -175,11 +175,13 @@ async function onAction(action: Action) {
       if (v.cart.lines.length) accept(await api.park());
       else if (v.parked.length) s.modal = { kind: "parked" };
       return render();
-    case "reprint":
+    case "reprint": {
       if (s.screen !== "sale") return;
-      accept(await api.reprint());
-      say("printed");
+      const receipts = await api.recentReceipts();
+      if (!receipts.length) return;
+      s.modal = { kind: "reprint", receipts };
       return render();
+    }
     case "void":
       accept(await api.voidSale());
       return go("sale");
@@ -297,11 +299,6 @@ async function onSubmit(form: HTMLFormElement) {
       s.modal = null;
       return render();
     }
-    case "reprint":
-      accept(await api.reprint(get("entry") || undefined));
-      s.modal = null;
-      say("printed");
-      return render();
     case "find-sale":
       s.returnDone = null;
       s.lookup = await api.findSale(get("receipt"));
@@ -363,6 +360,12 @@ async function onClick(el: HTMLElement) {
     s.modal = null;
     return render();
   }
+  if (d.reprint) {
+    accept(await api.reprint(d.reprint));
+    s.modal = null;
+    render();
+    return say("printed");
+  }
   if (d.receive) {
     s.transfers = await api.receiveTransfer(d.receive);
     return render();
@@ -421,15 +424,11 @@ document.addEventListener(
       }
       return;
     }
-    if (s.modal?.kind === "parked" && event.key === "Enter") {
+    // In a list of choices, Enter takes the first (the newest receipt, the oldest parked sale).
+    if ((s.modal?.kind === "parked" || s.modal?.kind === "reprint") && event.key === "Enter") {
       event.preventDefault();
-      const first = s.view?.parked[0];
-      if (first)
-        run(async () => {
-          accept(await api.resume(first.id));
-          s.modal = null;
-          render();
-        });
+      const first = document.querySelector<HTMLElement>(".modal .choices button");
+      if (first) run(() => onClick(first));
     }
   },
   true,
@@ -442,7 +441,7 @@ document.addEventListener("submit", (event) => {
 
 document.addEventListener("click", (event) => {
   const el = (event.target as HTMLElement).closest<HTMLElement>(
-    "[data-action],[data-add],[data-resume],[data-receive],[data-line],[data-pad-key],[data-quick],[data-tender]",
+    "[data-action],[data-add],[data-resume],[data-reprint],[data-receive],[data-line],[data-pad-key],[data-quick],[data-tender]",
   );
   if (el) {
     event.preventDefault();

@@ -9,7 +9,7 @@ export type Modal =
   | { kind: "quantity"; index: number; entry: string }
   | { kind: "discount"; index: number; entry: string }
   | { kind: "parked" }
-  | { kind: "reprint" }
+  | { kind: "reprint"; receipts: [string, string, number][] }
   | null;
 
 export interface State {

@@ -1,4 +1,4 @@
-import { esc, money, percent } from "../format";
+import { esc, money, percent, shortId } from "../format";
 import { t } from "../i18n";
 import type { State } from "../state";
 
@@ -81,9 +81,12 @@ export function renderModal(s: State): string {
       )
       .join("")}</ul><p class="muted">${t("confirm", l)}</p>`;
   } else if (m.kind === "reprint") {
-    body = `<h2>${t("reprint", l)}</h2><form data-form="reprint">
-      <label>${t("receipt", l)}<input id="modal-input" name="entry" autocomplete="off" /></label>
-      <p class="muted">${t("confirm", l)}</p></form>`;
+    body = `<h2>${t("reprint", l)}</h2><ul class="choices" id="receipts">${m.receipts
+      .map(
+        ([id, kind, total]) =>
+          `<li><button data-reprint="${esc(id)}">${t(kind === "sale" ? "sale" : "returns", l)} · ${money(total, l)} · ${esc(shortId(id))}</button></li>`,
+      )
+      .join("")}</ul><p class="muted">${t("confirm", l)}</p>`;
   }
   return `<div class="modal-back"><div class="modal card">${body}</div></div>`;
 }
