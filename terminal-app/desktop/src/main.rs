@@ -315,8 +315,12 @@ fn first_start(desk: &mut Desk, args: &Args) -> anyhow::Result<()> {
         desk.save_settings(settings).map_err(|p| anyhow::anyhow!("{p}"))?;
     }
     if let (Some(server), Some(code)) = (&args.server, &args.enrol_code) {
+        // A code already used or a head office out of reach leaves the enrolment screen up,
+        // where a new code can be typed: the window opens either way.
         if desk.register().identity().is_err() {
-            desk.enrol(server, code).map_err(|p| anyhow::anyhow!("enrolling at {server}: {p}"))?;
+            if let Err(problem) = desk.enrol(server, code) {
+                tracing::warn!(%server, %problem, "enrolment on first start failed");
+            }
         }
     }
     Ok(())
