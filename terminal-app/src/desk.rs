@@ -832,30 +832,50 @@ impl Desk {
         if picks.is_empty() {
             return Err(Problem::field("lines", "pick at least one line and a quantity to return"));
         }
-        let to = match refund_to {
-            "cash" => RefundTo::Cash,
-            "debit" => RefundTo::Debit,
-            "credit" => RefundTo::Credit,
-            other => {
-                return Err(Problem::field("refund_to", format!("{other:?} is not cash, debit or credit")));
-            }
-        };
-        let reason: ReturnReason = serde_json::from_value(serde_json::json!(reason))
-            .map_err(|_| Problem::field("reason", format!("{reason:?} is not a return reason")))?;
+        let (to, reason) = (refund_method(refund_to)?, return_reason(reason)?);
         let record = self.register.take_return(&found, &picks, to, reason)?;
         self.lookup = None;
+        Ok(self.returned(&record, refund_to))
+    }
+
+    /// A receipt this till cannot check (another store's, with head office out of reach): the
+    /// items at today's price, flagged unverified for head office, up to
+    /// [`crate::returns::UNVERIFIED_LIMIT`].
+    pub fn take_unverified_return(
+        &mut self,
+        receipt: &str,
+        store: &str,
+        items: &[(String, u32)],
+        refund_to: &str,
+        reason: &str,
+    ) -> Answer<ReturnDone> {
+        self.register.signed_in()?;
+        let sale = parse_receipt(receipt)?;
+        let store = store.trim().to_uppercase();
+        shared_model::LocationCode::parse(&store)
+            .map_err(|_| Problem::field("store", format!("{store:?} is not a store code like VMTL")))?;
+        if items.is_empty() {
+            return Err(Problem::field("items", "add at least one item the customer brings back"));
+        }
+        let (to, reason) = (refund_method(refund_to)?, return_reason(reason)?);
+        let record = self.register.take_unverified_return(sale, &store, items, to, reason)?;
+        Ok(self.returned(&record, refund_to))
+    }
+
+    /// What the screen shows of a return just taken, after printing its receipt.
+    fn returned(&mut self, record: &Record, refund_to: &str) -> ReturnDone {
         let refund = match &record.body {
             RecordBody::Return(ret) => (ret.totals.total + ret.totals.rounding).as_cents(),
             _ => 0,
         };
         let (printed, print_error) = self.print_record(&record.id);
-        Ok(ReturnDone {
+        ReturnDone {
             id: record.id.to_string(),
             refund,
             refund_to: refund_to.to_owned(),
             printed,
             print_error,
-        })
+        }
     }
 
     pub fn stock(&self, code: &str) -> Answer<StockView> {
@@ -1021,6 +1041,20 @@ fn money(text: &str, field: &'static str) -> Answer<Money> {
 fn parse_receipt(text: &str) -> Answer<RecordId> {
     RecordId::parse(text.trim())
         .map_err(|_| Problem::field("receipt", format!("{:?} is not a receipt number", text.trim())))
+}
+
+fn refund_method(text: &str) -> Answer<RefundTo> {
+    match text {
+        "cash" => Ok(RefundTo::Cash),
+        "debit" => Ok(RefundTo::Debit),
+        "credit" => Ok(RefundTo::Credit),
+        other => Err(Problem::field("refund_to", format!("{other:?} is not cash, debit or credit"))),
+    }
+}
+
+fn return_reason(text: &str) -> Answer<ReturnReason> {
+    serde_json::from_value(serde_json::json!(text))
+        .map_err(|_| Problem::field("reason", format!("{text:?} is not a return reason")))
 }
 
 fn language(text: &str) -> std::result::Result<Language, String> {

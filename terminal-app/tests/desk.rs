@@ -175,3 +175,27 @@ fn returns_and_stock_from_the_screen() {
     assert!(closed.closed && !closed.text.is_empty());
     assert_eq!(closed.over_short, Some(0));
 }
+
+#[test]
+fn a_receipt_from_elsewhere_while_offline_is_taken_unverified_within_the_limit() {
+    let (mut server, cashiers) = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut desk = open_desk(&server, &cashiers, dir.path());
+    server.down();
+    // Another store's receipt: head office cannot be asked, and the screen is told so.
+    let receipt = "01900000-0000-7000-8000-000000000001";
+    assert_eq!(desk.find_sale(receipt).unwrap_err().code, "offline");
+
+    let items = vec![("CAF-ESP-250".to_owned(), 1)];
+    let refused = |desk: &mut Desk, store: &str, items: &[(String, u32)]| {
+        desk.take_unverified_return(receipt, store, items, "cash", "defective").unwrap_err()
+    };
+    assert_eq!(refused(&mut desk, "PLAT", &[]).field, Some("items"));
+    assert_eq!(refused(&mut desk, "no store", &items).field, Some("store"));
+    let done = desk.take_unverified_return(receipt, "plat", &items, "cash", "defective").unwrap();
+    assert!(done.refund > 0);
+    // Beyond the limit it waits for the network.
+    let many = vec![("CAF-ESP-250".to_owned(), 40)];
+    assert_eq!(refused(&mut desk, "PLAT", &many).code, "refused");
+    assert_eq!(desk.view().unwrap().sync.pending, 1);
+}

@@ -154,6 +154,8 @@ export const api = {
   findSale: (receipt: string) => call<ReturnLookup>("find_sale", { receipt }),
   takeReturn: (picks: { index: number; quantity: number; restock: boolean }[], refundTo: string, reason: string) =>
     call<ReturnDone>("take_return", { picks, refundTo, reason }),
+  takeUnverifiedReturn: (receipt: string, store: string, items: [string, number][], refundTo: string, reason: string) =>
+    call<ReturnDone>("take_unverified_return", { receipt, store, items, refundTo, reason }),
   stock: (code: string) => call<StockView>("stock", { code }),
   countStock: (code: string, counted: number) => call<StockView>("count_stock", { code, counted }),
   adjustStock: (code: string, delta: number, reason: string) => call<StockView>("adjust_stock", { code, delta, reason }),

@@ -130,6 +130,12 @@ const WORDS = {
   syncNow: ["Synchroniser", "Sync now"],
   line: ["ligne", "line"],
   back: ["Retour à la vente", "Back to sale"],
+  unverified: [
+    "Reçu non vérifiable (siège injoignable) : articles au prix du jour, jusqu'à 200,00 $, signalés au siège",
+    "Receipt cannot be checked (head office out of reach): items at today's price, up to $200.00, flagged to head office",
+  ],
+  receiptStore: ["Magasin du reçu", "Receipt's store"],
+  add: ["Ajouter", "Add"],
 } as const;
 
 export type Word = keyof typeof WORDS;

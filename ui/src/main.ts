@@ -130,7 +130,10 @@ async function go(screen: Screen) {
   s.confirmClose = false;
   s.tenderEntry = "";
   if (screen === "stock") s.transfers = await api.incomingTransfers();
-  if (screen !== "return") s.returnDone = null;
+  if (screen !== "return") {
+    s.returnDone = null;
+    s.unverified = null;
+  }
   render();
 }
 
@@ -141,6 +144,7 @@ async function onAction(action: Action) {
   switch (action.kind) {
     case "screen":
       if (action.screen === "tender" && s.screen === "return" && s.lookup) return submitReturn();
+      if (action.screen === "tender" && s.screen === "return" && s.unverified) return submitUnverified();
       if (action.screen === "tender" && s.screen === "z") return closeTill();
       return go(action.screen);
     case "cancel":
@@ -258,6 +262,19 @@ async function submitReturn() {
   render();
 }
 
+async function submitUnverified() {
+  const u = s.unverified;
+  const form = $<HTMLFormElement>("#unverified-form");
+  if (!u || !form) return;
+  const data = new FormData(form);
+  const store = $<HTMLInputElement>("#unverified-store")?.value ?? u.store;
+  s.returnDone = await api.takeUnverifiedReturn(u.receipt, store, u.items, String(data.get("refund_to")), String(data.get("reason")));
+  s.unverified = null;
+  s.message = null;
+  accept(await api.view());
+  render();
+}
+
 async function closeTill() {
   if (!s.confirmClose) {
     s.confirmClose = true;
@@ -301,12 +318,36 @@ async function onSubmit(form: HTMLFormElement) {
     }
     case "find-sale":
       s.returnDone = null;
-      s.lookup = await api.findSale(get("receipt"));
+      s.unverified = null;
+      try {
+        s.lookup = await api.findSale(get("receipt"));
+      } catch (e) {
+        // Head office is out of reach and the sale is not this till's: the offline policy.
+        if (!(e instanceof Refusal) || e.problem.code !== "offline") throw e;
+        s.lookup = null;
+        s.unverified = { receipt: get("receipt").trim(), store: "", items: [] };
+        render();
+        showProblem(e);
+        $<HTMLInputElement>("#unverified-store")?.focus();
+        return;
+      }
       render();
       $<HTMLInputElement>("[data-return-line]:not([disabled])")?.focus();
       return;
     case "return":
       return submitReturn();
+    case "unverified-item": {
+      const u = s.unverified;
+      const quantity = Number(get("quantity"));
+      if (!u || !get("code").trim() || !Number.isInteger(quantity) || quantity < 1) return;
+      u.store = get("store").trim();
+      u.items.push([get("code").trim(), quantity]);
+      render();
+      $<HTMLInputElement>("#unverified-code")?.focus();
+      return;
+    }
+    case "unverified":
+      return submitUnverified();
     case "stock":
       s.stock = await api.stock(get("code"));
       return render();

@@ -23,6 +23,8 @@ export interface State {
   tenderEntry: string;
   creditApproval: string;
   lookup: ReturnLookup | null;
+  /** A receipt that cannot be checked (head office out of reach): the items keyed so far. */
+  unverified: { receipt: string; store: string; items: [string, number][] } | null;
   returnDone: ReturnDone | null;
   stock: StockView | null;
   transfers: Transfer[];
@@ -45,6 +47,7 @@ export function initialState(): State {
     tenderEntry: "",
     creditApproval: "",
     lookup: null,
+    unverified: null,
     returnDone: null,
     stock: null,
     transfers: [],

@@ -219,6 +219,23 @@ async fn take_return(
 }
 
 #[tauri::command]
+async fn take_unverified_return(
+    handle: AppHandle,
+    receipt: String,
+    store: String,
+    items: Vec<(String, u32)>,
+    refund_to: String,
+    reason: String,
+) -> Answer<ReturnDone> {
+    on(handle, move |app| {
+        let done = app.desk()?.take_unverified_return(&receipt, &store, &items, &refund_to, &reason)?;
+        app.sync.nudge();
+        Ok(done)
+    })
+    .await
+}
+
+#[tauri::command]
 async fn stock(handle: AppHandle, code: String) -> Answer<StockView> {
     on(handle, move |app| app.desk()?.stock(&code)).await
 }
@@ -384,6 +401,7 @@ fn main() -> anyhow::Result<()> {
             recent_receipts,
             find_sale,
             take_return,
+            take_unverified_return,
             stock,
             count_stock,
             adjust_stock,

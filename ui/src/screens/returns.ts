@@ -1,8 +1,15 @@
-import { esc, money, shortId } from "../format";
+import { esc, money, shortId, type Lang } from "../format";
 import { t } from "../i18n";
 import type { State } from "../state";
 
 const REASONS = ["changed_mind", "defective", "wrong_item", "damaged_in_transit", "other"] as const;
+
+function refundFields(l: Lang): string {
+  return `<label>${t("refundTo", l)}<select name="refund_to">
+      ${["cash", "debit", "credit"].map((k) => `<option value="${k}">${t(k as "cash", l)}</option>`).join("")}</select></label>
+    <label>${t("reason", l)}<select name="reason">
+      ${REASONS.map((r) => `<option value="${r}">${t(r, l)}</option>`).join("")}</select></label>`;
+}
 
 export function renderReturn(s: State): string {
   const l = s.lang;
@@ -25,12 +32,24 @@ export function renderReturn(s: State): string {
         )
         .join("")}</tbody></table>
       <div class="row">
-        <label>${t("refundTo", l)}<select name="refund_to" id="refund-to">
-          ${["cash", "debit", "credit"].map((k) => `<option value="${k}">${t(k as "cash", l)}</option>`).join("")}</select></label>
-        <label>${t("reason", l)}<select name="reason" id="reason">
-          ${REASONS.map((r) => `<option value="${r}">${t(r, l)}</option>`).join("")}</select></label>
+        ${refundFields(l)}
         <button class="primary big" type="submit" id="refund">F10 ${t("refund", l)}</button>
       </div></form>`
+    : "";
+  const u = s.unverified;
+  const unverified = u
+    ? `<div class="card" id="unverified"><p class="warn">${t("unverified", l)}</p>
+      <form data-form="unverified-item" class="row">
+        <label>${t("receiptStore", l)}<input class="small" id="unverified-store" name="store" value="${esc(u.store)}" autocomplete="off" /></label>
+        <label class="grow">${t("product", l)}<input id="unverified-code" name="code" autocomplete="off" /></label>
+        <label>${t("qty", l)}<input class="small" name="quantity" type="number" min="1" value="1" /></label>
+        <button type="submit">⏎ ${t("add", l)}</button>
+      </form>
+      <ul id="unverified-items">${u.items.map(([code, q]) => `<li>${esc(code)} × ${q}</li>`).join("")}</ul>
+      <form data-form="unverified" id="unverified-form" class="row">
+        ${refundFields(l)}
+        <button class="primary big" type="submit">F10 ${t("refund", l)}</button>
+      </form></div>`
     : "";
   return `<section class="page">
     <h1>${t("returns", l)}</h1>
@@ -38,6 +57,6 @@ export function renderReturn(s: State): string {
       <label class="grow">${t("receipt", l)}<input id="receipt" name="receipt" autocomplete="off" spellcheck="false" /></label>
       <button type="submit" class="big">⏎ ${t("findSale", l)}</button>
     </form>
-    ${done}${lines}
+    ${done}${lines}${unverified}
   </section>`;
 }

@@ -1,6 +1,7 @@
 import type { View } from "../api";
 import { initialState, selectedAfter } from "../state";
 import { problemText } from "../i18n";
+import { renderReturn } from "./returns";
 import { renderSale } from "./sale";
 import { renderStatus } from "./status";
 
@@ -70,5 +71,18 @@ describe("the rest", () => {
   it("says known problems in French and unknown ones as the library said them", () => {
     expect(problemText({ code: "bad_pin", message: "wrong cashier number or PIN" }, "fr")).toContain("NIP");
     expect(problemText({ code: "refused", message: "cards pay more" }, "fr")).toBe("cards pay more");
+  });
+});
+
+describe("the return screen", () => {
+  it("offers the offline policy for a receipt it cannot check, with the items keyed so far", () => {
+    const s = initialState();
+    s.view = view();
+    s.unverified = { receipt: "r", store: "PLAT", items: [["CAF-ESP-250", 2]] };
+    const html = renderReturn(s);
+    expect(html).toContain('id="unverified-form"');
+    expect(html).toContain("CAF-ESP-250 × 2");
+    expect(html).toContain('value="PLAT"');
+    expect(html).toContain("200,00");
   });
 });
