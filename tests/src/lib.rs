@@ -90,6 +90,13 @@ impl HeadOffice {
     }
 }
 
+/// A test that fails midway still stops its head office.
+impl Drop for HeadOffice {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 fn spawn_server(dir: &Path, database_url: &str, port: u16) -> (Child, Vec<String>) {
     let mut child = Command::new(binary("sync-server"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
