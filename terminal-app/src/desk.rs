@@ -513,57 +513,45 @@ impl Desk {
             };
             inputs.extend(decoder.key(ch, at));
         }
-        let mut outcome = ScanOutcome {
-            scanned: None,
-            typed: None,
-            leftover: String::new(),
-            found: Vec::new(),
-            view: self.view()?,
-        };
+        let (mut scanned, mut typed, mut leftover, mut found) = (None, None, String::new(), Vec::new());
         let mut problem = None;
         for input in inputs {
             match input {
                 Input::Scan(code) => {
-                    self.start_new_sale();
-                    if let Err(e) = self.register.add_scan(&code) {
-                        problem = Some(Problem::from(e));
+                    match self.register.add_scan(&code) {
+                        Ok(_) => self.start_new_sale(),
+                        Err(e) => problem = Some(Problem::from(e)),
                     }
-                    outcome.scanned = Some(code);
+                    scanned = Some(code);
                 }
                 Input::Typed(text) => match text.strip_suffix('\n') {
                     Some(entered) => {
-                        let entered = format!("{}{}", std::mem::take(&mut outcome.leftover), entered);
+                        let entered = format!("{}{}", std::mem::take(&mut leftover), entered);
                         let entered = entered.trim().to_owned();
                         if entered.is_empty() {
                             continue;
                         }
-                        match self.register.product(&entered) {
-                            Ok(_) => {
-                                self.start_new_sale();
-                                if let Err(e) = self.register.add_item(&entered, 1) {
-                                    problem = Some(e.into());
-                                }
-                            }
+                        match self.register.add_item(&entered, 1) {
+                            Ok(_) => self.start_new_sale(),
+                            // Not a code: words to search for.
                             Err(RegisterError::UnknownProduct(_)) => {
-                                outcome.found =
-                                    self.register.search(&entered)?.into_iter().map(Into::into).collect();
-                                if outcome.found.is_empty() {
+                                found = self.register.search(&entered)?.into_iter().map(Into::into).collect();
+                                if found.is_empty() {
                                     problem = Some(RegisterError::UnknownProduct(entered.clone()).into());
                                 }
                             }
                             Err(e) => problem = Some(e.into()),
                         }
-                        outcome.typed = Some(entered);
+                        typed = Some(entered);
                     }
-                    None => outcome.leftover.push_str(&text),
+                    None => leftover.push_str(&text),
                 },
             }
         }
         if let Some(problem) = problem {
             return Err(problem);
         }
-        outcome.view = self.view()?;
-        Ok(outcome)
+        Ok(ScanOutcome { scanned, typed, leftover, found, view: self.view()? })
     }
 
     /// The first line of a new sale clears the last sale's change from the screen.
@@ -720,8 +708,7 @@ impl Desk {
         Ok(())
     }
 
-    fn receipt_context(&self) -> Result<ReceiptContext> {
-        let settings = self.settings()?;
+    fn receipt_context(&self, settings: &Settings) -> Result<ReceiptContext> {
         let language = language(&settings.language).unwrap_or(Language::Fr);
         self.register.receipt_context(language, settings.columns)
     }
@@ -735,7 +722,7 @@ impl Desk {
                 return Ok(false);
             }
             let mut link = printer_link(&settings.printer).map_err(|e| Problem::field("printer", e))?;
-            let context = self.receipt_context()?;
+            let context = self.receipt_context(&settings)?;
             self.register.print(id, &context, link.as_mut())?;
             Ok(true)
         };
@@ -774,11 +761,8 @@ impl Desk {
     /// Prints a test page on the printer the settings screen names (saved or not).
     pub fn test_print(&mut self, printer: &str) -> Answer<()> {
         let mut link = printer_link(printer).map_err(|e| Problem::field("printer", e))?;
-        let bytes = hardware::printer::render_test(&self.receipt_context()?).map_err(|e| Problem {
-            code: "printer",
-            message: e.to_string(),
-            field: Some("printer"),
-        })?;
+        let bytes = hardware::printer::render_test(&self.receipt_context(&self.settings()?)?)
+            .map_err(|e| Problem { code: "printer", message: e.to_string(), field: Some("printer") })?;
         link.send(&bytes).map_err(|e| Problem {
             code: "printer",
             message: e.to_string(),

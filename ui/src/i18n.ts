@@ -4,7 +4,6 @@
 import type { Lang } from "./format";
 
 const WORDS = {
-  appName: ["Caisse", "Caisse"],
   online: ["En ligne", "Online"],
   offline: ["Hors ligne", "Offline"],
   pending: ["en attente", "pending"],
@@ -27,7 +26,6 @@ const WORDS = {
   qty: ["Qté", "Qty"],
   price: ["Prix", "Price"],
   discount: ["Rabais", "Discount"],
-  amount: ["Montant", "Amount"],
   subtotal: ["Sous-total", "Subtotal"],
   discounts: ["Rabais", "Discounts"],
   gst: ["TPS", "GST"],
@@ -59,7 +57,6 @@ const WORDS = {
   cash: ["Argent", "Cash"],
   debit: ["Débit", "Debit"],
   credit: ["Crédit", "Credit"],
-  exact: ["Montant exact", "Exact"],
   approval: ["N° d'autorisation", "Approval code"],
   tenders: ["Paiements", "Tenders"],
   cancelTenders: ["Annuler les paiements", "Cancel tenders"],
@@ -125,11 +122,8 @@ const WORDS = {
   register: ["Caisse", "Register"],
   store: ["Magasin", "Store"],
   confirm: ["Entrée pour confirmer, Échap pour annuler", "Enter to confirm, Esc to cancel"],
-  results: ["Résultats", "Results"],
-  noResults: ["Aucun résultat", "No results"],
   syncNow: ["Synchroniser", "Sync now"],
   line: ["ligne", "line"],
-  back: ["Retour à la vente", "Back to sale"],
   unverified: [
     "Reçu non vérifiable (siège injoignable) : articles au prix du jour, jusqu'à 200,00 $, signalés au siège",
     "Receipt cannot be checked (head office out of reach): items at today's price, up to $200.00, flagged to head office",

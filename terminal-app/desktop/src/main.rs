@@ -52,10 +52,10 @@ struct App {
 }
 
 impl App {
-    fn desk(&self) -> Answer<MutexGuard<'_, Desk>> {
+    fn desk(&self) -> MutexGuard<'_, Desk> {
         // A command that panicked mid-way left the database consistent (every change is one
         // transaction): the screen goes on with the state as stored.
-        Ok(self.desk.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        self.desk.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -74,12 +74,12 @@ async fn on<T: Send + 'static>(
 
 #[tauri::command]
 async fn view(handle: AppHandle) -> Answer<View> {
-    on(handle, move |app| app.desk()?.view()).await
+    on(handle, move |app| app.desk().view()).await
 }
 
 #[tauri::command]
 async fn sync_status(handle: AppHandle) -> Answer<SyncView> {
-    on(handle, move |app| app.desk()?.sync_view()).await
+    on(handle, move |app| app.desk().sync_view()).await
 }
 
 #[tauri::command]
@@ -109,7 +109,7 @@ async fn ui_ready(handle: AppHandle) -> Answer<()> {
 #[tauri::command]
 async fn enrol(handle: AppHandle, server: String, code: String) -> Answer<View> {
     on(handle, move |app| {
-        let view = app.desk()?.enrol(&server, &code)?;
+        let view = app.desk().enrol(&server, &code)?;
         app.sync.nudge();
         Ok(view)
     })
@@ -118,63 +118,63 @@ async fn enrol(handle: AppHandle, server: String, code: String) -> Answer<View> 
 
 #[tauri::command]
 async fn sign_in(handle: AppHandle, cashier: String, pin: String) -> Answer<View> {
-    on(handle, move |app| app.desk()?.sign_in(&cashier, &pin)).await
+    on(handle, move |app| app.desk().sign_in(&cashier, &pin)).await
 }
 
 #[tauri::command]
 async fn sign_out(handle: AppHandle) -> Answer<View> {
-    on(handle, move |app| app.desk()?.sign_out()).await
+    on(handle, move |app| app.desk().sign_out()).await
 }
 
 #[tauri::command]
 async fn scan_keys(handle: AppHandle, keys: Vec<Key>) -> Answer<ScanOutcome> {
-    on(handle, move |app| app.desk()?.scan_keys(&keys)).await
+    on(handle, move |app| app.desk().scan_keys(&keys)).await
 }
 
 #[tauri::command]
 async fn add_item(handle: AppHandle, code: String, quantity: u32) -> Answer<View> {
-    on(handle, move |app| app.desk()?.add_item(&code, quantity)).await
+    on(handle, move |app| app.desk().add_item(&code, quantity)).await
 }
 
 #[tauri::command]
 async fn search(handle: AppHandle, text: String) -> Answer<Vec<ProductView>> {
-    on(handle, move |app| app.desk()?.search(&text)).await
+    on(handle, move |app| app.desk().search(&text)).await
 }
 
 #[tauri::command]
 async fn set_quantity(handle: AppHandle, index: usize, quantity: u32) -> Answer<View> {
-    on(handle, move |app| app.desk()?.set_quantity(index, quantity)).await
+    on(handle, move |app| app.desk().set_quantity(index, quantity)).await
 }
 
 #[tauri::command]
 async fn set_discount(handle: AppHandle, index: usize, discount: String) -> Answer<View> {
-    on(handle, move |app| app.desk()?.set_discount(index, &discount)).await
+    on(handle, move |app| app.desk().set_discount(index, &discount)).await
 }
 
 #[tauri::command]
 async fn remove_line(handle: AppHandle, index: usize) -> Answer<View> {
-    on(handle, move |app| app.desk()?.remove_line(index)).await
+    on(handle, move |app| app.desk().remove_line(index)).await
 }
 
 #[tauri::command]
 async fn void_sale(handle: AppHandle) -> Answer<View> {
-    on(handle, move |app| app.desk()?.void()).await
+    on(handle, move |app| app.desk().void()).await
 }
 
 #[tauri::command]
 async fn park(handle: AppHandle) -> Answer<View> {
-    on(handle, move |app| app.desk()?.park()).await
+    on(handle, move |app| app.desk().park()).await
 }
 
 #[tauri::command]
 async fn resume(handle: AppHandle, id: i64) -> Answer<View> {
-    on(handle, move |app| app.desk()?.resume(id)).await
+    on(handle, move |app| app.desk().resume(id)).await
 }
 
 #[tauri::command]
 async fn add_tender(handle: AppHandle, kind: String, amount: String, approval: String) -> Answer<View> {
     on(handle, move |app| {
-        let view = app.desk()?.add_tender(&kind, &amount, &approval)?;
+        let view = app.desk().add_tender(&kind, &amount, &approval)?;
         if view.last_sale.is_some() && view.cart.lines.is_empty() {
             app.sync.nudge();
         }
@@ -185,22 +185,22 @@ async fn add_tender(handle: AppHandle, kind: String, amount: String, approval: S
 
 #[tauri::command]
 async fn clear_tenders(handle: AppHandle) -> Answer<View> {
-    on(handle, move |app| app.desk()?.clear_tenders()).await
+    on(handle, move |app| app.desk().clear_tenders()).await
 }
 
 #[tauri::command]
 async fn reprint(handle: AppHandle, id: Option<String>) -> Answer<View> {
-    on(handle, move |app| app.desk()?.reprint(id.as_deref())).await
+    on(handle, move |app| app.desk().reprint(id.as_deref())).await
 }
 
 #[tauri::command]
 async fn recent_receipts(handle: AppHandle) -> Answer<Vec<(String, String, i64)>> {
-    on(handle, move |app| app.desk()?.recent_receipts(20)).await
+    on(handle, move |app| app.desk().recent_receipts(20)).await
 }
 
 #[tauri::command]
 async fn find_sale(handle: AppHandle, receipt: String) -> Answer<ReturnLookup> {
-    on(handle, move |app| app.desk()?.find_sale(&receipt)).await
+    on(handle, move |app| app.desk().find_sale(&receipt)).await
 }
 
 #[tauri::command]
@@ -211,7 +211,7 @@ async fn take_return(
     reason: String,
 ) -> Answer<ReturnDone> {
     on(handle, move |app| {
-        let done = app.desk()?.take_return(&picks, &refund_to, &reason)?;
+        let done = app.desk().take_return(&picks, &refund_to, &reason)?;
         app.sync.nudge();
         Ok(done)
     })
@@ -228,7 +228,7 @@ async fn take_unverified_return(
     reason: String,
 ) -> Answer<ReturnDone> {
     on(handle, move |app| {
-        let done = app.desk()?.take_unverified_return(&receipt, &store, &items, &refund_to, &reason)?;
+        let done = app.desk().take_unverified_return(&receipt, &store, &items, &refund_to, &reason)?;
         app.sync.nudge();
         Ok(done)
     })
@@ -237,27 +237,27 @@ async fn take_unverified_return(
 
 #[tauri::command]
 async fn stock(handle: AppHandle, code: String) -> Answer<StockView> {
-    on(handle, move |app| app.desk()?.stock(&code)).await
+    on(handle, move |app| app.desk().stock(&code)).await
 }
 
 #[tauri::command]
 async fn count_stock(handle: AppHandle, code: String, counted: i64) -> Answer<StockView> {
-    on(handle, move |app| app.desk()?.count_stock(&code, counted)).await
+    on(handle, move |app| app.desk().count_stock(&code, counted)).await
 }
 
 #[tauri::command]
 async fn adjust_stock(handle: AppHandle, code: String, delta: i64, reason: String) -> Answer<StockView> {
-    on(handle, move |app| app.desk()?.adjust_stock(&code, delta, &reason)).await
+    on(handle, move |app| app.desk().adjust_stock(&code, delta, &reason)).await
 }
 
 #[tauri::command]
 async fn incoming_transfers(handle: AppHandle) -> Answer<Vec<TransferView>> {
-    on(handle, move |app| app.desk()?.incoming_transfers()).await
+    on(handle, move |app| app.desk().incoming_transfers()).await
 }
 
 #[tauri::command]
 async fn receive_transfer(handle: AppHandle, id: String) -> Answer<Vec<TransferView>> {
-    on(handle, move |app| app.desk()?.receive_transfer(&id)).await
+    on(handle, move |app| app.desk().receive_transfer(&id)).await
 }
 
 #[tauri::command]
@@ -268,7 +268,7 @@ async fn request_replenishment(
     note: String,
 ) -> Answer<String> {
     on(handle, move |app| {
-        let id = app.desk()?.request_replenishment(&code, quantity, &note)?;
+        let id = app.desk().request_replenishment(&code, quantity, &note)?;
         app.sync.nudge();
         Ok(id)
     })
@@ -278,7 +278,7 @@ async fn request_replenishment(
 #[tauri::command]
 async fn z_report(handle: AppHandle, opening_float: String, counted: String, close: bool) -> Answer<ZView> {
     on(handle, move |app| {
-        let report = app.desk()?.z_report(&opening_float, &counted, close)?;
+        let report = app.desk().z_report(&opening_float, &counted, close)?;
         if close {
             app.sync.nudge();
         }
@@ -289,12 +289,12 @@ async fn z_report(handle: AppHandle, opening_float: String, counted: String, clo
 
 #[tauri::command]
 async fn save_settings(handle: AppHandle, settings: Settings) -> Answer<View> {
-    on(handle, move |app| app.desk()?.save_settings(settings)).await
+    on(handle, move |app| app.desk().save_settings(settings)).await
 }
 
 #[tauri::command]
 async fn test_print(handle: AppHandle, printer: String) -> Answer<()> {
-    on(handle, move |app| app.desk()?.test_print(&printer)).await
+    on(handle, move |app| app.desk().test_print(&printer)).await
 }
 
 /// A serial scanner, when the settings name one: its scans ring up like wedge scans and the
@@ -307,7 +307,7 @@ fn watch_serial_scanner(handle: tauri::AppHandle, path: String) {
             let message = match event {
                 hardware::serial::Event::Scanned(Ok(scan)) => {
                     let app = handle.state::<App>();
-                    app.desk().and_then(|mut desk| desk.add_read(scan).map(|_| ())).err()
+                    app.desk().add_read(scan).err()
                 }
                 hardware::serial::Event::Scanned(Err(e)) => {
                     Some(Problem { code: "scan", message: e.to_string(), field: None })
