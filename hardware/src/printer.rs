@@ -93,6 +93,7 @@ fn label(language: Language, key: &str) -> &'static str {
 
 /// `left ........ right` on one line of `columns`.
 fn row(left: &str, right: &str, columns: usize) -> String {
+    let (left, right) = (printable(left), printable(right));
     let room = columns.saturating_sub(right.chars().count() + 1).max(1);
     let left: String = left.chars().take(room).collect();
     format!("{left:<room$} {right}")
@@ -102,7 +103,7 @@ fn row(left: &str, right: &str, columns: usize) -> String {
 fn wrap(text: &str, columns: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    for word in printable(text).split_whitespace() {
         let mut word: String = word.to_owned();
         while word.chars().count() > columns {
             let head: String = word.chars().take(columns).collect();
@@ -124,6 +125,18 @@ fn wrap(text: &str, columns: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// Text as it may go onto paper: every control character (C0, DEL and C1) removed. Names and
+/// addresses are data, and ESC/POS commands hidden in them would open the drawer or cut the
+/// paper; head office refuses them at its boundary, this is the second line of defence.
+pub fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// Writes one line of text, made printable, whatever the caller built it from.
+fn put(p: &mut Printer<Capture>, text: &str) -> Result<(), PrintError> {
+    p.writeln(&printable(text)).map(|_| ()).map_err(layout_error)
 }
 
 /// Collects what `escpos` writes.
@@ -166,11 +179,12 @@ pub fn render_test(ctx: &ReceiptContext) -> Result<Vec<u8>, PrintError> {
     let mut p = Printer::new(capture.clone(), Protocol::default(), Some(options));
     p.init().map_err(layout_error)?;
     p.justify(JustifyMode::CENTER).map_err(layout_error)?;
-    p.bold(true).map_err(layout_error)?.writeln(&ctx.store_name).map_err(layout_error)?;
+    p.bold(true).map_err(layout_error)?;
+    put(&mut p, &ctx.store_name)?;
     p.bold(false).map_err(layout_error)?;
-    p.writeln(label(ctx.language, "test")).map_err(layout_error)?;
-    p.writeln("É é è ê à ç ô Ç").map_err(layout_error)?;
-    p.writeln(&"-".repeat(usize::from(ctx.columns.clamp(32, 48)))).map_err(layout_error)?;
+    put(&mut p, label(ctx.language, "test"))?;
+    put(&mut p, "É é è ê à ç ô Ç")?;
+    put(&mut p, &"-".repeat(usize::from(ctx.columns.clamp(32, 48))))?;
     p.feeds(3).map_err(layout_error)?;
     p.print_cut().map_err(layout_error)?;
     let bytes = capture.0.borrow().clone();
@@ -188,128 +202,109 @@ pub fn render(record: &Record, ctx: &ReceiptContext) -> Result<Vec<u8>, PrintErr
     let money = |m: Money| m.to_string();
     p.init().map_err(layout_error)?;
     p.justify(JustifyMode::CENTER).map_err(layout_error)?;
-    p.bold(true)
-        .map_err(layout_error)?
-        .writeln(&ctx.store_name)
-        .map_err(layout_error)?
-        .bold(false)
-        .map_err(layout_error)?;
-    p.writeln(&ctx.store_address).map_err(layout_error)?;
+    p.bold(true).map_err(layout_error)?;
+    put(&mut p, &ctx.store_name)?;
+    p.bold(false).map_err(layout_error)?;
+    put(&mut p, &ctx.store_address)?;
     p.justify(JustifyMode::LEFT).map_err(layout_error)?;
-    p.writeln(&row(&format!("{} {}", label(lang, "register"), record.origin), &ctx.printed_at, columns))
-        .map_err(layout_error)?;
-    p.writeln(&row(
-        &format!("{} {}", label(lang, "cashier"), ctx.cashier),
-        &format!("#{}", record.seq),
-        columns,
-    ))
-    .map_err(layout_error)?;
-    p.writeln(&"-".repeat(columns)).map_err(layout_error)?;
+    put(&mut p, &row(&format!("{} {}", label(lang, "register"), record.origin), &ctx.printed_at, columns))?;
+    put(
+        &mut p,
+        &row(&format!("{} {}", label(lang, "cashier"), ctx.cashier), &format!("#{}", record.seq), columns),
+    )?;
+    put(&mut p, &"-".repeat(columns))?;
     let mut cash = false;
     match &record.body {
         RecordBody::Sale(sale) => {
             for line in &sale.lines {
                 let a = line.amounts().map_err(|e| PrintError::Layout(e.to_string()))?;
-                p.writeln(&row(&line.description, &money(a.gross), columns)).map_err(layout_error)?;
+                put(&mut p, &row(&line.description, &money(a.gross), columns))?;
                 if line.quantity.get() > 1 {
-                    p.writeln(&format!("  {} x {}", line.quantity, money(line.unit_price)))
-                        .map_err(layout_error)?;
+                    put(&mut p, &format!("  {} x {}", line.quantity, money(line.unit_price)))?;
                 }
                 if a.discount > Money::ZERO {
-                    p.writeln(&row(
-                        &format!("  {}", label(lang, "discount")),
-                        &format!("-{}", money(a.discount)),
-                        columns,
-                    ))
-                    .map_err(layout_error)?;
+                    put(
+                        &mut p,
+                        &row(
+                            &format!("  {}", label(lang, "discount")),
+                            &format!("-{}", money(a.discount)),
+                            columns,
+                        ),
+                    )?;
                 }
             }
             let t = sale.totals;
-            p.writeln(&"-".repeat(columns)).map_err(layout_error)?;
-            p.writeln(&row(label(lang, "subtotal"), &money(t.net), columns)).map_err(layout_error)?;
-            p.writeln(&row(&format!("{} {}", label(lang, "gst"), ctx.gst_number), &money(t.gst), columns))
-                .map_err(layout_error)?;
-            p.writeln(&row(&format!("{} {}", label(lang, "qst"), ctx.qst_number), &money(t.qst), columns))
-                .map_err(layout_error)?;
+            put(&mut p, &"-".repeat(columns))?;
+            put(&mut p, &row(label(lang, "subtotal"), &money(t.net), columns))?;
+            put(&mut p, &row(&format!("{} {}", label(lang, "gst"), ctx.gst_number), &money(t.gst), columns))?;
+            put(&mut p, &row(&format!("{} {}", label(lang, "qst"), ctx.qst_number), &money(t.qst), columns))?;
             p.bold(true).map_err(layout_error)?;
-            p.writeln(&row(label(lang, "total"), &money(t.total), columns)).map_err(layout_error)?;
+            put(&mut p, &row(label(lang, "total"), &money(t.total), columns))?;
             p.bold(false).map_err(layout_error)?;
             if t.rounding != Money::ZERO {
-                p.writeln(&row(label(lang, "rounding"), &money(t.rounding), columns))
-                    .map_err(layout_error)?;
+                put(&mut p, &row(label(lang, "rounding"), &money(t.rounding), columns))?;
             }
             for tender in &sale.tenders {
                 cash |= tender.is_cash();
-                p.writeln(&row(&tender_label(lang, tender), &money(tender.amount()), columns))
-                    .map_err(layout_error)?;
+                put(&mut p, &row(&tender_label(lang, tender), &money(tender.amount()), columns))?;
             }
             if t.change > Money::ZERO {
-                p.writeln(&row(label(lang, "change"), &money(t.change), columns)).map_err(layout_error)?;
+                put(&mut p, &row(label(lang, "change"), &money(t.change), columns))?;
             }
         }
         RecordBody::Return(ret) => {
-            p.bold(true)
-                .map_err(layout_error)?
-                .writeln(label(lang, "return"))
-                .map_err(layout_error)?
-                .bold(false)
-                .map_err(layout_error)?;
+            p.bold(true).map_err(layout_error)?;
+            put(&mut p, label(lang, "return"))?;
+            p.bold(false).map_err(layout_error)?;
             for line in &ret.lines {
-                p.writeln(&row(
-                    &format!("{} x {}", line.quantity, line.description),
-                    &money(line.refund.total()),
-                    columns,
-                ))
-                .map_err(layout_error)?;
+                put(
+                    &mut p,
+                    &row(
+                        &format!("{} x {}", line.quantity, line.description),
+                        &money(line.refund.total()),
+                        columns,
+                    ),
+                )?;
             }
             let t = ret.totals;
-            p.writeln(&row(label(lang, "gst"), &money(t.gst), columns)).map_err(layout_error)?;
-            p.writeln(&row(label(lang, "qst"), &money(t.qst), columns)).map_err(layout_error)?;
+            put(&mut p, &row(label(lang, "gst"), &money(t.gst), columns))?;
+            put(&mut p, &row(label(lang, "qst"), &money(t.qst), columns))?;
             p.bold(true).map_err(layout_error)?;
-            p.writeln(&row(label(lang, "refunded"), &money(t.refunded()), columns)).map_err(layout_error)?;
+            put(&mut p, &row(label(lang, "refunded"), &money(t.refunded()), columns))?;
             p.bold(false).map_err(layout_error)?;
             for tender in &ret.tenders {
                 cash |= tender.is_cash();
-                p.writeln(&row(&tender_label(lang, tender), &money(tender.amount()), columns))
-                    .map_err(layout_error)?;
+                put(&mut p, &row(&tender_label(lang, tender), &money(tender.amount()), columns))?;
             }
         }
         RecordBody::TillClosed(z) => {
-            p.bold(true)
-                .map_err(layout_error)?
-                .writeln(label(lang, "z"))
-                .map_err(layout_error)?
-                .bold(false)
-                .map_err(layout_error)?;
-            p.writeln(&row(label(lang, "sales"), &z.sales_count.to_string(), columns))
-                .map_err(layout_error)?;
-            p.writeln(&row(label(lang, "returns"), &z.returns_count.to_string(), columns))
-                .map_err(layout_error)?;
+            p.bold(true).map_err(layout_error)?;
+            put(&mut p, label(lang, "z"))?;
+            p.bold(false).map_err(layout_error)?;
+            put(&mut p, &row(label(lang, "sales"), &z.sales_count.to_string(), columns))?;
+            put(&mut p, &row(label(lang, "returns"), &z.returns_count.to_string(), columns))?;
             for t in &z.tenders {
-                p.writeln(&row(
-                    t.kind.as_str(),
-                    &format!("{} / -{}", money(t.taken), money(t.refunded)),
-                    columns,
-                ))
-                .map_err(layout_error)?;
+                put(
+                    &mut p,
+                    &row(t.kind.as_str(), &format!("{} / -{}", money(t.taken), money(t.refunded)), columns),
+                )?;
             }
-            p.writeln(&row(label(lang, "expected"), &money(z.expected_cash), columns))
-                .map_err(layout_error)?;
+            put(&mut p, &row(label(lang, "expected"), &money(z.expected_cash), columns))?;
             if let Some(counted) = z.counted_cash {
-                p.writeln(&row(label(lang, "counted"), &money(counted), columns)).map_err(layout_error)?;
+                put(&mut p, &row(label(lang, "counted"), &money(counted), columns))?;
             }
         }
         _ => {}
     }
     if matches!(record.body, RecordBody::Sale(_) | RecordBody::Return(_)) {
-        p.writeln(&"-".repeat(columns)).map_err(layout_error)?;
+        put(&mut p, &"-".repeat(columns))?;
         for line in wrap(&ctx.return_policy, columns) {
-            p.writeln(&line).map_err(layout_error)?;
+            put(&mut p, &line)?;
         }
         // The receipt's id as a QR code: the return screen scans it.
         p.justify(JustifyMode::CENTER).map_err(layout_error)?;
         p.qrcode(&record.id.to_string()).map_err(layout_error)?;
-        p.writeln(&record.id.to_string()).map_err(layout_error)?;
+        put(&mut p, &record.id.to_string())?;
     }
     p.feeds(3).map_err(layout_error)?;
     p.print_cut().map_err(layout_error)?;

@@ -284,3 +284,75 @@ fn a_serial_printer_link_writes_to_the_port() {
     assert_eq!(got, sent);
     drop(slave);
 }
+
+/// How often a byte sequence occurs in the receipt's bytes.
+fn occurrences(bytes: &[u8], needle: &[u8]) -> usize {
+    bytes.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[test]
+fn control_characters_in_names_never_reach_the_printer() {
+    // ESC p 0 25 250 opens the drawer, GS V 0 cuts, ESC @ resets; C1 and DEL for good measure.
+    let kick = "\x1bp\x00\x19\u{fa}";
+    let cut = "\x1dV\x00";
+    let clean = context(Language::Fr, 42);
+    let mut ctx = clean.clone();
+    ctx.store_name = format!("Caisse{kick} Plateau{cut}");
+    ctx.store_address = format!("4380{cut}, boul.\x1b@ Saint-Laurent\u{9b}");
+    ctx.cashier = format!("Léa{kick}\n\r\t\u{7f}");
+    ctx.gst_number = format!("123456789RT0001{cut}");
+    ctx.printed_at = format!("2026-11-22 14:05{kick}");
+    ctx.return_policy = format!("Retours{kick} sous 30 jours{cut} avec reçu.\u{85}");
+    let injected = |record: &shared_model::Record| {
+        let mut record = record.clone();
+        match &mut record.body {
+            shared_model::RecordBody::Sale(sale) => {
+                sale.lines[0].description = format!("Espresso{kick} moulu{cut}\x1b@")
+            }
+            shared_model::RecordBody::Return(ret) => {
+                ret.lines[0].description = format!("Espresso{kick}{cut}")
+            }
+            _ => unreachable!(),
+        }
+        record
+    };
+
+    let card = build_records(&[vec![Act::Sale { lines: vec![(0, 1, None)], pay: Pay::Debit }]]).remove(0);
+    let returned = build_records(&[vec![
+        Act::Sale { lines: vec![(0, 2, None)], pay: Pay::Debit },
+        Act::Return { register: 0, seq: 1, line: 0, quantity: 1, restock: true, cash: true },
+    ]])
+    .remove(1);
+    for (record, drawer) in [(card, false), (cash_sale(), true), (returned, true)] {
+        let bytes = render(&injected(&record), &ctx).unwrap();
+        let text = paper(&bytes);
+        // The receipt's own cut, then its own drawer pulse for cash, and nothing else.
+        assert_eq!(occurrences(&bytes, &[0x1D, b'V']), 1, "{text}");
+        assert_eq!(occurrences(&bytes, &[0x1B, b'p']), usize::from(drawer), "{text}");
+        assert_eq!(occurrences(&bytes, &[0x1B, b'@']), 1, "only the receipt's own reset: {text}");
+        assert_eq!(text.matches("[CUT]").count(), 1, "{text}");
+        assert_eq!(text.matches("[DRAWER").count(), usize::from(drawer), "{text}");
+        if drawer {
+            assert!(bytes.ends_with(&[0x1D, b'V', b'A', 0, 0x1B, b'p', 0, 25, 250]), "{text}");
+        } else {
+            assert!(text.ends_with("[CUT]"), "{text}");
+        }
+        // Every control byte on the paper is one of the layout's own commands: as many as on
+        // the same receipt with clean names.
+        let controls = |bytes: &[u8]| bytes.iter().filter(|b| **b < 0x20 || **b == 0x7F).count();
+        assert_eq!(controls(&bytes), controls(&render(&record, &clean).unwrap()), "{text}");
+        // What is left of the names is printed, and fits the paper.
+        assert!(text.contains("[B]Caissep? PlateauV\n[/B]"), "{text}");
+        assert!(text.contains("Caissier Léap?"), "{text}");
+        assert!(text.contains("Espressop?"), "{text}");
+        for line in text.lines().filter(|l| !l.starts_with('[')) {
+            assert!(line.chars().count() <= 42, "{line:?} is wider than the paper");
+        }
+    }
+
+    // The settings screen's test page prints the store's name too.
+    let test_page = hardware::printer::render_test(&ctx).unwrap();
+    assert_eq!(occurrences(&test_page, &[0x1B, b'p']), 0);
+    assert_eq!(occurrences(&test_page, &[0x1D, b'V']), 1);
+    assert_eq!(occurrences(&test_page, &[0x1B, b'@']), 1);
+}

@@ -2,21 +2,23 @@
 
 use thiserror::Error;
 
+use crate::text::quote;
+
 /// Why a value could not be constructed. Each variant names what was wrong,
 /// so a CLI or an HTTP problem can repeat it to the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Invalid {
     #[error("{what} must not be empty")]
     Empty { what: &'static str },
-    #[error("{what} {value:?} is too long (at most {max} characters)")]
+    #[error("{what} \"{}\" is too long (at most {max} characters)", quote(.value))]
     TooLong { what: &'static str, value: String, max: usize },
-    #[error("{what} {value:?} has a character that is not allowed: {reason}")]
+    #[error("{what} \"{}\" has a character that is not allowed: {reason}", quote(.value))]
     BadCharacters { what: &'static str, value: String, reason: &'static str },
-    #[error("{what} {value:?} is not well formed: {reason}")]
+    #[error("{what} \"{}\" is not well formed: {reason}", quote(.value))]
     Malformed { what: &'static str, value: String, reason: &'static str },
     #[error("{what} {value} is out of range ({min} to {max})")]
     OutOfRange { what: &'static str, value: i128, min: i128, max: i128 },
-    #[error("barcode {value:?} has check digit {found}, expected {expected}")]
+    #[error("barcode \"{}\" has check digit {found}, expected {expected}", quote(.value))]
     CheckDigit { value: String, found: u8, expected: u8 },
 }
 

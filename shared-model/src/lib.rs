@@ -12,6 +12,7 @@
 //! | [`hlc`] | hybrid logical clock stamps |
 //! | [`record`] | the record and its versioned wire format |
 //! | [`protocol`] | push and pull messages between registers and the server |
+//! | [`text`] | free text: length bounds, no control characters, short quotes in errors |
 //! | [`catalogue`] | what head office publishes: locations, products, cashiers |
 //! | [`projection`] | the merge rules: the record set and the folds over it |
 //!
@@ -38,6 +39,7 @@ pub mod tax;
 pub mod tender;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod till;
 mod wire;
 

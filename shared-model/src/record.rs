@@ -49,6 +49,29 @@ pub enum RecordBody {
 }
 
 impl RecordBody {
+    /// The business day the register filed this under, for the kinds that have one.
+    pub fn business_day(&self) -> Option<chrono::NaiveDate> {
+        match self {
+            RecordBody::Sale(sale) => Some(sale.business_day),
+            RecordBody::Return(ret) => Some(ret.business_day),
+            RecordBody::TillClosed(close) => Some(close.business_day),
+            _ => None,
+        }
+    }
+
+    /// The same body filed under another business day (head office re-dates a record whose
+    /// register's clock ran ahead; the record itself keeps the register's day).
+    pub fn redated(&self, day: chrono::NaiveDate) -> RecordBody {
+        let mut body = self.clone();
+        match &mut body {
+            RecordBody::Sale(sale) => sale.business_day = day,
+            RecordBody::Return(ret) => ret.business_day = day,
+            RecordBody::TillClosed(close) => close.business_day = day,
+            _ => {}
+        }
+        body
+    }
+
     /// The body's type as it appears on the wire and in reports.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -68,6 +91,8 @@ impl RecordBody {
 pub enum Rejection {
     #[error("seq must start at 1")]
     ZeroSeq,
+    #[error("{field} is {value}, over the largest value head office stores ({max})", max = i64::MAX)]
+    TooLarge { field: &'static str, value: u64 },
     #[error("register {origin} belongs to store {expected}, but the record is for store {found}")]
     WrongStore { origin: RegisterId, expected: LocationCode, found: LocationCode },
     #[error("sale: {0}")]
@@ -78,6 +103,18 @@ pub enum Rejection {
     Stock(#[from] StockError),
     #[error("till close: {0}")]
     Till(#[from] TillError),
+}
+
+impl Rejection {
+    /// The wire path of the field at fault, under the push's `records[i]`.
+    pub fn field(&self) -> String {
+        match self {
+            Rejection::ZeroSeq => "record.seq".into(),
+            Rejection::TooLarge { field, .. } => format!("record.{field}"),
+            Rejection::WrongStore { .. } => "record.store".into(),
+            _ => "record.body".into(),
+        }
+    }
 }
 
 impl Record {
@@ -98,6 +135,15 @@ impl Record {
     pub fn check(&self) -> Result<(), Rejection> {
         if self.seq == 0 {
             return Err(Rejection::ZeroSeq);
+        }
+        // Head office stores these as signed 64-bit integers: a larger value would be
+        // stored clamped while its verdict reported the original.
+        for (field, value) in
+            [("seq", self.seq), ("hlc.wall_ms", self.hlc.wall_ms), ("device_time_ms", self.device_time_ms)]
+        {
+            if i64::try_from(value).is_err() {
+                return Err(Rejection::TooLarge { field, value });
+            }
         }
         let expected = self.origin.store();
         if expected != self.store {

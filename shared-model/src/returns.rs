@@ -150,12 +150,16 @@ pub enum ReturnError {
     LineTwice(u16),
     #[error("a line names an original sale line, but the return names no original sale")]
     LineWithoutSale,
-    #[error("the description of {sku} is empty or longer than {MAX_DESCRIPTION} characters")]
+    #[error(
+        "the description of {sku} is empty, longer than {MAX_DESCRIPTION} characters, or has control characters"
+    )]
     BadDescription { sku: String },
     #[error("the refund of {sku} has a negative amount")]
     NegativeRefund { sku: String },
-    #[error("the note is longer than 500 characters")]
-    NoteTooLong,
+    #[error("{0}")]
+    BadNote(crate::error::Invalid),
+    #[error("the refund of {0} is over the largest amount one record may carry")]
+    TooLarge(Money),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error("the recorded {field} is {recorded}, but the lines and tenders make {computed}")]
@@ -176,14 +180,17 @@ impl Return {
         note: Option<String>,
     ) -> Result<Return, ReturnError> {
         check_lines(original.as_ref(), &lines)?;
-        if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-            return Err(ReturnError::NoteTooLong);
+        if let Some(note) = &note {
+            crate::text::check("note", note, crate::stock::MAX_NOTE).map_err(ReturnError::BadNote)?;
         }
         let refund = lines.iter().fold(Refund::default(), |sum, line| Refund {
             net: sum.net + line.refund.net,
             gst: sum.gst + line.refund.gst,
             qst: sum.qst + line.refund.qst,
         });
+        if refund.total().as_cents() > Money::MAX {
+            return Err(ReturnError::TooLarge(refund.total()));
+        }
         let settlement = settle_refund(refund.total(), &tenders)?;
         Ok(Return {
             business_day,
@@ -242,7 +249,7 @@ fn check_lines(original: Option<&SaleRef>, lines: &[ReturnLine]) -> Result<(), R
     }
     let mut seen = std::collections::BTreeSet::new();
     for line in lines {
-        if line.description.trim().is_empty() || line.description.chars().count() > MAX_DESCRIPTION {
+        if crate::text::check_required("description", &line.description, MAX_DESCRIPTION).is_err() {
             return Err(ReturnError::BadDescription { sku: line.sku.to_string() });
         }
         let r = line.refund;

@@ -160,8 +160,12 @@ pub enum SaleError {
     NoLines,
     #[error("a sale holds at most {MAX_LINES} lines, this one has {0}")]
     TooManyLines(usize),
-    #[error("the description of {sku} is empty or longer than {MAX_DESCRIPTION} characters")]
+    #[error(
+        "the description of {sku} is empty, longer than {MAX_DESCRIPTION} characters, or has control characters"
+    )]
     BadDescription { sku: String },
+    #[error("the sale's total of {0} is over the largest amount one record may carry")]
+    TooLarge(Money),
     #[error("the price of {sku} is negative")]
     NegativePrice { sku: String },
     #[error("the discount of {discount} on {sku} is not between 0.01 and the line's {gross}")]
@@ -183,6 +187,11 @@ impl Sale {
     ) -> Result<Sale, SaleError> {
         check_lines(&lines)?;
         let quote = Quote::of(&lines)?;
+        // Each amount is bounded, and so is the sum of a record's lines: head office adds
+        // many records together, and must never overflow doing so.
+        if quote.gross.as_cents() > Money::MAX || quote.total.as_cents() > Money::MAX {
+            return Err(SaleError::TooLarge(quote.total));
+        }
         let settlement = settle(quote.total, &tenders)?;
         Ok(Sale {
             business_day,
@@ -217,7 +226,7 @@ pub(crate) fn check_lines(lines: &[SaleLine]) -> Result<(), SaleError> {
     }
     if let Some(line) = lines
         .iter()
-        .find(|l| l.description.trim().is_empty() || l.description.chars().count() > MAX_DESCRIPTION)
+        .find(|l| crate::text::check_required("description", &l.description, MAX_DESCRIPTION).is_err())
     {
         return Err(SaleError::BadDescription { sku: line.sku.to_string() });
     }

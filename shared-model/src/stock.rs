@@ -90,22 +90,26 @@ pub enum StockError {
     LineCount(usize),
     #[error("{0} appears twice in the list")]
     SkuTwice(String),
-    #[error("the note is longer than 500 characters")]
-    NoteTooLong,
+    #[error("{0}")]
+    BadNote(crate::error::Invalid),
 }
 
 fn within(field: &'static str, value: i64) -> Result<(), StockError> {
-    if value.abs() > MAX_STOCK {
+    // Not `value.abs()`: the absolute value of i64::MIN overflows.
+    if !(-MAX_STOCK..=MAX_STOCK).contains(&value) {
         return Err(StockError::OutOfRange { field, value });
     }
     Ok(())
 }
 
+/// Longest note a stock record or a return carries.
+pub const MAX_NOTE: usize = 500;
+
 fn check_note(note: Option<&String>) -> Result<(), StockError> {
-    if note.is_some_and(|n| n.chars().count() > 500) {
-        return Err(StockError::NoteTooLong);
+    match note {
+        Some(note) => crate::text::check("note", note, MAX_NOTE).map_err(StockError::BadNote),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub(crate) fn check_items(lines: &[ItemQuantity]) -> Result<(), StockError> {

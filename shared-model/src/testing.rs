@@ -334,7 +334,8 @@ pub fn build_records(plans: &[Vec<Act>]) -> Vec<Record> {
         for (position, act) in plan.iter().enumerate() {
             let seq = position as u64 + 1;
             let id = record_id(index, seq);
-            let wall = 1_767_225_600_000 + seq * 1_000;
+            // Noon UTC of the business day the test records are filed under (2026-11-20).
+            let wall = 1_795_176_000_000 + seq * 1_000;
             hlc = hlc.tick(wall);
             records.push(Record {
                 id,

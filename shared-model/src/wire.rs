@@ -6,6 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// Longest error message and field path a refusal carries: serde quotes whole values, and a
+/// hostile value may be megabytes long.
+const MAX_MESSAGE: usize = 300;
+const MAX_PATH: usize = 200;
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WireError {
     #[error("format {found} is not supported (this build reads format {supported}); update this program")]
@@ -40,8 +45,10 @@ pub(crate) fn encode<T: Serialize>(format: u16, name: &str, value: &T) -> String
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], format: u16, name: &str) -> Result<T, WireError> {
-    let probe: Probe = serde_json::from_slice(bytes)
-        .map_err(|e| WireError::Malformed { at: "(document)".into(), message: e.to_string() })?;
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| WireError::Malformed {
+        at: "(document)".into(),
+        message: crate::text::truncate(&e.to_string(), MAX_MESSAGE),
+    })?;
     match probe.format {
         None => return Err(WireError::MissingFormat),
         Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(format)) => {}
@@ -58,11 +65,14 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], format: u16, name: &str)
             });
         }
     }
-    let mut envelope: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
-        .map_err(|e| WireError::Malformed { at: "(document)".into(), message: e.to_string() })?;
+    let mut envelope: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| WireError::Malformed {
+            at: "(document)".into(),
+            message: crate::text::truncate(&e.to_string(), MAX_MESSAGE),
+        })?;
     if let Some(extra) = envelope.keys().find(|k| *k != "format" && *k != name) {
         return Err(WireError::Malformed {
-            at: extra.clone(),
+            at: crate::text::truncate(extra, MAX_PATH),
             message: format!("unknown field; expected \"format\" and \"{name}\""),
         });
     }
@@ -70,10 +80,10 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], format: u16, name: &str)
         .remove(name)
         .ok_or_else(|| WireError::Malformed { at: name.into(), message: "missing".into() })?;
     serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
+        let path = crate::text::truncate(&e.path().to_string(), MAX_PATH);
         WireError::Malformed {
             at: if path == "." { name.to_owned() } else { format!("{name}.{path}") },
-            message: e.into_inner().to_string(),
+            message: crate::text::truncate(&e.into_inner().to_string(), MAX_MESSAGE),
         }
     })
 }

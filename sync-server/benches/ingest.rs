@@ -102,7 +102,7 @@ async fn run(engine: &str, total: usize, registers: usize) {
         let id = RegisterId::new(&store, 10 + r as u8).expect("a register");
         identity::add_register(&db, &id).await.expect("added");
         let code = identity::issue_enrolment_code(&db, &id).await.expect("a code");
-        let secret = identity::enrol(&db, &code).await.expect("enrolled").secret;
+        let secret = identity::enrol(&db, None, &code).await.expect("enrolled").secret;
         let bodies: Vec<String> = sales_for(&id, total / registers, r as u8)
             .chunks(BATCH)
             .map(|chunk| {

@@ -21,6 +21,12 @@ pub enum Kind {
     ClockSkew,
     /// A transfer received twice, received in other quantities than shipped, or not known.
     TransferMismatch,
+    /// A record names a product the catalogue does not have.
+    UnknownSku,
+    /// A record names a location the chain does not have.
+    UnknownLocation,
+    /// A record's business day is far from when its register stamped it.
+    ImpossibleDay,
 }
 
 impl Kind {
@@ -32,6 +38,9 @@ impl Kind {
             Kind::UnverifiedReturn => "unverified_return",
             Kind::ClockSkew => "clock_skew",
             Kind::TransferMismatch => "transfer_mismatch",
+            Kind::UnknownSku => "unknown_sku",
+            Kind::UnknownLocation => "unknown_location",
+            Kind::ImpossibleDay => "impossible_day",
         }
     }
 }

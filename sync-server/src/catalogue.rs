@@ -1,12 +1,12 @@
 //! The catalogue: locations, products with their barcodes and prices, and cashiers. Every
 //! change is published to the feed, so it reaches every register on its next pull (UC4).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,7 +21,7 @@ use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms, placeholder};
 use crate::error::{ApiError, ApiResult};
 use crate::feed::{self, Entry};
 use crate::http::{AppState, JsonBody};
-use crate::identity::{self, Role, Staff};
+use crate::identity::{Role, Staff};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -84,6 +84,25 @@ pub async fn locations(db: &Db) -> anyhow::Result<Vec<LocationInfo>> {
 }
 
 /// The location of a kind, when there is exactly one (the logistics centre, the online shop).
+/// Which of `codes` are locations of the chain.
+pub async fn known_locations(conn: &mut AnyConnection, codes: &[&str]) -> sqlx::Result<BTreeSet<String>> {
+    let mut known = BTreeSet::new();
+    for chunk in codes.chunks(500) {
+        let sql = format!(
+            "SELECT code FROM locations WHERE code IN ({})",
+            list_placeholders(placeholder(conn), 1, chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for code in chunk {
+            query = query.bind(*code);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            known.insert(row.try_get("code")?);
+        }
+    }
+    Ok(known)
+}
+
 pub async fn location_of_kind(db: &Db, kind: LocationKind) -> anyhow::Result<Option<LocationCode>> {
     Ok(locations(db).await?.into_iter().find(|l| l.kind == kind).map(|l| l.code))
 }
@@ -116,14 +135,22 @@ pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> ApiRe
         if let Some(row) = query.fetch_optional(&mut *tx).await? {
             let (code, other): (String, String) = (row.try_get("code")?, row.try_get("sku")?);
             let index = product.barcodes.iter().position(|b| b.as_str() == code).unwrap_or_default();
-            return Err(ApiError::Unprocessable {
-                detail: format!("barcode {code} already belongs to product {other}"),
-                field: Some(format!("barcodes[{index}]")),
-                extra: Default::default(),
-            });
+            return Err(ApiError::Conflict(format!(
+                "barcode {code} (barcodes[{index}]) already belongs to product {other}"
+            )));
         }
     }
-    write_product(&mut tx, product).await?;
+    // A racing write of the same barcode (or SKU) can still hit a unique key: a conflict too.
+    write_product(&mut tx, product).await.map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            ApiError::Conflict(format!(
+                "product {} or one of its barcodes was just written by another request",
+                product.sku
+            ))
+        } else {
+            e.into()
+        }
+    })?;
     tx.commit().await?;
     Ok(())
 }
@@ -310,12 +337,24 @@ impl ProductInput {
         if category.is_empty() || category.chars().count() > 40 {
             return Err(ApiError::invalid("category", "a category has 1 to 40 characters"));
         }
+        if self.barcodes.len() > shared_model::catalogue::MAX_BARCODES {
+            return Err(ApiError::invalid(
+                "barcodes",
+                format!("a product has at most {} barcodes", shared_model::catalogue::MAX_BARCODES),
+            ));
+        }
         let barcodes = self
             .barcodes
             .iter()
             .enumerate()
             .map(|(i, code)| Barcode::parse(code).map_err(|e| ApiError::invalid(format!("barcodes[{i}]"), e)))
             .collect::<ApiResult<Vec<_>>>()?;
+        if let Some(twice) = (1..barcodes.len()).find(|&i| barcodes[..i].contains(&barcodes[i])) {
+            return Err(ApiError::invalid(
+                format!("barcodes[{twice}]"),
+                format!("barcode {} is listed twice", barcodes[twice]),
+            ));
+        }
         let price = Money::parse(&self.price).map_err(|e| ApiError::invalid("price", e))?;
         if price < Money::ZERO || price > Money::cents(100_000_000) {
             return Err(ApiError::invalid("price", "a price is between 0.00 and 1000000.00"));
@@ -325,7 +364,7 @@ impl ProductInput {
         if self.reorder_threshold > 100_000 {
             return Err(ApiError::invalid("reorder_threshold", "reorder_threshold is at most 100000"));
         }
-        Ok(ProductInfo {
+        let product = ProductInfo {
             sku,
             name,
             category,
@@ -334,7 +373,9 @@ impl ProductInput {
             tax_class,
             reorder_threshold: self.reorder_threshold,
             active: self.active,
-        })
+        };
+        product.check().map_err(|(field, e)| ApiError::invalid(field, e))?;
+        Ok(product)
     }
 }
 
@@ -381,7 +422,7 @@ impl ListCache {
 pub async fn list_products(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-    Query(query): Query<ProductQuery>,
+    crate::http::QueryParams(query): crate::http::QueryParams<ProductQuery>,
 ) -> ApiResult<Response> {
     let key = raw.unwrap_or_default();
     let body = match state.catalogue_cache.get(&key) {
@@ -519,10 +560,8 @@ pub async fn create_cashier(
     if name.is_empty() || name.chars().count() > 60 {
         return Err(ApiError::invalid("name", "a name has 1 to 60 characters"));
     }
-    let pin = input.pin.clone();
-    let pin_hash = tokio::task::spawn_blocking(move || identity::hash_password(&pin))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
+    shared_model::text::check("name", &name, 60).map_err(|e| ApiError::invalid("name", e))?;
+    let pin_hash = state.passwords.hash(&input.pin).await?;
     let cashier = CashierInfo { id, name, store, pin_hash, active: input.active };
     let mut tx = state.db.begin().await?;
     save_cashier(&mut tx, &cashier).await?;

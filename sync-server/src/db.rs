@@ -313,6 +313,44 @@ pub async fn insert_rows(
     Ok(())
 }
 
+/// Like [`insert_rows`], with a `RETURNING …` clause in `suffix`: the rows it returns.
+pub async fn insert_rows_returning(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    suffix: &str,
+) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+    let mut returned = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(rows_per_statement(columns.len())) {
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {} {suffix}",
+            columns.join(", "),
+            values_placeholders(placeholder(conn), chunk.len(), columns.len())
+        );
+        let values = chunk.iter().flatten().cloned().collect();
+        returned.extend(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).fetch_all(&mut *conn).await?);
+    }
+    Ok(returned)
+}
+
+/// The largest magnitude a running total at head office may reach (a day's sales of a store
+/// in cents, a stock level in units): a thousand billion dollars. Each record is bounded far
+/// lower, so only a hostile register gets here; its record is refused instead of overflowing
+/// a total. A report adding up more than 92,000 such totals would overflow: it answers 422.
+pub const MAX_TOTAL: i64 = 100_000_000_000_000;
+
+/// Refuses a total past [`MAX_TOTAL`], as a decoding error that the push maps to the record.
+pub fn check_total(what: &str, total: i64) -> sqlx::Result<()> {
+    if (-MAX_TOTAL..=MAX_TOTAL).contains(&total) {
+        Ok(())
+    } else {
+        Err(sqlx::Error::Decode(Box::new(crate::sync::TotalOverflow(format!(
+            "{what} would reach {total}, past the largest total head office keeps ({MAX_TOTAL})"
+        )))))
+    }
+}
+
 /// Milliseconds since the Unix epoch, by this server's clock.
 pub fn now_ms() -> i64 {
     i64::try_from(
@@ -322,6 +360,15 @@ pub fn now_ms() -> i64 {
             .unwrap_or_default(),
     )
     .unwrap_or(i64::MAX)
+}
+
+/// Whether an error is a unique key's violation (PostgreSQL 23505; SQLite's extended codes
+/// 2067 for a unique index, 1555 for a primary key).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => matches!(e.code().as_deref(), Some("23505" | "2067" | "1555")),
+        _ => false,
+    }
 }
 
 /// Whether an error is a transient conflict between transactions, worth retrying:

@@ -229,15 +229,25 @@ pub async fn load(db: &Db) -> anyhow::Result<Credentials> {
 }
 
 /// Fresh enrolment codes for every register that has never enrolled.
-pub async fn codes_for_unenrolled(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT id FROM registers WHERE secret_hash IS NULL ORDER BY id")
-        .fetch_all(db.pool())
-        .await?;
-    let mut codes = Vec::new();
-    for row in rows {
-        let id = RegisterId::parse(&row.try_get::<String, _>("id")?)?;
+/// Enrolment codes of the registers not enrolled yet.
+#[derive(Debug, Default)]
+pub struct DemoCodes {
+    /// Codes minted now, to print: (register, code).
+    pub fresh: Vec<(String, String)>,
+    /// Registers whose code from an earlier start is still live: they get no new one, or
+    /// each restart would mint (and print) codes that anyone reading the log could use.
+    pub live: Vec<String>,
+}
+
+pub async fn codes_for_unenrolled(db: &Db) -> anyhow::Result<DemoCodes> {
+    let mut codes = DemoCodes::default();
+    for id in identity::unenrolled(db).await? {
+        if identity::live_code_expiry(db, &id).await?.is_some() {
+            codes.live.push(id.to_string());
+            continue;
+        }
         let code = identity::issue_enrolment_code(db, &id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        codes.push((id.to_string(), code));
+        codes.fresh.push((id.to_string(), code));
     }
     Ok(codes)
 }

@@ -23,8 +23,12 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{detail}")]
     Unprocessable { detail: String, field: Option<String>, extra: Map<String, Value> },
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// Refused for now: too many failed attempts. The client may try again after `retry_after_s`.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_s: u64 },
+    /// The server is busy (every password-hashing slot taken): try again shortly.
+    #[error("{detail}")]
+    Unavailable { detail: String, retry_after_s: u64 },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -57,9 +61,10 @@ impl ApiError {
             ApiError::Unprocessable { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "The request cannot be accepted")
             }
-            ApiError::TooManyRequests(_) => {
+            ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
             }
+            ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "The server is busy"),
             ApiError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not complete the request")
             }
@@ -73,9 +78,48 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A problem for an error response that some layer below the handlers (axum's own
+    /// extractors, the router's 405) wrote as plain text or with no body at all.
+    pub fn from_plain(status: StatusCode, text: &str) -> Response {
+        let detail = shared_model::text::truncate(text.trim(), 300);
+        let detail = if detail.is_empty() {
+            status.canonical_reason().unwrap_or("the request was refused").to_lowercase()
+        } else {
+            detail
+        };
+        let (slug, title) = match status {
+            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+            StatusCode::NOT_FOUND => ("not-found", "Not found"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "The request is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+            StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long to arrive"),
+            s if s.is_server_error() => ("internal", "The server could not complete the request"),
+            _ => ("bad-request", "The request is malformed"),
+        };
+        let body = json!({
+            "type": format!("https://caisse.example/problems/{slug}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        let mut response = (status, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_s, .. } | ApiError::Unavailable { retry_after_s, .. } => {
+                Some(*retry_after_s)
+            }
+            _ => None,
+        };
         let detail = match &self {
             ApiError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
@@ -106,6 +150,9 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
         response
     }
 }

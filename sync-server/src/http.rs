@@ -29,11 +29,17 @@ pub struct Settings {
     pub skew_bound_ms: u64,
     /// Largest request body.
     pub body_limit: usize,
+    /// How long a request body may take to arrive once its head has.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { skew_bound_ms: 5 * 60_000, body_limit: 16 * 1024 * 1024 }
+        Settings {
+            skew_bound_ms: 5 * 60_000,
+            body_limit: 16 * 1024 * 1024,
+            body_timeout: std::time::Duration::from_secs(60),
+        }
     }
 }
 
@@ -43,6 +49,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub prometheus: PrometheusHandle,
     pub catalogue_cache: Arc<catalogue::ListCache>,
+    /// Bounds the password hashes under way (argon2 takes 19 MiB each).
+    pub passwords: Arc<identity::PasswordSlots>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -58,6 +66,7 @@ impl AppState {
             settings: Arc::new(settings),
             prometheus: prometheus(),
             catalogue_cache: Arc::default(),
+            passwords: Arc::new(identity::PasswordSlots::for_this_machine()),
         }
     }
 }
@@ -83,7 +92,9 @@ fn body_problem(rejection: BytesRejection) -> ApiError {
     }
 }
 
-/// A JSON body whose errors name the field at fault.
+/// A JSON body whose errors name the field at fault. No text in it may hold a control
+/// character: NUL is refused by PostgreSQL (a 500 where SQLite said nothing), and ESC or GS
+/// bytes would reach receipts as printer commands.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -92,12 +103,82 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(body_problem)?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut de).map(JsonBody).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad("body", shared_model::text::truncate(&e.to_string(), 300)))?;
+        if let Some(field) = control_character_at(&value, String::new()) {
+            return Err(ApiError::invalid(
+                field,
+                "control characters (such as NUL, ESC or a line break) are not allowed in text",
+            ));
+        }
+        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::bad(field, e.into_inner())
+            ApiError::bad(field, shared_model::text::truncate(&e.into_inner().to_string(), 300))
         })
+    }
+}
+
+/// The path of the first string (or key) in `value` that holds a control character.
+fn control_character_at(value: &serde_json::Value, at: String) -> Option<String> {
+    let join = |key: &str| if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") };
+    match value {
+        serde_json::Value::String(text) => text.chars().any(char::is_control).then_some(at),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| control_character_at(item, format!("{at}[{i}]")))
+        }
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.chars().any(char::is_control) {
+                Some(join("(key)"))
+            } else {
+                control_character_at(item, join(&shared_model::text::truncate(key, 64)))
+            }
+        }),
+        _ => None,
+    }
+    .map(|path| if path.is_empty() { "body".to_owned() } else { path })
+}
+
+/// The address of the client, when the server was started by [`crate::listener::serve`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(parts.extensions.get::<crate::listener::PeerAddr>().map(|p| p.0.ip())))
+    }
+}
+
+/// A query string read into `T`, refused as a problem naming the parameter (axum's own
+/// `Query` answers plain text), and refused if any value holds a control character.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad("query", e.body_text()))?;
+        if let Some((name, _)) =
+            pairs.0.iter().find(|(name, value)| format!("{name}{value}").chars().any(char::is_control))
+        {
+            return Err(ApiError::invalid(
+                shared_model::text::truncate(name, 64),
+                "control characters are not allowed in a query parameter",
+            ));
+        }
+        let query = axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad("query", shared_model::text::truncate(&e.body_text(), 300)))?;
+        Ok(QueryParams(query.0))
     }
 }
 
@@ -115,6 +196,7 @@ impl<S: Send + Sync> FromRequest<S> for WireBody {
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit;
+    let body_timeout = state.settings.body_timeout;
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
@@ -127,6 +209,8 @@ pub fn router(state: AppState) -> Router {
         .merge(replenishment::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(middleware::from_fn(problems_only))
         .layer(middleware::from_fn_with_state(body_limit, refuse_declared_oversize))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -156,6 +240,43 @@ async fn refuse_declared_oversize(State(limit): State<usize>, request: Request, 
     }
 }
 
+/// Every error answers `application/problem+json`, including those written below the
+/// handlers: axum's own rejections, and the router's 405 (which has no body at all).
+async fn problems_only(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4_096).await.unwrap_or_default();
+    let mut problem = ApiError::from_plain(status, &String::from_utf8_lossy(&text));
+    if let Some(allow) = parts.headers.get(axum::http::header::ALLOW) {
+        problem.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
+    }
+    problem
+}
+
+/// Metric labels come from a fixed set: a label made of what a client sent (a made-up method,
+/// an unknown path) would grow the metrics without bound.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 async fn track_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
@@ -163,10 +284,10 @@ async fn track_metrics(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let labels = [("method", method.to_owned()), ("route", route), ("status", status)];
     metrics::counter!("caisse_http_requests_total", &labels).increment(1);
     metrics::histogram!("caisse_http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
@@ -203,6 +324,8 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         metrics_text,
         openapi,
         identity::login,
+        identity::logout,
+        identity::password,
         identity::list_registers,
         identity::create_register,
         identity::enrolment_code,
@@ -231,6 +354,88 @@ pub struct ApiDoc;
 /// This document: OpenAPI 3 of every route.
 #[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "OpenAPI document")))]
 pub async fn openapi() -> ApiResult<Response> {
-    let text = ApiDoc::openapi().to_json().map_err(|e| ApiError::Internal(e.into()))?;
+    let text = document().to_json().map_err(|e| ApiError::Internal(e.into()))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response())
+}
+
+/// Who may call a route: nobody in particular, a head-office session, or an enrolled register.
+fn security_of(method: &str, path: &str) -> Option<&'static str> {
+    match (method, path) {
+        (_, "/health" | "/metrics" | "/api/openapi.json" | "/api/auth/login" | "/api/registers/enrol") => {
+            None
+        }
+        ("get", "/api/products" | "/api/products/{sku}" | "/api/locations") => None,
+        (_, "/api/sync/push" | "/api/sync/pull" | "/api/sync/sales/{id}") => Some("device"),
+        _ => Some("session"),
+    }
+}
+
+/// The OpenAPI document: the routes' own annotations, plus what every route shares and is
+/// declared once here: the two bearer schemes and which routes need them, and the problems
+/// any route may answer (a malformed or oversized request; refused credentials or role; a
+/// throttled or busy server), so that a client, or a fuzzer, knows every status it can get.
+pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+    use utoipa::openapi::{Content, ResponseBuilder};
+    let mut doc = ApiDoc::openapi();
+    let components = doc.components.get_or_insert_with(Default::default);
+    let bearer = |description: &str| {
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some(description.to_owned());
+        SecurityScheme::Http(http)
+    };
+    components
+        .add_security_scheme("session", bearer("A head-office session token from POST /api/auth/login."));
+    components.add_security_scheme("device", bearer("A register's device secret, from enrolment."));
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/problem+json", Content::new(Some(utoipa::openapi::schema::Object::new())))
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation.as_mut() else { continue };
+            let mut shared = vec![
+                ("400", "The request is malformed (problem+json names the field)"),
+                ("413", "The request is too large"),
+                ("422", "A value is refused (problem+json names the field)"),
+            ];
+            match security_of(method, path) {
+                Some(scheme) => {
+                    operation.security = Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
+                    shared.push(("401", "Missing, unknown, expired or revoked credentials"));
+                    shared.push(("403", "The role or register may not do this"));
+                }
+                None if path == "/api/auth/login" || path == "/api/registers/enrol" => {
+                    shared.push(("401", "Wrong username or password"));
+                    shared.push(("429", "Too many failed attempts: see Retry-After"));
+                    shared.push(("503", "Too many sign-ins being checked: see Retry-After"));
+                }
+                None => {}
+            }
+            if path.contains('{') {
+                shared.push(("404", "No such thing"));
+            }
+            if path == "/api/auth/password" {
+                shared.push(("429", "Too many failed attempts: see Retry-After"));
+                shared.push(("503", "Too many passwords being checked: see Retry-After"));
+            }
+            for (status, description) in shared {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description).into());
+            }
+        }
+    }
+    doc
 }

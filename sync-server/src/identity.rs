@@ -20,8 +20,14 @@ use crate::http::AppState;
 
 /// How long a head-office session lasts.
 const SESSION_MS: i64 = 12 * 3_600_000;
-/// How long an enrolment code stays valid.
-const ENROLMENT_MS: i64 = 7 * 24 * 3_600_000;
+/// How long an enrolment code stays valid: long enough to walk to the till, short enough
+/// that a code on a lost note is worth little.
+pub const ENROLMENT_MS: i64 = 24 * 3_600_000;
+/// Longest username and password read: argon2 is fed no megabyte passwords.
+const MAX_USERNAME: usize = 64;
+const MAX_PASSWORD: usize = 1_024;
+/// Shortest new password head office accepts.
+pub const MIN_PASSWORD: usize = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -80,6 +86,189 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// A hash of a password nobody knows, checked when a username is unknown so that an unknown
+/// name costs what a known one does (otherwise 1.5 ms against 40 ms tells names apart).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
+}
+
+/// The password hashes under way, bounded: argon2 takes 19 MiB and a core for tens of
+/// milliseconds, so 200 sign-ins at once took the server from 210 MB to 9.9 GB. A hash waits
+/// briefly for a slot, then the request is answered 503 with `Retry-After`.
+#[derive(Debug)]
+pub struct PasswordSlots {
+    slots: tokio::sync::Semaphore,
+    wait: std::time::Duration,
+    in_flight: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    hashes: std::sync::atomic::AtomicU64,
+}
+
+impl PasswordSlots {
+    pub fn new(slots: usize, wait: std::time::Duration) -> Self {
+        PasswordSlots {
+            slots: tokio::sync::Semaphore::new(slots.max(1)),
+            wait,
+            in_flight: 0.into(),
+            peak: 0.into(),
+            hashes: 0.into(),
+        }
+    }
+
+    /// One slot per core.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self::new(cores, std::time::Duration::from_secs(2))
+    }
+
+    /// The most hashes that ran at once since start.
+    pub fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many hashes ran since start.
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let busy = || ApiError::Unavailable {
+            detail: "too many sign-ins are being checked at once: try again in a second".into(),
+            retry_after_s: 1,
+        };
+        let _slot = tokio::time::timeout(self.wait, self.slots.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        let now = self.in_flight.fetch_add(1, Relaxed) + 1;
+        self.peak.fetch_max(now, Relaxed);
+        self.hashes.fetch_add(1, Relaxed);
+        // argon2 is slow on purpose: keep it off the async workers.
+        let done = tokio::task::spawn_blocking(work).await;
+        self.in_flight.fetch_sub(1, Relaxed);
+        done.map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    pub async fn verify(&self, password: &str, phc: &str) -> ApiResult<bool> {
+        let (password, phc) = (password.to_owned(), phc.to_owned());
+        self.run(move || verify_password(&password, &phc)).await
+    }
+
+    pub async fn hash(&self, password: &str) -> ApiResult<String> {
+        let password = password.to_owned();
+        self.run(move || hash_password(&password)).await?.map_err(ApiError::Internal)
+    }
+}
+
+/// How many failures a key may have in a window before it is locked, and for how long.
+#[derive(Debug, Clone, Copy)]
+struct Throttle {
+    failures: i64,
+    window_ms: i64,
+    lock_ms: i64,
+}
+
+/// Five wrong passwords for one account in 15 minutes lock it for 30 s, doubling each further failure.
+const PER_ACCOUNT: Throttle = Throttle { failures: 5, window_ms: 15 * 60_000, lock_ms: 30_000 };
+/// Twenty failures from one address, whatever the accounts, lock that address likewise.
+const PER_ADDRESS: Throttle = Throttle { failures: 20, window_ms: 15 * 60_000, lock_ms: 60_000 };
+/// Enrolment codes: ten wrong codes from one address in an hour.
+const PER_ENROLLER: Throttle = Throttle { failures: 10, window_ms: 60 * 60_000, lock_ms: 5 * 60_000 };
+/// The longest lock, however many failures.
+const MAX_LOCK_MS: i64 = 60 * 60_000;
+
+/// Refuses (429) while `key` is locked.
+async fn check_throttle(db: &Db, key: &str, what: &str) -> ApiResult<()> {
+    let locked_until: Option<i64> =
+        sqlx::query("SELECT locked_until_ms FROM attempt_throttle WHERE key = $1")
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| r.try_get("locked_until_ms"))
+            .transpose()?;
+    let now = now_ms();
+    match locked_until {
+        Some(until) if until > now => {
+            let seconds = u64::try_from((until - now + 999) / 1_000).unwrap_or(1);
+            Err(ApiError::TooManyRequests {
+                detail: format!("too many failed {what}: try again in {seconds} s"),
+                retry_after_s: seconds,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Counts an attempt against `key` before it is checked, so that a burst of concurrent
+/// attempts cannot all pass the lock before the first of them fails: the attempt past the
+/// allowance is refused at once (429), the one that reaches it locks the key. A successful
+/// attempt is taken back with [`uncount`].
+async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> ApiResult<()> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let failures: i64 = sqlx::query(
+        "INSERT INTO attempt_throttle (key, failures, window_start_ms) VALUES ($1, 1, $2)
+         ON CONFLICT (key) DO UPDATE SET
+           failures = CASE WHEN attempt_throttle.window_start_ms < $3 THEN 1 ELSE attempt_throttle.failures + 1 END,
+           window_start_ms = CASE WHEN attempt_throttle.window_start_ms < $3 THEN $2 ELSE attempt_throttle.window_start_ms END
+         RETURNING failures",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(now - rule.window_ms)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("failures")?;
+    let doublings = u32::try_from((failures - rule.failures).clamp(0, 16)).unwrap_or(16);
+    let lock = rule.lock_ms.saturating_mul(1 << doublings).min(MAX_LOCK_MS);
+    if failures >= rule.failures {
+        sqlx::query("UPDATE attempt_throttle SET locked_until_ms = $1 WHERE key = $2")
+            .bind(now + lock)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    if failures > rule.failures {
+        let seconds = u64::try_from((lock + 999) / 1_000).unwrap_or(1);
+        return Err(ApiError::TooManyRequests {
+            detail: format!("too many failed {what}: try again in {seconds} s"),
+            retry_after_s: seconds,
+        });
+    }
+    Ok(())
+}
+
+/// Takes back an attempt that succeeded; for an account, forgets its failures altogether.
+async fn uncount(db: &Db, key: &str, rule: Throttle, forget: bool) -> sqlx::Result<()> {
+    let query = if forget {
+        sqlx::query("DELETE FROM attempt_throttle WHERE key = $1").bind(key)
+    } else {
+        sqlx::query(
+            "UPDATE attempt_throttle SET failures = failures - 1,
+                 locked_until_ms = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until_ms END
+             WHERE key = $1",
+        )
+        .bind(key)
+        .bind(rule.failures)
+    };
+    db.write(query).await?;
+    Ok(())
+}
+
+fn account_key(username: &str) -> String {
+    format!("user:{}", username.to_lowercase())
+}
+
+fn address_key(kind: &str, address: Option<std::net::IpAddr>) -> String {
+    match address {
+        Some(ip) => format!("{kind}:{ip}"),
+        None => format!("{kind}:unknown"),
+    }
+}
+
 /// Creates the first admin when there is no user at all, so a new chain can be signed into.
 /// Returns the password when it made one (the one given, or a random one to print once).
 pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Result<Option<String>> {
@@ -116,26 +305,53 @@ pub struct Session {
     pub expires_ms: i64,
 }
 
-/// Checks a password and opens a session.
-pub async fn log_in(db: &Db, username: &str, password: &str) -> ApiResult<Session> {
+/// Checks a password and opens a session. Failures are throttled per account and per
+/// address; an unknown username costs a hash like a known one.
+pub async fn log_in(
+    db: &Db,
+    slots: &PasswordSlots,
+    address: Option<std::net::IpAddr>,
+    username: &str,
+    password: &str,
+) -> ApiResult<Session> {
+    if username.chars().count() > MAX_USERNAME {
+        return Err(ApiError::invalid(
+            "username",
+            format!("a username has at most {MAX_USERNAME} characters"),
+        ));
+    }
+    if password.chars().count() > MAX_PASSWORD {
+        return Err(ApiError::invalid(
+            "password",
+            format!("a password has at most {MAX_PASSWORD} characters"),
+        ));
+    }
+    let (account, from) = (account_key(username), address_key("sign-in", address));
+    check_throttle(db, &from, "sign-ins from this address").await?;
+    check_throttle(db, &account, "sign-ins for this account").await?;
+    count_attempt(db, &from, PER_ADDRESS, "sign-ins from this address").await?;
+    count_attempt(db, &account, PER_ACCOUNT, "sign-ins for this account").await?;
     let row = sqlx::query("SELECT password_hash, role FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(db.pool())
         .await?;
-    let refused = || ApiError::Unauthorized("wrong username or password".into());
-    let row = row.ok_or_else(refused)?;
-    let hash: String = row.try_get("password_hash")?;
-    let role = Role::parse(&row.try_get::<String, _>("role")?).ok_or_else(refused)?;
-    // argon2 is slow on purpose: keep it off the async workers.
-    let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    if !ok {
-        return Err(refused());
-    }
+    let known = match &row {
+        Some(row) => Some((row.try_get::<String, _>("password_hash")?, row.try_get::<String, _>("role")?)),
+        None => None,
+    };
+    let hash = known.as_ref().map_or_else(|| decoy_hash().to_owned(), |(hash, _)| hash.clone());
+    let verified = slots.verify(password, &hash).await?;
+    let role = known.and_then(|(_, role)| Role::parse(&role)).filter(|_| verified);
+    let Some(role) = role else {
+        return Err(ApiError::Unauthorized("wrong username or password".into()));
+    };
+    uncount(db, &account, PER_ACCOUNT, true).await?;
+    uncount(db, &from, PER_ADDRESS, false).await?;
+    let now = now_ms();
+    // Expired sessions are of no use to anyone: each sign-in sweeps them away.
+    db.write(sqlx::query("DELETE FROM sessions WHERE expires_ms < $1").bind(now)).await?;
     let token = new_token();
-    let expires_ms = now_ms() + SESSION_MS;
+    let expires_ms = now + SESSION_MS;
     db.write(
         sqlx::query("INSERT INTO sessions (token_hash, username, expires_ms) VALUES ($1, $2, $3)")
             .bind(hash_secret(&token))
@@ -146,8 +362,63 @@ pub async fn log_in(db: &Db, username: &str, password: &str) -> ApiResult<Sessio
     Ok(Session { token, username: username.to_owned(), role, expires_ms })
 }
 
+/// The credentials of an `Authorization: Bearer …` header; the scheme's case does not
+/// matter (RFC 9110 §11.1).
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts.headers.get(AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    let (scheme, credentials) = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim()).filter(|c| !c.is_empty())
+}
+
+/// Ends the session whose token is `token`.
+pub async fn log_out(db: &Db, staff: &Staff) -> ApiResult<()> {
+    db.write(sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&staff.token_hash)).await?;
+    Ok(())
+}
+
+/// Changes a user's password after checking the current one, and ends their other sessions.
+pub async fn change_password(
+    db: &Db,
+    slots: &PasswordSlots,
+    staff: &Staff,
+    current: &str,
+    new: &str,
+) -> ApiResult<()> {
+    let count = new.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&count) {
+        return Err(ApiError::invalid(
+            "new_password",
+            format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+    if new == current {
+        return Err(ApiError::invalid("new_password", "the new password is the current one"));
+    }
+    let account = account_key(&staff.username);
+    check_throttle(db, &account, "sign-ins for this account").await?;
+    count_attempt(db, &account, PER_ACCOUNT, "sign-ins for this account").await?;
+    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE username = $1")
+        .bind(&staff.username)
+        .fetch_one(db.pool())
+        .await?
+        .try_get("password_hash")?;
+    if current.chars().count() > MAX_PASSWORD || !slots.verify(current, &hash).await? {
+        return Err(ApiError::invalid("current_password", "the current password is wrong"));
+    }
+    uncount(db, &account, PER_ACCOUNT, true).await?;
+    let new_hash = slots.hash(new).await?;
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+        .bind(new_hash)
+        .bind(&staff.username)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE username = $1 AND token_hash <> $2")
+        .bind(&staff.username)
+        .bind(&staff.token_hash)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A signed-in head-office user. Handlers ask for the role they need with [`Staff::require`].
@@ -155,6 +426,8 @@ fn bearer(parts: &Parts) -> Option<&str> {
 pub struct Staff {
     pub username: String,
     pub role: Role,
+    /// The session's token, hashed: what signing out deletes.
+    pub token_hash: String,
 }
 
 impl Staff {
@@ -190,12 +463,13 @@ where
         .fetch_optional(state.db.pool())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the session token is not valid: sign in again".into()))?;
+        let token_hash = hash_secret(token);
         if row.try_get::<i64, _>("expires_ms")? < now_ms() {
             return Err(ApiError::Unauthorized("the session has expired: sign in again".into()));
         }
         let role = Role::parse(&row.try_get::<String, _>("role")?)
             .ok_or_else(|| ApiError::Forbidden("unknown role".into()))?;
-        Ok(Staff { username: row.try_get("username")?, role })
+        Ok(Staff { username: row.try_get("username")?, role, token_hash })
     }
 }
 
@@ -251,7 +525,8 @@ pub async fn add_register(db: &Db, id: &RegisterId) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Issues a fresh enrolment code for a register; earlier unused codes stay valid until used or expired.
+/// Issues a fresh enrolment code for a register. A register has one live code at most: an
+/// earlier unused one stops working.
 pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> ApiResult<String> {
     let known = sqlx::query("SELECT id FROM registers WHERE id = $1")
         .bind(register.as_str())
@@ -261,14 +536,39 @@ pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> ApiResult<S
         return Err(ApiError::NotFound(format!("no register {register}: add it first")));
     }
     let code = new_enrolment_code();
-    db.write(
-        sqlx::query("INSERT INTO enrolment_codes (code_hash, register_id, expires_ms) VALUES ($1, $2, $3)")
-            .bind(hash_secret(&normalise_code(&code)))
-            .bind(register.as_str())
-            .bind(now_ms() + ENROLMENT_MS),
-    )
-    .await?;
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM enrolment_codes WHERE register_id = $1 AND used_ms IS NULL")
+        .bind(register.as_str())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO enrolment_codes (code_hash, register_id, expires_ms) VALUES ($1, $2, $3)")
+        .bind(hash_secret(&normalise_code(&code)))
+        .bind(register.as_str())
+        .bind(now_ms() + ENROLMENT_MS)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(code)
+}
+
+/// Registers added but never enrolled, in id order.
+pub async fn unenrolled(db: &Db) -> anyhow::Result<Vec<RegisterId>> {
+    let rows = sqlx::query("SELECT id FROM registers WHERE secret_hash IS NULL ORDER BY id")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|row| Ok(RegisterId::parse(&row.try_get::<String, _>("id")?)?)).collect()
+}
+
+/// When a register's live enrolment code expires, if it has one.
+pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Option<i64>> {
+    sqlx::query(
+        "SELECT MAX(expires_ms) AS expires_ms FROM enrolment_codes WHERE register_id = $1 AND used_ms IS NULL AND expires_ms >= $2",
+    )
+    .bind(register.as_str())
+    .bind(now_ms())
+    .fetch_one(db.pool())
+    .await?
+    .try_get("expires_ms")
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -284,8 +584,15 @@ pub struct Enrolment {
 }
 
 /// Exchanges an enrolment code, once, for a device secret. Enrolling again replaces the
-/// previous secret (a replaced till), and lifts a revocation.
-pub async fn enrol(db: &Db, code: &str) -> ApiResult<Enrolment> {
+/// previous secret (a replaced till), and lifts a revocation. Wrong codes are throttled per
+/// address, and every kind of wrong code gets the same answer, so guessing learns nothing.
+pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> ApiResult<Enrolment> {
+    let from = address_key("enrol", address);
+    check_throttle(db, &from, "enrolment attempts from this address").await?;
+    count_attempt(db, &from, PER_ENROLLER, "enrolment attempts from this address").await?;
+    if code.chars().count() > 32 {
+        return Err(ApiError::invalid("code", "an enrolment code looks like ABCD-EFGH"));
+    }
     let mut tx = db.begin().await?;
     let code_hash = hash_secret(&normalise_code(code));
     // Claiming and checking the code is one statement: two devices racing with one code
@@ -300,19 +607,11 @@ pub async fn enrol(db: &Db, code: &str) -> ApiResult<Enrolment> {
     .fetch_optional(&mut *tx)
     .await?;
     let Some(claimed) = claimed else {
-        let known = sqlx::query("SELECT used_ms FROM enrolment_codes WHERE code_hash = $1")
-            .bind(&code_hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        return Err(match known {
-            None => ApiError::invalid("code", "this enrolment code is not known: ask head office for one"),
-            Some(row) if row.try_get::<Option<i64>, _>("used_ms")?.is_some() => {
-                ApiError::invalid("code", "this enrolment code has already been used")
-            }
-            Some(_) => {
-                ApiError::invalid("code", "this enrolment code has expired: ask head office for a new one")
-            }
-        });
+        tx.rollback().await?;
+        return Err(ApiError::invalid(
+            "code",
+            "this enrolment code is not valid (unknown, used, replaced or expired): ask head office for a new one",
+        ));
     };
     let register: String = claimed.try_get("register_id")?;
     let row = sqlx::query("SELECT store, holds FROM registers WHERE id = $1")
@@ -327,6 +626,7 @@ pub async fn enrol(db: &Db, code: &str) -> ApiResult<Enrolment> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    uncount(db, &from, PER_ENROLLER, false).await?;
     Ok(Enrolment {
         register: RegisterId::parse(&register).map_err(|e| ApiError::Internal(e.into()))?,
         store: LocationCode::parse(&row.try_get::<String, _>("store")?)
@@ -336,17 +636,23 @@ pub async fn enrol(db: &Db, code: &str) -> ApiResult<Enrolment> {
     })
 }
 
+/// Revokes a register's device secret, and any enrolment code it had not used yet: a code
+/// issued before the revocation must not bring the register back.
 pub async fn revoke(db: &Db, register: &RegisterId) -> ApiResult<()> {
-    let done = db
-        .write(
-            sqlx::query("UPDATE registers SET revoked_ms = $1 WHERE id = $2")
-                .bind(now_ms())
-                .bind(register.as_str()),
-        )
+    let mut tx = db.begin().await?;
+    let done = sqlx::query("UPDATE registers SET revoked_ms = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(register.as_str())
+        .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound(format!("no register {register}")));
     }
+    sqlx::query("DELETE FROM enrolment_codes WHERE register_id = $1 AND used_ms IS NULL")
+        .bind(register.as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -415,6 +721,8 @@ pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/password", post(password))
         .route("/api/registers", get(list_registers).post(create_register))
         .route("/api/registers/{id}/enrolment-code", post(enrolment_code))
         .route("/api/registers/{id}/revoke", post(revoke_register))
@@ -431,9 +739,41 @@ pub struct LoginInput {
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginInput, responses((status = 200, description = "A session", body = Session), (status = 401, description = "Wrong username or password")))]
 pub async fn login(
     axum::extract::State(state): axum::extract::State<AppState>,
+    crate::http::ClientAddr(address): crate::http::ClientAddr,
     crate::http::JsonBody(input): crate::http::JsonBody<LoginInput>,
 ) -> ApiResult<axum::Json<Session>> {
-    Ok(axum::Json(log_in(&state.db, &input.username, &input.password).await?))
+    let session = log_in(&state.db, &state.passwords, address, &input.username, &input.password).await?;
+    Ok(axum::Json(session))
+}
+
+/// Sign out: the session's token stops working.
+#[utoipa::path(post, path = "/api/auth/logout", security(("session" = [])), responses((status = 204, description = "Signed out")))]
+pub async fn logout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    staff: Staff,
+) -> ApiResult<axum::http::StatusCode> {
+    log_out(&state.db, &staff).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordInput {
+    pub current_password: String,
+    /// 12 to 1,024 characters.
+    pub new_password: String,
+}
+
+/// Change one's own password (the admin's printed one first of all); other sessions end.
+#[utoipa::path(post, path = "/api/auth/password", request_body = PasswordInput, security(("session" = [])), responses((status = 204, description = "Changed")))]
+pub async fn password(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    staff: Staff,
+    crate::http::JsonBody(input): crate::http::JsonBody<PasswordInput>,
+) -> ApiResult<axum::http::StatusCode> {
+    change_password(&state.db, &state.passwords, &staff, &input.current_password, &input.new_password)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Registers and their last sync (every role).

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,7 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
             let location: String = row.try_get("location")?;
             let sku: String = row.try_get("sku")?;
             let quantity: i64 = row.try_get("quantity")?;
+            crate::db::check_total(&format!("the stock of {sku} at {location}"), quantity)?;
             levels.push((location, sku, quantity));
         }
     }
@@ -225,7 +226,7 @@ pub async fn movement_sums(db: &Db) -> sqlx::Result<BTreeMap<(String, String), i
 pub async fn list_stock(
     State(state): State<AppState>,
     _staff: crate::identity::Staff,
-    Query(query): Query<StockQuery>,
+    crate::http::QueryParams(query): crate::http::QueryParams<StockQuery>,
 ) -> ApiResult<Json<Vec<LevelView>>> {
     Ok(Json(levels(&state.db, &query).await?))
 }

@@ -12,6 +12,7 @@
 //! | [`replenishment`] | store requests, logistics decisions, transfers |
 //! | [`alerts`] | what head office should look at |
 //! | [`identity`] | head-office users, sessions, registers and enrolment |
+//! | [`listener`] | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`http`] | router, middleware, extractors, health, metrics, OpenAPI |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
 //!
@@ -29,6 +30,7 @@ pub mod feed;
 pub mod http;
 pub mod identity;
 pub mod inventory;
+pub mod listener;
 pub mod replenishment;
 pub mod reporting;
 pub mod sales;
@@ -51,6 +53,9 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub max_connections: u32,
     pub settings: Settings,
+    /// Serve HTTPS with this certificate; plain HTTP without.
+    pub tls: Option<listener::Tls>,
+    pub limits: listener::Limits,
 }
 
 /// Connects, migrates, loads the demo chain if asked and the database is empty, then serves
@@ -79,11 +84,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if config.demo {
         let codes = demo::codes_for_unenrolled(&db).await?;
-        if !codes.is_empty() {
-            println!("Enrolment codes (one per register, valid 7 days):");
-            for (register, code) in codes {
+        if !codes.fresh.is_empty() {
+            println!("Enrolment codes (one per register, valid 24 hours):");
+            for (register, code) in &codes.fresh {
                 println!("  {register:<8} {code}");
             }
+        }
+        if !codes.live.is_empty() {
+            println!(
+                "Registers still holding a code from an earlier start (a new one replaces it: POST /api/registers/ID/enrolment-code): {}",
+                codes.live.join(", ")
+            );
         }
     }
     let shutdown = shutdown_signal();
@@ -91,10 +102,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    println!("Caisse sync server listening on http://{address}");
-    tracing::info!(%address, "listening");
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    println!("Caisse sync server listening on {scheme}://{address}");
+    tracing::info!(%address, scheme, "listening");
     let app = router(AppState::new(db.clone(), config.settings));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    listener::serve(listener, app, config.tls, config.limits, shutdown).await?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -31,6 +31,21 @@ struct Args {
     /// Largest request body, in MiB.
     #[arg(long, env = "CAISSE_BODY_LIMIT_MIB", default_value_t = 16)]
     body_limit_mib: usize,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, env = "CAISSE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "CAISSE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Most connections open at once; past it new ones are closed at once.
+    #[arg(long, env = "CAISSE_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's head (and a TLS handshake).
+    #[arg(long, env = "CAISSE_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_timeout_seconds: u64,
+    /// Seconds a request body may take to arrive.
+    #[arg(long, env = "CAISSE_BODY_TIMEOUT_SECONDS", default_value_t = 60)]
+    body_timeout_seconds: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "CAISSE_LOG_JSON")]
     log_json: bool,
@@ -47,7 +62,18 @@ async fn main() -> anyhow::Result<()> {
     } else {
         subscriber.init();
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(sync_server::listener::Tls::from_files(cert, key)?),
+        _ => None,
+    };
+    let header_timeout = std::time::Duration::from_secs(args.header_timeout_seconds.max(1));
     serve(Config {
+        tls,
+        limits: sync_server::listener::Limits {
+            max_connections: args.max_connections.max(1),
+            header_timeout,
+            tls_handshake_timeout: header_timeout,
+        },
         listen: args.listen,
         database_url: args.database_url,
         demo: !args.no_demo,
@@ -56,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
         settings: Settings {
             skew_bound_ms: args.skew_bound_seconds * 1_000,
             body_limit: args.body_limit_mib * 1024 * 1024,
+            body_timeout: std::time::Duration::from_secs(args.body_timeout_seconds.max(1)),
         },
     })
     .await

@@ -3,7 +3,7 @@
 //! decision and the transfer reach the store on its next pull, and the store's receipt of the
 //! transfer comes back as a record that puts the goods into its stock.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -153,7 +153,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
-    Query(q): Query<ListQuery>,
+    crate::http::QueryParams(q): crate::http::QueryParams<ListQuery>,
 ) -> ApiResult<Json<Vec<RequestView>>> {
     staff.require(&[Role::Logistics, Role::Manager])?;
     let rows = sqlx::query(

@@ -2,7 +2,9 @@
 //! the same projection the registers and the property tests use (`shared_model::projection::
 //! SalesReport`), then added into the tables, so a report equals a recomputation from the records.
 
-use axum::extract::{Query, State};
+use std::collections::BTreeMap;
+
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,7 +16,7 @@ use shared_model::projection::{Projection, SalesReport};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, AlertView};
-use crate::db::{Db, Value, insert_rows};
+use crate::db::{Db, Value, insert_rows_returning};
 use crate::error::{ApiError, ApiResult};
 use crate::http::AppState;
 use crate::identity::{Role, Staff};
@@ -24,8 +26,13 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/reports/sales", get(sales_report)).route("/api/alerts", get(list_alerts))
 }
 
-/// Adds the new records' sales and returns into the daily totals.
-pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
+/// Adds the new records' sales and returns into the daily totals; `redated` counts, per
+/// (store, day), the records filed under another day than their register's.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    records: &[&Record],
+    redated: &BTreeMap<(String, NaiveDate), i64>,
+) -> sqlx::Result<()> {
     let mut report = SalesReport::default();
     for record in records {
         report.apply(record);
@@ -64,8 +71,11 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
         "qst_refunded",
         "refunded",
     ];
-    insert_rows(conn, "daily_sales", DAY, days, &add_on_conflict("daily_sales", &DAY[..2], &DAY[2..]))
-        .await?;
+    let suffix =
+        format!("{} RETURNING {}", add_on_conflict("daily_sales", &DAY[..2], &DAY[2..]), DAY.join(", "));
+    for row in insert_rows_returning(conn, "daily_sales", DAY, days, &suffix).await? {
+        check_totals(&row, "store", DAY)?;
+    }
 
     let products = report
         .products
@@ -84,14 +94,35 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
         .collect();
     const PRODUCT: &[&str] =
         &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
-    insert_rows(
-        conn,
-        "daily_products",
-        PRODUCT,
-        products,
-        &add_on_conflict("daily_products", &PRODUCT[..3], &PRODUCT[3..]),
-    )
-    .await
+    let suffix = format!(
+        "{} RETURNING {}",
+        add_on_conflict("daily_products", &PRODUCT[..3], &PRODUCT[3..]),
+        PRODUCT.join(", ")
+    );
+    for row in insert_rows_returning(conn, "daily_products", PRODUCT, products, &suffix).await? {
+        check_totals(&row, "sku", PRODUCT)?;
+    }
+    for ((store, day), count) in redated {
+        sqlx::query("UPDATE daily_sales SET redated = redated + $1 WHERE store = $2 AND business_day = $3")
+            .bind(*count)
+            .bind(store.as_str())
+            .bind(day.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every total of a daily row just written stays within [`crate::db::MAX_TOTAL`]. On SQLite an
+/// integer sum that overflows turns into a float, which reading as an integer refuses too.
+fn check_totals(row: &sqlx::any::AnyRow, subject: &str, columns: &[&str]) -> sqlx::Result<()> {
+    let who: String = row.try_get(subject)?;
+    let day: String = row.try_get("business_day")?;
+    for column in columns.iter().filter(|c| !matches!(**c, "store" | "business_day" | "sku")) {
+        let total: i64 = row.try_get(*column)?;
+        crate::db::check_total(&format!("{column} of {who} on {day}"), total)?;
+    }
+    Ok(())
 }
 
 /// `ON CONFLICT (keys) DO UPDATE SET c = table.c + excluded.c, …`: totals that add up.
@@ -114,6 +145,9 @@ pub struct StoreFigures {
     pub net_refunds: i64,
     /// Cents refunded, cash rounding included.
     pub refunded: i64,
+    /// Sales and returns filed under another day than their register's, because its clock
+    /// ran ahead (the records keep the register's day).
+    pub redated: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -147,7 +181,8 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
         "SELECT store, CAST(SUM(sales) AS BIGINT) AS sales, CAST(SUM(returns) AS BIGINT) AS returns,
                 CAST(SUM(net_sales) AS BIGINT) AS net_sales, CAST(SUM(gst) AS BIGINT) AS gst,
                 CAST(SUM(qst) AS BIGINT) AS qst, CAST(SUM(collected) AS BIGINT) AS collected,
-                CAST(SUM(net_refunds) AS BIGINT) AS net_refunds, CAST(SUM(refunded) AS BIGINT) AS refunded
+                CAST(SUM(net_refunds) AS BIGINT) AS net_refunds, CAST(SUM(refunded) AS BIGINT) AS refunded,
+                CAST(SUM(redated) AS BIGINT) AS redated
          FROM daily_sales WHERE business_day >= $1 AND business_day <= $2 GROUP BY store ORDER BY store",
     )
     .bind(from.to_string())
@@ -167,23 +202,32 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
                 collected: r.try_get("collected")?,
                 net_refunds: r.try_get("net_refunds")?,
                 refunded: r.try_get("refunded")?,
+                redated: r.try_get("redated")?,
             })
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
+    let add = |a: i64, b: i64| {
+        a.checked_add(b).ok_or_else(|| {
+            crate::sync::TotalOverflow(
+                "the stores' totals are too large to add up: choose a shorter range".into(),
+            )
+        })
+    };
     let total =
-        stores.iter().fold(StoreFigures { store: "ALL".into(), ..StoreFigures::default() }, |t, s| {
-            StoreFigures {
+        stores.iter().try_fold(StoreFigures { store: "ALL".into(), ..StoreFigures::default() }, |t, s| {
+            Ok::<_, crate::sync::TotalOverflow>(StoreFigures {
                 store: t.store,
-                sales: t.sales + s.sales,
-                returns: t.returns + s.returns,
-                net_sales: t.net_sales + s.net_sales,
-                gst: t.gst + s.gst,
-                qst: t.qst + s.qst,
-                collected: t.collected + s.collected,
-                net_refunds: t.net_refunds + s.net_refunds,
-                refunded: t.refunded + s.refunded,
-            }
-        });
+                sales: add(t.sales, s.sales)?,
+                returns: add(t.returns, s.returns)?,
+                net_sales: add(t.net_sales, s.net_sales)?,
+                gst: add(t.gst, s.gst)?,
+                qst: add(t.qst, s.qst)?,
+                collected: add(t.collected, s.collected)?,
+                net_refunds: add(t.net_refunds, s.net_refunds)?,
+                refunded: add(t.refunded, s.refunded)?,
+                redated: add(t.redated, s.redated)?,
+            })
+        })?;
     let rows = sqlx::query(
         "SELECT sku, CAST(SUM(sold) - SUM(returned) AS BIGINT) AS units,
                 CAST(SUM(net_sales) - SUM(net_refunds) AS BIGINT) AS net
@@ -222,6 +266,16 @@ pub struct ReportQuery {
     pub top: Option<u32>,
 }
 
+/// Whether the database refused a sum as out of range.
+fn is_overflow(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<sqlx::Error>().is_some_and(|e| match e {
+        sqlx::Error::Database(e) => {
+            e.code().as_deref() == Some("22003") || e.message().contains("integer overflow")
+        }
+        _ => false,
+    })
+}
+
 fn day(field: &str, text: Option<&str>) -> ApiResult<NaiveDate> {
     let text = text.ok_or_else(|| ApiError::bad(field, format!("{field} is required, as YYYY-MM-DD")))?;
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
@@ -233,7 +287,7 @@ fn day(field: &str, text: Option<&str>) -> ApiResult<NaiveDate> {
 pub async fn sales_report(
     State(state): State<AppState>,
     staff: Staff,
-    Query(q): Query<ReportQuery>,
+    crate::http::QueryParams(q): crate::http::QueryParams<ReportQuery>,
 ) -> ApiResult<Response> {
     staff.require(&[Role::Manager])?;
     let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
@@ -244,7 +298,18 @@ pub async fn sales_report(
     if !(1..=1000).contains(&top) {
         return Err(ApiError::bad("top", "top must be between 1 and 1000"));
     }
-    let report = report(&state.db, from, to, top).await?;
+    // Every daily total is bounded (`db::MAX_TOTAL`), so only thousands of days of totals at
+    // that bound could overflow a sum: then the engine refuses the sum, and so does this.
+    let report = report(&state.db, from, to, top).await.map_err(|e| {
+        if e.downcast_ref::<crate::sync::TotalOverflow>().is_some() || is_overflow(&e) {
+            ApiError::invalid(
+                "from",
+                "the totals of this range are too large to add up: choose a shorter range",
+            )
+        } else {
+            ApiError::Internal(e)
+        }
+    })?;
     match q.format.as_deref().unwrap_or("json") {
         "json" => Ok(Json(report).into_response()),
         "csv" => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&report)?).into_response()),
@@ -320,7 +385,7 @@ pub struct AlertQuery {
 pub async fn list_alerts(
     State(state): State<AppState>,
     _staff: Staff,
-    Query(q): Query<AlertQuery>,
+    crate::http::QueryParams(q): crate::http::QueryParams<AlertQuery>,
 ) -> ApiResult<Json<Vec<AlertView>>> {
     Ok(Json(alerts::list(&state.db, q.open.unwrap_or(true), q.kind.as_deref()).await?))
 }

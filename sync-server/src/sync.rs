@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
+use sha2::Digest;
 use shared_model::projection::{Movement, movements};
 use shared_model::protocol::{
     MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushResponse, Verdict,
@@ -30,7 +31,7 @@ use shared_model::{Record, RecordId, RegisterId};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms, placeholder};
+use crate::db::{Db, list_placeholders, now_ms, placeholder};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{AppState, WireBody};
 use crate::identity::{self, Register, Role, Staff};
@@ -49,9 +50,10 @@ pub fn routes() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/registers/enrol", request_body = Object, responses((status = 200, description = "The register's id, store and device secret"), (status = 422, description = "Unknown, used or expired code")))]
 pub async fn enrol(
     State(state): State<AppState>,
+    crate::http::ClientAddr(address): crate::http::ClientAddr,
     crate::http::JsonBody(body): crate::http::JsonBody<EnrolInput>,
 ) -> ApiResult<Json<identity::Enrolment>> {
-    Ok(Json(identity::enrol(&state.db, &body.code).await?))
+    Ok(Json(identity::enrol(&state.db, address, &body.code).await?))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -127,7 +129,7 @@ pub async fn push(
                     )));
                 }
                 match record.check() {
-                    Err(e) => refusals.push(refuse("record.body".into(), e.to_string())),
+                    Err(e) => refusals.push(refuse(e.field(), e.to_string())),
                     Ok(()) => records.push(record),
                 }
             }
@@ -136,7 +138,17 @@ pub async fn push(
     if !refusals.is_empty() {
         return refuse_batch(&state.db, &register.id, batch.records.len(), refusals).await;
     }
-    let outcome = ingest(&state.db, &register.id, &records, skew_bound).await?;
+    let outcome = match ingest(&state.db, &register.id, &records, skew_bound).await {
+        Ok(outcome) => outcome,
+        // The database refused what these records would write (a value out of its range, a
+        // total that would overflow): find which records, and refuse those alone, so a
+        // register's queue never sticks behind a push that fails the same way forever.
+        Err(e) if caused_by_data(&e) => {
+            tracing::warn!(register = %register.id, error = %e, "the database refused a push; finding the records at fault");
+            Ingested::Conflicts(culprits(&state.db, &register.id, &records, skew_bound, &e).await?)
+        }
+        Err(e) => return Err(e.into()),
+    };
     match outcome {
         Ingested::Done { verdicts, holds } => {
             let accepted = verdicts.iter().filter(|v| v.outcome == Outcome::Accepted).count();
@@ -183,33 +195,131 @@ async fn refuse_batch(
     })
 }
 
-/// Parks refused records for head office, with their reason.
+/// How much of a refused record's payload is kept: enough to read what went wrong. A 15 MiB
+/// record pushed 40 times once stored 634 MiB.
+pub const DEAD_LETTER_PAYLOAD: usize = 16 * 1024;
+/// Past this many dead letters from one register, new ones keep their reason but no payload.
+pub const DEAD_LETTERS_WITH_PAYLOAD: i64 = 1_000;
+/// Longest reason kept.
+const DEAD_LETTER_REASON: usize = 1_000;
+
+/// Parks refused records for head office, with their reason. The same record refused again for
+/// the same reason is counted on its first row, not stored again.
 async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Result<()> {
     let now = now_ms();
-    let rows = refusals
-        .iter()
-        .map(|r| {
-            vec![
-                Value::from(register.as_str()),
-                now.into(),
-                r.id.map(|id| id.to_string()).into(),
-                r.seq.and_then(|s| i64::try_from(s).ok()).into(),
-                Some(r.field.clone()).into(),
-                r.reason.as_str().into(),
-                r.payload.as_str().into(),
-            ]
-        })
-        .collect();
     let mut tx = db.begin().await?;
-    insert_rows(
-        &mut tx,
-        "dead_letters",
-        &["register_id", "received_ms", "record_id", "seq", "field", "reason", "payload"],
-        rows,
-        "ON CONFLICT DO NOTHING",
-    )
-    .await?;
+    let kept: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM dead_letters WHERE register_id = $1 AND payload <> ''")
+            .bind(register.as_str())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+    let mut with_payload = DEAD_LETTERS_WITH_PAYLOAD - kept;
+    for r in refusals {
+        let reason = shared_model::text::truncate(&r.reason, DEAD_LETTER_REASON);
+        let digest = hex::encode(sha2::Sha256::digest(format!("{}\n{}\n{}", r.field, reason, r.payload)));
+        let payload = if with_payload > 0 {
+            with_payload -= 1;
+            shared_model::text::truncate(&r.payload, DEAD_LETTER_PAYLOAD)
+        } else {
+            String::new()
+        };
+        sqlx::query(
+            "INSERT INTO dead_letters (register_id, received_ms, last_ms, record_id, seq, field, reason, payload, payload_bytes, digest)
+             VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (register_id, digest) DO UPDATE SET times = dead_letters.times + 1, last_ms = excluded.last_ms",
+        )
+        .bind(register.as_str())
+        .bind(now)
+        .bind(r.id.map(|id| id.to_string()))
+        .bind(r.seq.and_then(|s| i64::try_from(s).ok()))
+        .bind(shared_model::text::truncate(&r.field, 200))
+        .bind(reason)
+        .bind(payload)
+        .bind(i64::try_from(r.payload.len()).unwrap_or(i64::MAX))
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await
+}
+
+/// Whether an ingest failed because of what the records hold rather than because the
+/// database is unreachable or busy: a value the engine refuses (PostgreSQL's class 22, data
+/// exceptions, and 23, integrity), or a total read back that is no longer an integer.
+fn caused_by_data(error: &anyhow::Error) -> bool {
+    match error.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(e)) => {
+            let code = e.code().unwrap_or_default();
+            code.starts_with("22") || code.starts_with("23") || e.message().contains("integer overflow")
+        }
+        Some(sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => true,
+        _ => error.downcast_ref::<TotalOverflow>().is_some(),
+    }
+}
+
+/// A total that a record would push past what head office keeps.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TotalOverflow(pub String);
+
+/// The records of a batch that the database refuses: each tried alone, in a transaction that
+/// is rolled back; if none fails alone, the first one that fails after those before it.
+async fn culprits(
+    db: &Db,
+    register: &RegisterId,
+    records: &[Record],
+    skew_bound_ms: u64,
+    cause: &anyhow::Error,
+) -> anyhow::Result<Vec<Refusal>> {
+    let refusal = |index: usize, error: &anyhow::Error| Refusal {
+        index: u32::try_from(index).unwrap_or(u32::MAX),
+        code: "invalid",
+        id: Some(records[index].id),
+        seq: Some(records[index].seq),
+        field: format!("records[{index}].record"),
+        reason: format!(
+            "head office cannot store this record: {}",
+            shared_model::text::truncate(&format!("{error:#}"), 300)
+        ),
+        payload: records[index].encode(),
+    };
+    let mut found = Vec::new();
+    for index in 0..records.len() {
+        if let Err(e) = dry_run(db, register, &records[index..=index], skew_bound_ms).await {
+            if !caused_by_data(&e) {
+                return Err(e);
+            }
+            found.push(refusal(index, &e));
+        }
+    }
+    if found.is_empty() {
+        // Only together do they fail: the shortest failing prefix ends with the culprit.
+        let (mut good, mut bad) = (0, records.len());
+        while bad - good > 1 {
+            let middle = (good + bad) / 2;
+            match dry_run(db, register, &records[..middle], skew_bound_ms).await {
+                Ok(()) => good = middle,
+                Err(e) if caused_by_data(&e) => bad = middle,
+                Err(e) => return Err(e),
+            }
+        }
+        found.push(refusal(bad - 1, cause));
+    }
+    Ok(found)
+}
+
+/// Ingests `records` in a transaction that is rolled back.
+async fn dry_run(
+    db: &Db,
+    register: &RegisterId,
+    records: &[Record],
+    skew_bound_ms: u64,
+) -> anyhow::Result<()> {
+    match try_ingest(db, register, records, skew_bound_ms, false).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Debug)]
@@ -233,12 +343,12 @@ pub async fn ingest(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_ingest(db, register, records, skew_bound_ms).await {
-            Err(e) if attempt < 5 && crate::db::is_retryable(&e) => {
+        match try_ingest(db, register, records, skew_bound_ms, true).await {
+            Err(e) if attempt < 5 && e.downcast_ref::<sqlx::Error>().is_some_and(crate::db::is_retryable) => {
                 tracing::debug!(attempt, error = %e, "ingest conflict, retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
             }
-            other => return Ok(other?),
+            other => return other,
         }
     }
 }
@@ -248,7 +358,8 @@ async fn try_ingest(
     register: &RegisterId,
     records: &[Record],
     skew_bound_ms: u64,
-) -> sqlx::Result<Ingested> {
+    commit: bool,
+) -> anyhow::Result<Ingested> {
     let encoded: Vec<String> = records.iter().map(Record::encode).collect();
     let conflict = |index: usize, code: &'static str, reason: String| Refusal {
         index: u32::try_from(index).unwrap_or(u32::MAX),
@@ -374,7 +485,9 @@ async fn try_ingest(
     let fresh: Vec<&Record> =
         unique.iter().map(|&i| &records[i]).filter(|r| new_ids.contains(&r.id.to_string())).collect();
     sales::apply(&mut tx, &fresh).await?;
-    reporting::apply(&mut tx, &fresh).await?;
+    let (dated, redated) = redate(&fresh, received, skew_bound_ms);
+    reporting::apply(&mut tx, &dated.iter().collect::<Vec<_>>(), &redated).await?;
+    flag_unknowns(&mut tx, &fresh).await?;
     replenishment::apply(&mut tx, &fresh).await?;
     let moves: Vec<inventory::Move> = fresh
         .iter()
@@ -394,7 +507,11 @@ async fn try_ingest(
     identity::note_push(&mut tx, register, holds).await?;
     // Last: publishing takes the feed clock's lock, held only until the commit below.
     feed::publish(&mut tx, stock_changes).await?;
-    tx.commit().await?;
+    if commit {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
 
     let verdicts = records
         .iter()
@@ -448,6 +565,126 @@ async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx:
             return Ok(u64::try_from(holds).unwrap_or_default());
         }
     }
+}
+
+/// The records as head office files them in its reports. A record whose register's clock is
+/// flagged (off from its hybrid stamp, or ahead of this server) keeps the register's business
+/// day on the record and in the sales ledger, but the daily report files it under a day that
+/// this server's clock and the record's stamp support: not after the day head office received
+/// it, and not before the day of its stamp. Returns the re-dated records' count per
+/// (store, day) as filed.
+fn redate(
+    records: &[&Record],
+    received_ms: i64,
+    bound_ms: u64,
+) -> (Vec<Record>, BTreeMap<(String, chrono::NaiveDate), i64>) {
+    let mut counts: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
+    let dated = records
+        .iter()
+        .map(|&record| {
+            let ahead = i128::from(record.hlc.wall_ms) - i128::from(received_ms);
+            let flagged = record.skew_ms().abs().max(ahead) > i128::from(bound_ms);
+            let Some(day) = record.body.business_day().filter(|_| flagged) else {
+                return record.clone();
+            };
+            let stamp = i64::try_from(record.hlc.wall_ms).unwrap_or(i64::MAX).min(received_ms);
+            let (earliest, latest) = (local_day(stamp), local_day(received_ms));
+            let filed = day.clamp(earliest.min(latest), latest);
+            if filed == day {
+                return record.clone();
+            }
+            if matches!(record.body.kind(), "sale" | "return") {
+                *counts.entry((record.store.to_string(), filed)).or_default() += 1;
+            }
+            Record { body: record.body.redated(filed), ..record.clone() }
+        })
+        .collect();
+    (dated, counts)
+}
+
+/// The calendar day of `ms` where head office is (registers file by their local day too).
+fn local_day(ms: i64) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&chrono::Local).date_naive())
+        .unwrap_or_default()
+}
+
+/// Flags what a record names that head office does not know, or a business day far from the
+/// record's own stamp. Such records are accepted (the till recorded them), and head office
+/// is told.
+async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
+    use shared_model::RecordBody;
+    let mut skus: BTreeMap<String, &Record> = BTreeMap::new();
+    let mut places: BTreeMap<String, &Record> = BTreeMap::new();
+    for &record in records {
+        for movement in movements(record) {
+            skus.entry(movement.sku.to_string()).or_insert(record);
+        }
+        match &record.body {
+            RecordBody::ReplenishmentRequested(request) => {
+                for line in &request.lines {
+                    skus.entry(line.sku.to_string()).or_insert(record);
+                }
+            }
+            RecordBody::TransferReceived(receipt) => {
+                places.entry(receipt.from.to_string()).or_insert(record);
+            }
+            RecordBody::Return(ret) => {
+                if let Some(original) = &ret.original {
+                    places.entry(original.store.to_string()).or_insert(record);
+                }
+            }
+            _ => {}
+        }
+        if let Some(day) = record.body.business_day() {
+            let stamped = chrono::DateTime::from_timestamp_millis(
+                i64::try_from(record.hlc.wall_ms).unwrap_or(i64::MAX),
+            )
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
+            if (day - stamped).num_days().abs() > 1 {
+                let alert = Alert {
+                    location: Some(record.store.to_string()),
+                    record_id: Some(record.id.to_string()),
+                    message: format!(
+                        "record {} from {} is filed under {day}, but was stamped on {stamped}",
+                        record.id, record.origin
+                    ),
+                    ..Alert::default()
+                };
+                alerts::raise(conn, Kind::ImpossibleDay, &record.id.to_string(), alert).await?;
+            }
+        }
+    }
+    let names: Vec<&str> = skus.keys().map(String::as_str).collect();
+    let known = crate::catalogue::thresholds(conn, &names).await?;
+    for (sku, record) in skus.iter().filter(|(sku, _)| !known.contains_key(*sku)) {
+        let alert = Alert {
+            location: Some(record.store.to_string()),
+            sku: Some(sku.clone()),
+            record_id: Some(record.id.to_string()),
+            message: format!(
+                "record {} from {} names {sku}, which is not in the catalogue",
+                record.id, record.origin
+            ),
+        };
+        alerts::raise(conn, Kind::UnknownSku, sku, alert).await?;
+    }
+    let codes: Vec<&str> = places.keys().map(String::as_str).collect();
+    let known = crate::catalogue::known_locations(conn, &codes).await?;
+    for (code, record) in places.iter().filter(|(code, _)| !known.contains(*code)) {
+        let alert = Alert {
+            location: Some(record.store.to_string()),
+            record_id: Some(record.id.to_string()),
+            message: format!(
+                "record {} from {} names location {code}, which the chain does not have",
+                record.id, record.origin
+            ),
+            ..Alert::default()
+        };
+        alerts::raise(conn, Kind::UnknownLocation, code, alert).await?;
+    }
+    Ok(())
 }
 
 /// Flags a register whose device clock disagrees with its hybrid clock, or whose stamps are
@@ -539,21 +776,55 @@ pub async fn sale_for_return(
 pub struct DeadLetter {
     pub id: i64,
     pub register: String,
+    /// When it was first refused.
     pub received_ms: i64,
+    /// When it was last refused, and how many times.
+    pub last_ms: i64,
+    pub times: i64,
     pub record_id: Option<String>,
     pub seq: Option<i64>,
     pub field: Option<String>,
     pub reason: String,
+    /// The first 16 KiB of what was pushed (empty once a register has a thousand dead letters).
     pub payload: String,
+    /// The size of the whole payload as pushed.
+    pub payload_bytes: i64,
 }
 
-/// Records refused at push, with their reason (admin, manager).
-#[utoipa::path(get, path = "/api/dead-letters", responses((status = 200, description = "Newest first")))]
-pub async fn dead_letters(State(state): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<DeadLetter>>> {
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterQuery {
+    /// Only letters older than this id (the last id of the previous page).
+    pub before: Option<i64>,
+    /// 1 to 200; 50 when absent.
+    pub limit: Option<u32>,
+    /// Only this register's.
+    pub register: Option<String>,
+}
+
+/// Records refused at push, with their reason, newest first, a page at a time (admin, manager).
+#[utoipa::path(get, path = "/api/dead-letters", params(DeadLetterQuery), security(("session" = [])), responses((status = 200, description = "Newest first", body = [DeadLetter])))]
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    staff: Staff,
+    crate::http::QueryParams(query): crate::http::QueryParams<DeadLetterQuery>,
+) -> ApiResult<Json<Vec<DeadLetter>>> {
     staff.require(&[Role::Manager])?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit is between 1 and 200"));
+    }
+    let register = match &query.register {
+        Some(id) => Some(RegisterId::parse(id).map_err(|e| ApiError::invalid("register", e))?.to_string()),
+        None => None,
+    };
     let rows = sqlx::query(
-        "SELECT id, register_id, received_ms, record_id, seq, field, reason, payload FROM dead_letters ORDER BY id DESC LIMIT 1000",
+        "SELECT id, register_id, received_ms, last_ms, times, record_id, seq, field, reason, payload, payload_bytes
+         FROM dead_letters WHERE id < $1 AND ($2 IS NULL OR register_id = $2) ORDER BY id DESC LIMIT $3",
     )
+    .bind(query.before.unwrap_or(i64::MAX))
+    .bind(register)
+    .bind(i64::from(limit))
     .fetch_all(state.db.pool())
     .await?;
     let letters = rows
@@ -563,11 +834,14 @@ pub async fn dead_letters(State(state): State<AppState>, staff: Staff) -> ApiRes
                 id: r.try_get("id")?,
                 register: r.try_get("register_id")?,
                 received_ms: r.try_get("received_ms")?,
+                last_ms: r.try_get("last_ms")?,
+                times: r.try_get("times")?,
                 record_id: r.try_get("record_id")?,
                 seq: r.try_get("seq")?,
                 field: r.try_get("field")?,
                 reason: r.try_get("reason")?,
                 payload: r.try_get("payload")?,
+                payload_bytes: r.try_get("payload_bytes")?,
             })
         })
         .collect::<sqlx::Result<_>>()?;

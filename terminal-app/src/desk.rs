@@ -31,6 +31,8 @@ pub struct Desk {
     tenders: Vec<Tender>,
     last: Option<LastSale>,
     lookup: Option<SaleForReturn>,
+    /// The CA certificate (PEM file) to trust at enrolment, for a chain running its own CA.
+    ca_file: Option<PathBuf>,
 }
 
 /// Everything the screen shows, sent after every action.
@@ -187,11 +189,19 @@ pub struct Problem {
     pub code: &'static str,
     pub message: String,
     pub field: Option<&'static str>,
+    /// When trying again makes sense (a cashier locked out after wrong PINs), so the screen can
+    /// say it in its language and on its clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
 }
 
 impl Problem {
+    pub fn new(code: &'static str, message: impl Into<String>, field: Option<&'static str>) -> Problem {
+        Problem { code, message: message.into(), field, retry_at_ms: None }
+    }
+
     pub fn field(field: &'static str, message: impl Into<String>) -> Problem {
-        Problem { code: "invalid", message: message.into(), field: Some(field) }
+        Problem::new("invalid", message, Some(field))
     }
 }
 
@@ -208,22 +218,29 @@ impl From<RegisterError> for Problem {
             RegisterError::AlreadyEnrolled(_) => "already_enrolled",
             RegisterError::NotSignedIn => "not_signed_in",
             RegisterError::BadPin => "bad_pin",
+            RegisterError::LockedOut { .. } => "locked_out",
             RegisterError::UnknownProduct(_) => "unknown_product",
             RegisterError::Retired(_) => "retired",
             RegisterError::EmptySale => "empty_sale",
             RegisterError::NoSuchLine(_) => "no_such_line",
             RegisterError::NoSuchParkedSale(_) => "no_such_parked_sale",
             RegisterError::Offline(_) => "offline",
+            RegisterError::Untrusted(_) => "untrusted_server",
+            RegisterError::CaFile(_) => "ca_file",
             RegisterError::Invalid(_) | RegisterError::Sale(_) | RegisterError::Refused(_) => "refused",
             RegisterError::Database(_) | RegisterError::Corrupt(_) => "database",
         };
-        Problem { code, message: e.to_string(), field: None }
+        let retry_at_ms = match e {
+            RegisterError::LockedOut { until_ms, .. } => Some(until_ms),
+            _ => None,
+        };
+        Problem { retry_at_ms, ..Problem::new(code, e.to_string(), None) }
     }
 }
 
 impl From<PaymentError> for Problem {
     fn from(e: PaymentError) -> Problem {
-        Problem { code: "payment", message: e.to_string(), field: Some("amount") }
+        Problem::new("payment", e.to_string(), Some("amount"))
     }
 }
 
@@ -364,10 +381,16 @@ impl Desk {
     /// Opens the till whose folder is `data_dir` (its database is `register.db` there).
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Desk> {
         let data_dir = data_dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&data_dir)
+        crate::store::create_private_dir(&data_dir)
             .map_err(|e| RegisterError::Corrupt(format!("cannot create {}: {e}", data_dir.display())))?;
         let register = Register::open(data_dir.join("register.db"))?;
-        Ok(Desk { register, data_dir, tenders: Vec::new(), last: None, lookup: None })
+        Ok(Desk { register, data_dir, tenders: Vec::new(), last: None, lookup: None, ca_file: None })
+    }
+
+    /// The CA certificate (PEM file) that enrolment trusts besides the system's roots; the
+    /// register keeps it for every later connection to head office.
+    pub fn set_ca_file(&mut self, ca_file: Option<PathBuf>) {
+        self.ca_file = ca_file;
     }
 
     pub fn database(&self) -> PathBuf {
@@ -473,7 +496,8 @@ impl Desk {
         if code.trim().is_empty() {
             return Err(Problem::field("code", "the enrolment code is empty: ask head office for one"));
         }
-        self.register.enrol(server, code.trim())?;
+        let ca = self.ca_file.as_deref().map(crate::sync::read_ca_file).transpose()?;
+        self.register.enrol_with_ca(server, code.trim(), ca.as_deref())?;
         // The catalogue, cashiers and stock come with the first pull; offline, they come later.
         let _ = self.register.sync_once();
         self.view()
@@ -610,11 +634,11 @@ impl Desk {
         if self.tenders.is_empty() {
             Ok(())
         } else {
-            Err(Problem {
-                code: "tendering",
-                message: "payment has started: cancel the tenders before changing the sale".into(),
-                field: None,
-            })
+            Err(Problem::new(
+                "tendering",
+                "payment has started: cancel the tenders before changing the sale",
+                None,
+            ))
         }
     }
 
@@ -753,7 +777,7 @@ impl Desk {
             last.print_error = error.clone();
         }
         match error {
-            Some(message) => Err(Problem { code: "printer", message, field: Some("printer") }),
+            Some(message) => Err(Problem::new("printer", message, Some("printer"))),
             None => self.view(),
         }
     }
@@ -762,12 +786,8 @@ impl Desk {
     pub fn test_print(&mut self, printer: &str) -> Answer<()> {
         let mut link = printer_link(printer).map_err(|e| Problem::field("printer", e))?;
         let bytes = hardware::printer::render_test(&self.receipt_context(&self.settings()?)?)
-            .map_err(|e| Problem { code: "printer", message: e.to_string(), field: Some("printer") })?;
-        link.send(&bytes).map_err(|e| Problem {
-            code: "printer",
-            message: e.to_string(),
-            field: Some("printer"),
-        })
+            .map_err(|e| Problem::new("printer", e.to_string(), Some("printer")))?;
+        link.send(&bytes).map_err(|e| Problem::new("printer", e.to_string(), Some("printer")))
     }
 
     /// Finds a sale by the code on its receipt (scanned or typed).

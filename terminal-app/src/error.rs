@@ -13,6 +13,13 @@ pub enum RegisterError {
     NotSignedIn,
     #[error("wrong cashier number or PIN")]
     BadPin,
+    /// Too many wrong PINs in a row: the cashier may try again at `until_ms`.
+    #[error(
+        "too many wrong PINs in a row: this cashier may try again at {}, in {}",
+        local_time(*.until_ms),
+        minutes(.until_ms.saturating_sub(*.now_ms))
+    )]
+    LockedOut { until_ms: u64, now_ms: u64 },
     #[error("no product has the code {0}")]
     UnknownProduct(String),
     #[error("product {0} can no longer be sold")]
@@ -29,6 +36,13 @@ pub enum RegisterError {
     Sale(#[from] SaleError),
     #[error("the server cannot be reached: {0}")]
     Offline(String),
+    #[error(
+        "head office's certificate is not trusted ({0}): a chain that runs its own certificate authority gives its CA file at enrolment (--ca-file or CAISSE_CA_FILE)"
+    )]
+    Untrusted(String),
+    /// The CA certificate given at enrolment: missing, unreadable or not a certificate.
+    #[error("{0}")]
+    CaFile(String),
     #[error("the server refused: {0}")]
     Refused(String),
     #[error("the local database failed: {0}")]
@@ -38,6 +52,21 @@ pub enum RegisterError {
 }
 
 pub type Result<T> = std::result::Result<T, RegisterError>;
+
+/// Hours and minutes on this machine's clock, as the cashier reads them.
+fn local_time(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// A wait in whole minutes, rounded up: "1 minute", "5 minutes".
+fn minutes(ms: u64) -> String {
+    match ms.div_ceil(60_000).max(1) {
+        1 => "1 minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
 
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> RegisterError {
     RegisterError::Corrupt(e.to_string())

@@ -43,6 +43,11 @@ pub use error::{RegisterError, Result};
 use crate::store::{set_setting, setting, setting_u64};
 use crate::sync::{Client, Pushed, Transport};
 
+/// Wrong PINs in a row after which a cashier is locked out at a till.
+pub const PIN_ATTEMPTS: u32 = 5;
+/// How long a cashier is locked out at a till after [`PIN_ATTEMPTS`] wrong PINs in a row.
+pub const PIN_LOCKOUT_MS: u64 = 5 * 60 * 1_000;
+
 /// One till.
 #[derive(Debug)]
 pub struct Register {
@@ -141,14 +146,31 @@ impl Register {
 
     /// Exchanges a code from head office for this register's identity and device secret.
     pub fn enrol(&mut self, server: &str, code: &str) -> Result<Identity> {
+        self.enrol_with_ca(server, code, None)
+    }
+
+    /// [`Register::enrol`] for a chain that runs its own certificate authority: `ca_pem` (PEM
+    /// certificates, see [`sync::read_ca_file`]) is trusted besides the system's roots, now and
+    /// by every later connection to head office.
+    pub fn enrol_with_ca(&mut self, server: &str, code: &str, ca_pem: Option<&[u8]>) -> Result<Identity> {
         if let Ok(identity) = self.identity() {
             return Err(RegisterError::AlreadyEnrolled(identity.register.to_string()));
         }
-        let enrolment = Client::new(server)?.enrol(code)?;
+        let ca_text = ca_pem
+            .map(|pem| {
+                std::str::from_utf8(pem).map_err(|_| {
+                    RegisterError::CaFile("the CA certificate is not a PEM certificate".to_owned())
+                })
+            })
+            .transpose()?;
+        let enrolment = Client::with_ca(server, ca_pem)?.enrol(code)?;
         let register = RegisterId::parse(&enrolment.register)?;
         let store = LocationCode::parse(&enrolment.store)?;
         let tx = crate::store::write(&self.conn)?;
         set_setting(&tx, "server", server.trim_end_matches('/'))?;
+        if let Some(ca) = ca_text {
+            set_setting(&tx, "ca_pem", ca)?;
+        }
         set_setting(&tx, "register", register.as_str())?;
         set_setting(&tx, "store", store.as_str())?;
         set_setting(&tx, "secret", &enrolment.secret)?;
@@ -161,8 +183,15 @@ impl Register {
     /// Pushes every pending record, oldest first, then pulls every change. Records refused by
     /// head office are marked rejected and the others pushed again at once.
     pub fn sync_once(&mut self) -> Result<SyncReport> {
-        let mut client = Client::new(&self.identity()?.server)?;
+        let mut client = self.client()?;
         self.sync_with(&mut client)
+    }
+
+    /// A client for head office, trusting the CA given at enrolment besides the system's roots.
+    pub(crate) fn client(&self) -> Result<Client> {
+        let server = self.identity()?.server;
+        let ca = setting(&self.conn, "ca_pem")?;
+        Client::with_ca(&server, ca.as_deref().map(str::as_bytes))
     }
 
     /// [`Register::sync_once`] through any transport.
@@ -273,18 +302,72 @@ impl Register {
     }
 
     /// Signs a cashier in by PIN, checked here against the hashes pulled from head office.
+    /// [`PIN_ATTEMPTS`] wrong PINs in a row lock the cashier out at this till for
+    /// [`PIN_LOCKOUT_MS`], even with the right PIN, online or not; the right PIN clears the count.
     pub fn sign_in(&mut self, cashier: u32, pin: &str) -> Result<String> {
         let store = self.identity()?.store;
         let id = CashierId::new(cashier).map_err(|_| RegisterError::BadPin)?;
         let (name, hash) =
             catalog::cashier(&self.conn, cashier, store.as_str())?.ok_or(RegisterError::BadPin)?;
+        let now = self.clock.now_ms();
+        if let Some(until_ms) = self.pin_lock(cashier, now)? {
+            return Err(RegisterError::LockedOut { until_ms, now_ms: now });
+        }
         let parsed = argon2::PasswordHash::new(&hash).map_err(crate::error::corrupt)?;
         use argon2::PasswordVerifier;
-        argon2::Argon2::default()
-            .verify_password(pin.as_bytes(), &parsed)
-            .map_err(|_| RegisterError::BadPin)?;
+        if argon2::Argon2::default().verify_password(pin.as_bytes(), &parsed).is_err() {
+            return Err(self.pin_failed(cashier, now)?);
+        }
+        self.conn.execute("DELETE FROM pin_failures WHERE cashier = ?1", [cashier])?;
         self.cashier = Some((id, name.clone()));
         Ok(name)
+    }
+
+    /// Until when the cashier is locked out at this till, if they are.
+    fn pin_lock(&self, cashier: u32, now: u64) -> Result<Option<u64>> {
+        use rusqlite::OptionalExtension;
+        let until: Option<i64> = self
+            .conn
+            .query_row("SELECT locked_until_ms FROM pin_failures WHERE cashier = ?1", [cashier], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let until = until.and_then(|u| u64::try_from(u).ok()).filter(|&u| u > now);
+        match until {
+            // The till's clock was set back: the lock lasts its full length from now, no more,
+            // rather than until a time that the clock will take hours to reach.
+            Some(until) if until - now > PIN_LOCKOUT_MS => {
+                let until = now + PIN_LOCKOUT_MS;
+                self.conn.execute(
+                    "UPDATE pin_failures SET locked_until_ms = ?2 WHERE cashier = ?1",
+                    rusqlite::params![cashier, i64::try_from(until).unwrap_or(i64::MAX)],
+                )?;
+                Ok(Some(until))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Counts a wrong PIN; the last one allowed in a row locks the cashier out. The error to show.
+    fn pin_failed(&self, cashier: u32, now: u64) -> Result<RegisterError> {
+        let tx = crate::store::write(&self.conn)?;
+        let failures: u32 = tx.query_row(
+            "INSERT INTO pin_failures (cashier, failures) VALUES (?1, 1)
+             ON CONFLICT (cashier) DO UPDATE SET failures = failures + 1 RETURNING failures",
+            [cashier],
+            |r| r.get(0),
+        )?;
+        if failures < PIN_ATTEMPTS {
+            tx.commit()?;
+            return Ok(RegisterError::BadPin);
+        }
+        // Locked: after the wait, another PIN_ATTEMPTS tries.
+        let until = now + PIN_LOCKOUT_MS;
+        tx.execute(
+            "UPDATE pin_failures SET failures = 0, locked_until_ms = ?2 WHERE cashier = ?1",
+            rusqlite::params![cashier, i64::try_from(until).unwrap_or(i64::MAX)],
+        )?;
+        tx.commit()?;
+        Ok(RegisterError::LockedOut { until_ms: until, now_ms: now })
     }
 
     pub fn sign_out(&mut self) {

@@ -6,6 +6,8 @@ use std::fmt::Write;
 use shared_model::{Record, RecordBody, Tender};
 
 fn row(out: &mut String, width: usize, left: &str, right: &str) {
+    // Names come from head office: control characters in them would drive the terminal.
+    let left = hardware::printer::printable(left);
     let room = width.saturating_sub(right.chars().count() + 1);
     let left: String = left.chars().take(room).collect();
     let _ = writeln!(out, "{left:<room$} {right}");

@@ -16,7 +16,6 @@ use shared_model::sale::Sale;
 use shared_model::{Money, Quantity, Record, RecordBody, RecordId, Tender};
 
 use crate::error::{RegisterError, Result, corrupt};
-use crate::sync::Client;
 use crate::{Register, catalog, journal};
 
 /// Most an unverified return may refund.
@@ -71,9 +70,8 @@ impl Register {
     }
 
     fn remote_sale(&self, id: &RecordId) -> Result<Option<crate::sync::RemoteSale>> {
-        let identity = self.identity()?;
         let secret = crate::store::setting(&self.conn, "secret")?.ok_or(RegisterError::NotEnrolled)?;
-        Client::new(&identity.server)?.sale(&secret, id)
+        self.client()?.sale(&secret, id)
     }
 
     /// Units of each line of `sale` returned at this register: all of them, or only those head

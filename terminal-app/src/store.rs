@@ -10,13 +10,15 @@ use crate::error::Result;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/terminal/0001_init.sql"),
     include_str!("../../migrations/terminal/0002_receipts.sql"),
+    include_str!("../../migrations/terminal/0003_pin_lockout.sql"),
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
+        create_private_dir(parent)
             .map_err(|e| crate::error::corrupt(format!("{}: {e}", parent.display())))?;
     }
+    create_private_file(path).map_err(|e| crate::error::corrupt(format!("{}: {e}", path.display())))?;
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -24,6 +26,45 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     migrate(&conn)?;
     Ok(conn)
+}
+
+/// The register's folder, readable by its own OS account only when the register creates it (a
+/// folder the store chose is left as it is).
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// The database holds the device secret and the cashiers' PIN hashes: the file is created
+/// readable and writable by its owner only, before SQLite opens it, and a file (or WAL and
+/// shared-memory sibling) left readable by an older version is tightened. SQLite gives the
+/// siblings it creates the mode of the database file.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            match std::fs::metadata(&file) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn migrate(conn: &Connection) -> Result<()> {

@@ -1,7 +1,10 @@
-//! The sync client: enrolment, push and pull over HTTP, with timeouts so a dead network never
-//! hangs the till. What to do with the answers (marking records held or rejected, applying
-//! changes) is the register's, in `lib.rs`.
+//! The sync client: enrolment, push and pull over HTTPS (or plain HTTP on loopback or behind a
+//! TLS proxy), with timeouts so a dead network never hangs the till. It trusts the system's root
+//! certificates and, for a chain that runs its own certificate authority, the CA given at
+//! enrolment. What to do with the answers (marking records held or rejected, applying changes)
+//! is the register's, in `lib.rs`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -60,8 +63,68 @@ pub struct Client {
     base: String,
 }
 
+/// What a failed request means for the till: head office's certificate is not trusted, or it
+/// cannot be reached (and the sync retries).
 fn offline(e: reqwest::Error) -> RegisterError {
-    RegisterError::Offline(e.without_url().to_string())
+    let e = e.without_url();
+    let mut cause: &(dyn std::error::Error + 'static) = &e;
+    let mut root = None;
+    loop {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return match tls {
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+                    RegisterError::Untrusted("its issuer is unknown to this register".to_owned())
+                }
+                rustls::Error::InvalidCertificate(why) => RegisterError::Untrusted(why.to_string()),
+                other => RegisterError::Offline(format!("{e}: TLS: {other}")),
+            };
+        }
+        // An I/O error shows its inner error but does not give it as its source: the TLS
+        // error hides there.
+        let next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+        match next {
+            Some(next) => {
+                root = Some(next);
+                cause = next;
+            }
+            None => break,
+        }
+    }
+    match root {
+        Some(root) => RegisterError::Offline(format!("{e}: {root}")),
+        None => RegisterError::Offline(e.to_string()),
+    }
+}
+
+/// The certificates in a PEM file, as the HTTP client takes them; at least one.
+fn ca_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>> {
+    let not_pem = || {
+        RegisterError::CaFile(
+            "the CA certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned(),
+        )
+    };
+    let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|_| not_pem())?;
+    if certificates.is_empty() {
+        return Err(not_pem());
+    }
+    Ok(certificates)
+}
+
+/// Reads the CA certificate (PEM) of a chain that runs its own certificate authority, as given
+/// at enrolment, and checks that it is one.
+pub fn read_ca_file(path: &Path) -> Result<Vec<u8>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| RegisterError::CaFile(format!("the CA file {} cannot be read: {e}", path.display())))?;
+    if std::str::from_utf8(&pem).is_err() || ca_certificates(&pem).is_err() {
+        return Err(RegisterError::CaFile(format!(
+            "the CA file {} is not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(pem)
 }
 
 fn problem_detail(text: &str) -> String {
@@ -72,12 +135,26 @@ fn problem_detail(text: &str) -> String {
 }
 
 impl Client {
+    /// A client that trusts the system's root certificates.
     pub fn new(base: &str) -> Result<Client> {
-        let http = reqwest::blocking::Client::builder()
+        Client::with_ca(base, None)
+    }
+
+    /// A client that also trusts the certificates in `ca_pem` (PEM): the CA of a chain that
+    /// runs its own.
+    pub fn with_ca(base: &str, ca_pem: Option<&[u8]>) -> Result<Client> {
+        let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(offline)?;
+            .timeout(Duration::from_secs(30));
+        if let Some(pem) = ca_pem {
+            for certificate in ca_certificates(pem)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(|e| match ca_pem {
+            Some(_) => RegisterError::CaFile(format!("the CA certificate cannot be used: {e}")),
+            None => offline(e),
+        })?;
         Ok(Client { http, base: base.trim_end_matches('/').to_owned() })
     }
 

@@ -7,6 +7,8 @@ export interface Problem {
   code: string;
   message: string;
   field: string | null;
+  /** When the cashier may try again (locked out after wrong PINs). */
+  retry_at_ms?: number;
 }
 
 export interface Line {

@@ -1,7 +1,7 @@
 // The screen's words in French and English. Error sentences come from the library in English;
 // the common ones are known here by their code and said in the screen's language.
 
-import type { Lang } from "./format";
+import { clock, type Lang } from "./format";
 
 const WORDS = {
   online: ["En ligne", "Online"],
@@ -140,6 +140,10 @@ export function t(word: Word, lang: Lang): string {
 
 const PROBLEMS: Record<string, [string, string]> = {
   bad_pin: ["Numéro de caissier ou NIP erroné.", "Wrong cashier number or PIN."],
+  locked_out: [
+    "Trop de NIP erronés de suite : ce caissier pourra réessayer à {time}.",
+    "Too many wrong PINs in a row: this cashier may try again at {time}.",
+  ],
   not_signed_in: ["Aucun caissier n'est connecté.", "No cashier is signed in."],
   not_enrolled: ["Cette caisse n'est pas inscrite : inscrivez-la avec un code du siège.", "This register is not enrolled: enrol it with a code from head office."],
   unknown_product: ["Aucun article n'a ce code.", "No product has this code."],
@@ -148,10 +152,16 @@ const PROBLEMS: Record<string, [string, string]> = {
   tendering: ["Le paiement est commencé : annulez les paiements avant de modifier la vente.", "Payment has started: cancel the tenders before changing the sale."],
 };
 
-/** A problem from the library, in the screen's language; its own sentence when not known here. */
-export function problemText(problem: { code: string; message: string }, lang: Lang): string {
+/** A problem from the library, in the screen's language; its own sentence when not known here.
+ * `{time}` is when the cashier may try again, on this screen's clock. */
+export function problemText(
+  problem: { code: string; message: string; retry_at_ms?: number | null },
+  lang: Lang,
+): string {
   const known = PROBLEMS[problem.code];
-  if (known && lang === "fr") return known[0];
-  if (known) return known[1];
-  return problem.message;
+  if (!known) return problem.message;
+  const text = known[lang === "fr" ? 0 : 1];
+  if (!text.includes("{time}")) return text;
+  if (problem.retry_at_ms == null) return problem.message;
+  return text.replace("{time}", clock(problem.retry_at_ms));
 }

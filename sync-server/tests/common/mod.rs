@@ -77,6 +77,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub test_db: TestDb,
     pub admin: String,
+    /// What the handlers share (the password slots, to look at in tests).
+    pub state: AppState,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -114,14 +116,16 @@ impl TestServer {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = router(AppState::new(db.clone(), settings));
+        let state = AppState::new(db.clone(), settings);
+        let app = router(state.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            let limits = sync_server::listener::Limits::default();
+            sync_server::listener::serve(listener, app, None, limits, std::future::pending()).await.unwrap();
         });
         let http = reqwest::Client::new();
         let base = format!("http://{addr}");
         let admin = login(&http, &base, "admin", ADMIN_PASSWORD).await;
-        TestServer { base, addr, db, http, test_db, admin, server }
+        TestServer { base, addr, db, http, test_db, admin, state, server }
     }
 
     pub async fn finish(self) {

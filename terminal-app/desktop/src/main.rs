@@ -30,6 +30,10 @@ struct Args {
     /// A one-time enrolment code from head office, used when this register is not enrolled yet.
     #[arg(long, env = "CAISSE_ENROL_CODE", hide_env_values = true)]
     enrol_code: Option<String>,
+    /// The certificate (PEM) of the chain's own certificate authority, when head office's HTTPS
+    /// certificate comes from one; trusted from enrolment on, besides the system's roots.
+    #[arg(long, env = "CAISSE_CA_FILE")]
+    ca_file: Option<PathBuf>,
     /// Seconds between syncs while head office answers.
     #[arg(long, env = "CAISSE_SYNC_SECONDS", default_value_t = 3)]
     sync_seconds: u64,
@@ -65,11 +69,9 @@ async fn on<T: Send + 'static>(
     handle: AppHandle,
     work: impl FnOnce(&App) -> Answer<T> + Send + 'static,
 ) -> Answer<T> {
-    tauri::async_runtime::spawn_blocking(move || work(&handle.state::<App>())).await.map_err(|e| Problem {
-        code: "internal",
-        message: format!("the register failed: {e}"),
-        field: None,
-    })?
+    tauri::async_runtime::spawn_blocking(move || work(&handle.state::<App>()))
+        .await
+        .map_err(|e| Problem::new("internal", format!("the register failed: {e}"), None))?
 }
 
 #[tauri::command]
@@ -309,9 +311,7 @@ fn watch_serial_scanner(handle: tauri::AppHandle, path: String) {
                     let app = handle.state::<App>();
                     app.desk().add_read(scan).err()
                 }
-                hardware::serial::Event::Scanned(Err(e)) => {
-                    Some(Problem { code: "scan", message: e.to_string(), field: None })
-                }
+                hardware::serial::Event::Scanned(Err(e)) => Some(Problem::new("scan", e.to_string(), None)),
                 _ => None,
             };
             let _ = handle.emit("cart-changed", message);
@@ -355,6 +355,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let mut desk = Desk::open(&args.data_dir)
         .with_context(|| format!("opening the register in {}", args.data_dir.display()))?;
+    desk.set_ca_file(args.ca_file.clone());
     first_start(&mut desk, &args)?;
     let scanner = desk.settings()?.scanner;
     let sync = SyncLoop::spawn(desk.database(), Duration::from_secs(args.sync_seconds.max(1)));

@@ -56,10 +56,15 @@ struct Cashier {
 enum Command {
     /// Enrol this register with a code from head office.
     Enrol {
+        /// Head office's address: https://HOST:PORT (or http:// on loopback or behind a TLS proxy).
         #[arg(long)]
         server: String,
         #[arg(long)]
         code: String,
+        /// The certificate (PEM) of the chain's own certificate authority, when head office's
+        /// certificate comes from one: trusted from now on, besides the system's roots.
+        #[arg(long, env = "CAISSE_CA_FILE")]
+        ca_file: Option<PathBuf>,
     },
     /// Push pending records and pull changes; with --watch, keep doing it.
     Sync {
@@ -259,8 +264,9 @@ fn show(cli: &Cli, record: &Record, summary: String) {
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Enrol { server, code } => {
-            let identity = open(cli)?.enrol(server, code)?;
+        Command::Enrol { server, code, ca_file } => {
+            let ca = ca_file.as_deref().map(terminal_app::sync::read_ca_file).transpose()?;
+            let identity = open(cli)?.enrol_with_ca(server, code, ca.as_deref())?;
             if cli.json {
                 println!(
                     "{}",

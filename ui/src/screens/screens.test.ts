@@ -72,6 +72,13 @@ describe("the rest", () => {
     expect(problemText({ code: "bad_pin", message: "wrong cashier number or PIN" }, "fr")).toContain("NIP");
     expect(problemText({ code: "refused", message: "cards pay more" }, "fr")).toBe("cards pay more");
   });
+  it("says when a cashier locked out after wrong PINs may try again, on the screen's clock", () => {
+    const at = new Date(2026, 10, 22, 14, 35).getTime();
+    const locked = { code: "locked_out", message: "too many wrong PINs in a row", retry_at_ms: at };
+    expect(problemText(locked, "fr")).toBe("Trop de NIP erronés de suite : ce caissier pourra réessayer à 14:35.");
+    expect(problemText(locked, "en")).toContain("may try again at 14:35");
+    expect(problemText({ code: "locked_out", message: "as the library said" }, "en")).toBe("as the library said");
+  });
 });
 
 describe("the return screen", () => {

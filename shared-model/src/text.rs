@@ -1,0 +1,77 @@
+//! Free text from outside (descriptions, notes, names): bounded in length and free of control
+//! characters. A control character is never useful in a product name or a note, and some are
+//! harmful: NUL is refused by PostgreSQL, and ESC or GS bytes are commands to a receipt printer
+//! (`ESC p` opens the drawer, `GS V` cuts the paper).
+
+use crate::error::Invalid;
+
+/// Longest prefix of an offending value that an error quotes back: a refusal must not echo
+/// megabytes to the client and the log.
+pub const QUOTED: usize = 40;
+
+/// Checks a text for length (in characters) and control characters.
+pub fn check(what: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
+    if value.chars().nth(max).is_some() {
+        return Err(Invalid::TooLong { what, value: value.into(), max });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Invalid::BadCharacters {
+            what,
+            value: value.into(),
+            reason: "control characters (such as NUL, ESC or a line break) are not allowed",
+        });
+    }
+    Ok(())
+}
+
+/// Like [`check`], and refuses a text that is empty or only blanks.
+pub fn check_required(what: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
+    if value.trim().is_empty() {
+        return Err(Invalid::Empty { what });
+    }
+    check(what, value, max)
+}
+
+/// At most [`QUOTED`] characters of `value`, with control characters shown escaped and an
+/// ellipsis when cut: what an error message may repeat of a value it refuses.
+pub fn quote(value: &str) -> String {
+    let mut quoted: String = value.chars().take(QUOTED).flat_map(char::escape_debug).collect();
+    if value.chars().nth(QUOTED).is_some() {
+        quoted.push('…');
+    }
+    quoted
+}
+
+/// At most `max` characters of a message, cut with an ellipsis: for error messages built by
+/// other libraries (serde's quote whole values).
+pub fn truncate(message: &str, max: usize) -> String {
+    match message.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_long_texts_are_refused() {
+        assert!(check("note", "Café au lait, 2 × 250 g", 80).is_ok());
+        for bad in ["a\0b", "\x1bp\x00\x19\u{fa}", "line\nbreak", "\u{9b}"] {
+            assert!(matches!(check("note", bad, 80), Err(Invalid::BadCharacters { .. })), "{bad:?}");
+        }
+        assert!(matches!(check("note", &"é".repeat(81), 80), Err(Invalid::TooLong { .. })));
+        assert!(check("note", &"é".repeat(80), 80).is_ok());
+        assert!(matches!(check_required("name", "  ", 80), Err(Invalid::Empty { .. })));
+    }
+
+    #[test]
+    fn errors_quote_a_short_prefix() {
+        let long = "X".repeat(8 * 1024 * 1024);
+        let message = check("SKU", &long, 32).unwrap_err().to_string();
+        assert!(message.len() < 200, "{} bytes", message.len());
+        assert_eq!(quote("a\0b"), "a\\0b");
+        assert_eq!(truncate("abcdef", 3), "abc…");
+    }
+}
