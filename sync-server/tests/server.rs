@@ -430,22 +430,41 @@ async fn the_merge_matches_the_oracle(engine: Engine) {
         let expected: BTreeMap<(String, String), i64> =
             oracle.stock.iter().map(|((l, s), d)| ((l.to_string(), s.to_string()), d)).collect();
         assert_eq!(sums, expected, "seed {seed}");
+        // Loop over the oracle, so that a level or a store missing from the server's answer
+        // fails instead of passing unseen; then make sure the server has nothing more.
         let levels = server.get_json("/api/stock").await;
-        for level in levels.as_array().unwrap() {
-            let key =
-                (level["location"].as_str().unwrap().to_owned(), level["sku"].as_str().unwrap().to_owned());
-            assert_eq!(level["quantity"].as_i64(), expected.get(&key).copied(), "seed {seed} {key:?}");
+        let held: BTreeMap<(String, String), i64> = levels
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let key = (l["location"].as_str().unwrap().to_owned(), l["sku"].as_str().unwrap().to_owned());
+                (key, l["quantity"].as_i64().unwrap())
+            })
+            .collect();
+        for (key, quantity) in &expected {
+            assert_eq!(held.get(key), Some(quantity), "seed {seed} {key:?}");
         }
+        assert!(held.keys().all(|k| expected.contains_key(k)), "seed {seed}: levels the oracle has not");
         let report = server.get_json("/api/reports/sales?from=2000-01-01&to=2100-01-01&top=1000").await;
-        for store in report["stores"].as_array().unwrap() {
-            let code = shared_model::LocationCode::parse(store["store"].as_str().unwrap()).unwrap();
-            let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-            let t = oracle.sales.store_total(&code, day, day);
+        let by_store: BTreeMap<String, &Value> = report["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["store"].as_str().unwrap().to_owned(), s))
+            .collect();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let stores: BTreeSet<shared_model::LocationCode> =
+            oracle.sales.days.keys().map(|(store, _)| store.clone()).collect();
+        for code in &stores {
+            let store = by_store.get(code.as_str()).unwrap_or_else(|| panic!("seed {seed}: {code} missing from the report"));
+            let t = oracle.sales.store_total(code, day, day);
             assert_eq!(store["sales"].as_u64(), Some(t.sales), "seed {seed}");
             assert_eq!(store["returns"].as_u64(), Some(t.returns), "seed {seed}");
             assert_eq!(store["collected"].as_i64(), Some(t.collected.as_cents()), "seed {seed}");
             assert_eq!(store["refunded"].as_i64(), Some(t.refunded.as_cents()), "seed {seed}");
         }
+        assert_eq!(by_store.len(), stores.len(), "seed {seed}: stores the oracle has not");
         let over: BTreeSet<String> =
             oracle.returnable.over_returns().iter().map(|o| format!("{}/{}", o.sale, o.line)).collect();
         let flagged: BTreeSet<String> = server

@@ -244,9 +244,18 @@ fn chain_survives_partitions_faults_and_kills(
         // Invariant 3: the consolidated report equals a recomputation from the journals.
         let day = |d: &str| chrono_day(d);
         let report = sync_server::reporting::report(&db, day("2000-01-01"), day("2100-01-01"), 1_000).await.unwrap();
+        // Loop over the oracle: a store missing from the report fails.
+        for (store, (count, paid)) in &sales_by_store {
+            let figures = report.stores.iter().find(|f| &f.store == store);
+            let figures = figures.unwrap_or_else(|| panic!("store {store} is missing from the report"));
+            assert_eq!((figures.sales, figures.collected), (*count, *paid), "report for {store}");
+        }
         for figures in &report.stores {
-            let (count, paid) = sales_by_store[&figures.store];
-            assert_eq!((figures.sales, figures.collected), (count, paid), "report for {}", figures.store);
+            assert!(
+                sales_by_store.contains_key(&figures.store) || returns_by_store.contains_key(&figures.store),
+                "store {} is in the report but made no sale or return",
+                figures.store
+            );
         }
         assert_eq!(report.total.returns as usize, tills.len());
         // The till whose clock is a day off was flagged.
