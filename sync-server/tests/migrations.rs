@@ -50,5 +50,8 @@ fn the_normalisation_catches_a_difference() {
     let sqlite = "-- SQLite\nCREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, a TEXT);";
     let postgres = "-- PostgreSQL\nCREATE TABLE t (id BIGSERIAL PRIMARY KEY, a TEXT);";
     assert_eq!(normalised(sqlite), normalised(postgres));
-    assert_ne!(normalised(sqlite), normalised("-- PostgreSQL\nCREATE TABLE t (id BIGSERIAL PRIMARY KEY, b TEXT);"));
+    assert_ne!(
+        normalised(sqlite),
+        normalised("-- PostgreSQL\nCREATE TABLE t (id BIGSERIAL PRIMARY KEY, b TEXT);")
+    );
 }

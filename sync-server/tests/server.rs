@@ -457,7 +457,9 @@ async fn the_merge_matches_the_oracle(engine: Engine) {
         let stores: BTreeSet<shared_model::LocationCode> =
             oracle.sales.days.keys().map(|(store, _)| store.clone()).collect();
         for code in &stores {
-            let store = by_store.get(code.as_str()).unwrap_or_else(|| panic!("seed {seed}: {code} missing from the report"));
+            let store = by_store
+                .get(code.as_str())
+                .unwrap_or_else(|| panic!("seed {seed}: {code} missing from the report"));
             let t = oracle.sales.store_total(code, day, day);
             assert_eq!(store["sales"].as_u64(), Some(t.sales), "seed {seed}");
             assert_eq!(store["returns"].as_u64(), Some(t.returns), "seed {seed}");
