@@ -302,13 +302,7 @@ pub async fn insert_rows(
     suffix: &str,
 ) -> sqlx::Result<()> {
     for chunk in rows.chunks(rows_per_statement(columns.len())) {
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {} {suffix}",
-            columns.join(", "),
-            values_placeholders(placeholder(conn), chunk.len(), columns.len())
-        );
-        let values = chunk.iter().flatten().cloned().collect();
-        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).execute(&mut *conn).await?;
+        insert_statement(conn, table, columns, chunk, suffix).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -323,15 +317,24 @@ pub async fn insert_rows_returning(
 ) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
     let mut returned = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(rows_per_statement(columns.len())) {
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {} {suffix}",
-            columns.join(", "),
-            values_placeholders(placeholder(conn), chunk.len(), columns.len())
-        );
-        let values = chunk.iter().flatten().cloned().collect();
-        returned.extend(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).fetch_all(&mut *conn).await?);
+        returned.extend(insert_statement(conn, table, columns, chunk, suffix).fetch_all(&mut *conn).await?);
     }
     Ok(returned)
+}
+
+fn insert_statement<'q>(
+    conn: &sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    suffix: &str,
+) -> Query<'q> {
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES {} {suffix}",
+        columns.join(", "),
+        values_placeholders(placeholder(conn), rows.len(), columns.len())
+    );
+    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), rows.iter().flatten().cloned().collect())
 }
 
 /// The largest magnitude a running total at head office may reach (a day's sales of a store

@@ -72,6 +72,12 @@ fn at_path<'a>(value: &'a mut Value, path: &[String]) -> &'a mut Value {
     })
 }
 
+/// A push of one record given as its JSON wire form, however hostile.
+fn batch_of_json(record: &Value) -> String {
+    let raw = serde_json::value::RawValue::from_string(record.to_string()).unwrap();
+    shared_model::protocol::Message::encode(&shared_model::protocol::PushBatch { records: vec![raw] })
+}
+
 /// Every read head office offers, each answering 200.
 async fn every_read_answers(server: &TestServer, secret: &str) {
     for path in [
@@ -133,10 +139,7 @@ async fn extreme_numbers_in_any_record_never_break_a_report(engine: Engine) {
                 edited["record"]["id"] = json!(id.to_string());
                 edited["record"]["seq"] = json!(seq);
                 *at_path(&mut edited, path) = extreme.clone();
-                let raw = serde_json::value::RawValue::from_string(edited.to_string()).unwrap();
-                let body = shared_model::protocol::Message::encode(&shared_model::protocol::PushBatch {
-                    records: vec![raw],
-                });
+                let body = batch_of_json(&edited);
                 let response = server.push_raw(&secret, body).await;
                 let status = response.status();
                 let text = response.text().await.unwrap();
@@ -275,10 +278,7 @@ async fn hostile_text_is_refused_alike_on_both_engines(engine: Engine) {
         let mut value: Value = serde_json::from_str(&sale.encode()).unwrap();
         value["record"]["seq"] = json!(3);
         value["record"]["body"]["sale"]["lines"][0]["sku"] = json!("A".repeat(length));
-        let raw = serde_json::value::RawValue::from_string(value.to_string()).unwrap();
-        let batch = shared_model::protocol::Message::encode(&shared_model::protocol::PushBatch {
-            records: vec![raw],
-        });
+        let batch = batch_of_json(&value);
         let response = server.push_raw(&secret, batch).await;
         let text_length = response.content_length().unwrap_or(0);
         let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -298,9 +298,7 @@ async fn a_record_the_database_refuses_does_not_stick_the_queue(engine: Engine) 
     let records = build_records(&[vec![Act::Close, Act::Close]]);
     let mut value: Value = serde_json::from_str(&records[0].encode()).unwrap();
     value["record"]["seq"] = json!(u64::MAX);
-    let raw = serde_json::value::RawValue::from_string(value.to_string()).unwrap();
-    let batch =
-        shared_model::protocol::Message::encode(&shared_model::protocol::PushBatch { records: vec![raw] });
+    let batch = batch_of_json(&value);
     let body = problem(server.push_raw(&secret, batch).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["field"], "records[0].record.seq", "{body}");
     let answer = server.push(&secret, &records).await;
@@ -534,9 +532,7 @@ async fn dead_letters_are_bounded_deduplicated_and_paged(engine: Engine) {
     // A 1 MiB note, refused, pushed 40 times: one row, counted 40 times, 16 KiB kept.
     let mut value: Value = serde_json::from_str(&records[0].encode()).unwrap();
     value["record"]["body"]["stock_adjustment"]["note"] = json!("n".repeat(1024 * 1024));
-    let raw = serde_json::value::RawValue::from_string(value.to_string()).unwrap();
-    let batch =
-        shared_model::protocol::Message::encode(&shared_model::protocol::PushBatch { records: vec![raw] });
+    let batch = batch_of_json(&value);
     for _ in 0..40 {
         problem(server.push_raw(&secret, batch.clone()).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
@@ -550,10 +546,7 @@ async fn dead_letters_are_bounded_deduplicated_and_paged(engine: Engine) {
         let mut value: Value = serde_json::from_str(&records[0].encode()).unwrap();
         value["record"]["seq"] = json!(seq);
         value["record"]["body"]["stock_adjustment"]["delta"] = json!(0);
-        let raw = serde_json::value::RawValue::from_string(value.to_string()).unwrap();
-        let batch = shared_model::protocol::Message::encode(&shared_model::protocol::PushBatch {
-            records: vec![raw],
-        });
+        let batch = batch_of_json(&value);
         problem(server.push_raw(&secret, batch).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let first = server.get_json("/api/dead-letters?limit=4").await;
