@@ -589,7 +589,6 @@ pub struct Enrolment {
 pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> ApiResult<Enrolment> {
     let from = address_key("enrol", address);
     check_throttle(db, &from, "enrolment attempts from this address").await?;
-    count_attempt(db, &from, PER_ENROLLER, "enrolment attempts from this address").await?;
     if code.chars().count() > 32 {
         return Err(ApiError::invalid("code", "an enrolment code looks like ABCD-EFGH"));
     }
@@ -608,6 +607,13 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Ap
     .await?;
     let Some(claimed) = claimed else {
         tx.rollback().await?;
+        // Counted after the fact, unlike sign-ins: checking a code costs nothing, and a store
+        // enrolling all its registers at once must not lock itself out. The lock this may set
+        // applies from the next attempt.
+        match count_attempt(db, &from, PER_ENROLLER, "enrolment attempts from this address").await {
+            Ok(()) | Err(ApiError::TooManyRequests { .. }) => {}
+            Err(e) => return Err(e),
+        }
         return Err(ApiError::invalid(
             "code",
             "this enrolment code is not valid (unknown, used, replaced or expired): ask head office for a new one",
@@ -626,7 +632,6 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Ap
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    uncount(db, &from, PER_ENROLLER, false).await?;
     Ok(Enrolment {
         register: RegisterId::parse(&register).map_err(|e| ApiError::Internal(e.into()))?,
         store: LocationCode::parse(&row.try_get::<String, _>("store")?)
