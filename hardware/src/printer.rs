@@ -18,6 +18,9 @@ use escpos::utils::{JustifyMode, PageCode, Protocol};
 use shared_model::{Money, Record, RecordBody, Tender};
 use thiserror::Error;
 
+mod spec;
+pub use spec::{BadSpec, LINK_TIMEOUT, PrinterSpec};
+
 #[derive(Debug, Error)]
 pub enum PrintError {
     #[error("the receipt could not be laid out: {0}")]

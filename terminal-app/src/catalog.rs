@@ -152,17 +152,58 @@ pub fn find(conn: &Connection, code: &str) -> Result<ProductInfo> {
     }
 }
 
-/// Products whose name, SKU or category contains `text`, at most `limit`.
+/// Products whose name, SKU or category contains `text`, at most `limit`, by name. Case and
+/// accents are ignored for every letter, on both sides: `epicerie`, `ÉPICERIE` and `Épicerie`
+/// find the same products.
 pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<ProductInfo>> {
-    let pattern = format!("%{}%", text.trim());
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM products p WHERE p.active = 1 AND (p.name LIKE ?1 OR p.sku LIKE ?1 OR p.category LIKE ?1)
-         ORDER BY p.name LIMIT ?2"
-    ))?;
-    let raws = statement
-        .query_map(params![pattern, i64::try_from(limit).unwrap_or(i64::MAX)], product_of)?
+    let wanted = fold(text.trim());
+    let mut statement = conn.prepare_cached(
+        "SELECT p.sku, p.name, p.category FROM products p WHERE p.active = 1 ORDER BY p.name, p.sku",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut skus = Vec::new();
+    while skus.len() < limit {
+        let Some(row) = rows.next()? else { break };
+        let (sku, name, category): (String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        if [&sku, &name, &category].into_iter().any(|field| fold(field).contains(&wanted)) {
+            skus.push(sku);
+        }
+    }
+    drop(rows);
+    let mut by_sku = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM products p WHERE p.sku = ?1"))?;
+    let raws = skus
+        .iter()
+        .map(|sku| by_sku.query_row(params![sku], product_of))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     raws.into_iter().map(|raw| build(conn, raw)).collect()
+}
+
+/// Text as search compares it: lower case, accents and other marks taken off every letter
+/// (`Épicerie` → `epicerie`, `Œufs` → `oeufs`, `Straße` → `strasse`).
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let mut folded = String::with_capacity(text.len());
+    for c in text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
+        match c {
+            'œ' => folded.push_str("oe"),
+            'æ' => folded.push_str("ae"),
+            'ß' => folded.push_str("ss"),
+            'ø' => folded.push('o'),
+            'ł' => folded.push('l'),
+            'đ' => folded.push('d'),
+            c => folded.push(c),
+        }
+    }
+    folded
+}
+
+/// The name of a store or warehouse, as head office published it.
+pub fn location_name(conn: &Connection, code: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT name FROM locations WHERE code = ?1")?
+        .query_row(params![code], |r| r.get::<_, String>(0))
+        .optional()?)
 }
 
 /// The PIN hash and name of an active cashier allowed at `store`.
@@ -174,4 +215,26 @@ pub fn cashier(conn: &Connection, id: u32, store: &str) -> Result<Option<(String
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn folding_ignores_case_and_accents_for_every_letter() {
+        for (text, folded) in [
+            ("Épicerie", "epicerie"),
+            ("épicerie", "epicerie"),
+            ("ÉPICERIE FINE", "epicerie fine"),
+            ("Crème brûlée", "creme brulee"),
+            ("Œufs", "oeufs"),
+            ("Ça", "ca"),
+            ("Straße", "strasse"),
+            ("Ñandú", "nandu"),
+            ("CAF-ESP-250", "caf-esp-250"),
+        ] {
+            assert_eq!(fold(text), folded, "{text}");
+        }
+    }
 }

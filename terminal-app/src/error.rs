@@ -24,7 +24,7 @@ pub enum RegisterError {
     UnknownProduct(String),
     #[error("product {0} can no longer be sold")]
     Retired(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] shared_model::Invalid),
     #[error("the sale has no lines")]
     EmptySale,
@@ -32,9 +32,9 @@ pub enum RegisterError {
     NoSuchLine(usize),
     #[error("there is no parked sale {0}")]
     NoSuchParkedSale(i64),
-    #[error("{0}")]
+    #[error(transparent)]
     Sale(#[from] SaleError),
-    #[error("the server cannot be reached: {0}")]
+    #[error("head office cannot be reached: {0}")]
     Offline(String),
     #[error(
         "head office's certificate is not trusted ({0}): a chain that runs its own certificate authority gives its CA file at enrolment (--ca-file or CAISSE_CA_FILE)"
@@ -43,12 +43,27 @@ pub enum RegisterError {
     /// The CA certificate given at enrolment: missing, unreadable or not a certificate.
     #[error("{0}")]
     CaFile(String),
-    #[error("the server refused: {0}")]
+    /// Head office answered no; the sentence is its reason.
+    #[error("head office refused: {0}")]
     Refused(String),
+    /// This register refuses something it was asked to record; the sentence says why.
+    #[error("{0}")]
+    Rejected(String),
+    /// The printer failed; what was printed stands and can be reprinted.
+    #[error("receipt not printed: {0}")]
+    NotPrinted(String),
+    /// Not a `#[source]`: the sentence already carries SQLite's, and a chain printed with
+    /// `{:#}` would say it twice.
     #[error("the local database failed: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
     #[error("the local database holds something unreadable: {0}")]
     Corrupt(String),
+}
+
+impl From<rusqlite::Error> for RegisterError {
+    fn from(e: rusqlite::Error) -> RegisterError {
+        RegisterError::Database(e)
+    }
 }
 
 pub type Result<T> = std::result::Result<T, RegisterError>;

@@ -34,7 +34,7 @@ pub fn append(
         store: store.clone(),
         body,
     };
-    record.check().map_err(|e| crate::error::RegisterError::Refused(e.to_string()))?;
+    record.check().map_err(|e| crate::error::RegisterError::Rejected(e.to_string()))?;
     conn.execute(
         "INSERT INTO journal (seq, id, kind, created_ms, content) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -134,7 +134,7 @@ pub fn renumber(conn: &Connection, clock: &dyn Clock, seq: u64) -> Result<Record
     );
     record.seq = next;
     record.hlc = last.tick(clock.now_ms());
-    record.check().map_err(|e| crate::error::RegisterError::Refused(e.to_string()))?;
+    record.check().map_err(|e| crate::error::RegisterError::Rejected(e.to_string()))?;
     conn.execute(
         "UPDATE journal SET seq = ?1, content = ?2 WHERE seq = ?3",
         params![i64::try_from(next).map_err(corrupt)?, record.encode(), old],

@@ -7,7 +7,10 @@
 //! | [`journal`] | every record made here, in seq order; the outbox |
 //! | [`print`] | receipts after commit, unprinted receipts, reprints |
 //! | [`catalog`] | the pulled catalogue, cashiers and stock figures; lookups |
-//! | [`desk`] | the register screen's model: its views and what each key does |
+//! | [`desk`] | the register screen's model: its views, settings and what each key does |
+//! | [`input`] | what people type (amounts, receipts, tenders, reasons), parsed alike for the screen and the CLI |
+//! | [`returns`] | returns against a receipt, and the offline policy for receipts from elsewhere |
+//! | [`stock`] | stock counts, adjustments, transfers and replenishment requests |
 //! | [`sync`] | the HTTP client for enrolment, push and pull |
 //! | [`sync_loop`] | the screen's background sync thread |
 //! | [`store`] | the SQLite file: WAL, durable commits, migrations, settings |
@@ -20,6 +23,7 @@ pub mod catalog;
 pub mod clock;
 pub mod desk;
 pub mod error;
+pub mod input;
 pub mod journal;
 pub mod print;
 pub mod receipt;

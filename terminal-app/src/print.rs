@@ -19,9 +19,9 @@ impl Register {
         printer: &mut dyn PrinterLink,
     ) -> Result<()> {
         let record = journal::record(&self.conn, id)?
-            .ok_or_else(|| RegisterError::Refused(format!("no record {id} at this register")))?;
-        let bytes = render(&record, context).map_err(|e| RegisterError::Refused(e.to_string()))?;
-        printer.send(&bytes).map_err(|e| RegisterError::Offline(format!("receipt not printed: {e}")))?;
+            .ok_or_else(|| RegisterError::Rejected(format!("no record {id} at this register")))?;
+        let bytes = render(&record, context).map_err(|e| RegisterError::Rejected(e.to_string()))?;
+        printer.send(&bytes).map_err(|e| RegisterError::NotPrinted(e.to_string()))?;
         self.conn.execute(
             "INSERT INTO receipts (record_id, printed_ms) VALUES (?1, ?2)
              ON CONFLICT (record_id) DO UPDATE SET printed_ms = excluded.printed_ms, copies = receipts.copies + 1",
@@ -38,6 +38,24 @@ impl Register {
         )?;
         let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
         rows.map(|c| Record::decode(c?.as_bytes()).map_err(corrupt)).collect()
+    }
+
+    /// The newest sales and returns, newest first, for the reprint list: id, kind (`sale` or
+    /// `return`) and amount (a return's is negative).
+    pub fn recent_receipts(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, &'static str, shared_model::Money)>> {
+        Ok(journal::all(&self.conn)?
+            .into_iter()
+            .rev()
+            .filter_map(|r| match &r.body {
+                RecordBody::Sale(s) => Some((r.id, "sale", s.totals.total)),
+                RecordBody::Return(x) => Some((r.id, "return", -x.totals.total)),
+                _ => None,
+            })
+            .take(limit)
+            .collect())
     }
 
     /// Completes the sale, then prints its receipt. The sale stands whatever the printer does:

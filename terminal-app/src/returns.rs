@@ -120,7 +120,7 @@ impl Register {
                     .unwrap_or(0)
                     .max(here.get(&index).copied().unwrap_or(0));
                 let refund = Refund::share_of(&sold.amounts()?, sold.quantity, before, quantity)
-                    .map_err(|e| RegisterError::Refused(e.to_string()))?;
+                    .map_err(|e| RegisterError::Rejected(e.to_string()))?;
                 Ok(ReturnLine {
                     sku: sold.sku.clone(),
                     description: sold.description.clone(),
@@ -164,7 +164,7 @@ impl Register {
             .collect::<Result<Vec<_>>>()?;
         let total: Money = lines.iter().map(|l| l.refund.total()).sum();
         if total > UNVERIFIED_LIMIT {
-            return Err(RegisterError::Refused(format!(
+            return Err(RegisterError::Rejected(format!(
                 "a return that cannot be checked is limited to {UNVERIFIED_LIMIT}; this one is {total}: take it when the till is online"
             )));
         }
@@ -204,7 +204,7 @@ impl Register {
             reason,
             None,
         )
-        .map_err(|e| RegisterError::Refused(e.to_string()))?;
+        .map_err(|e| RegisterError::Rejected(e.to_string()))?;
         let tx = crate::store::write(&self.conn)?;
         let record = journal::append(
             &tx,

@@ -85,7 +85,7 @@ impl Register {
     /// sets the line's price; a weight label prices it by the kilogram. A bad scan adds nothing.
     pub fn add_scan(&mut self, raw: &str) -> Result<CartView> {
         let scan = hardware::scan::read(raw, &hardware::scan::VariableMeasure::default())
-            .map_err(|e| RegisterError::Refused(e.to_string()))?;
+            .map_err(|e| RegisterError::Rejected(e.to_string()))?;
         self.add_read(scan)
     }
 
@@ -162,7 +162,8 @@ impl Register {
         Ok(())
     }
 
-    /// Sets the current sale aside; returns its number for [`Register::resume`].
+    /// Sets the current sale aside; returns its number for [`Register::resume`]: positive, even
+    /// when the only other cart is the CLI's (slot -1).
     pub fn park(&mut self) -> Result<i64> {
         self.signed_in()?;
         let cart = self
@@ -171,7 +172,7 @@ impl Register {
             .ok_or(RegisterError::EmptySale)?;
         let tx = crate::store::write(&self.conn)?;
         tx.execute(
-            "INSERT INTO carts (id, cashier, parked_ms, content) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM carts), ?1, ?2, ?3)",
+            "INSERT INTO carts (id, cashier, parked_ms, content) VALUES ((SELECT MAX(COALESCE(MAX(id), 0), 0) + 1 FROM carts), ?1, ?2, ?3)",
             params![
                 self.cashier.as_ref().map(|(id, _)| id.get()),
                 i64::try_from(self.clock.now_ms()).map_err(corrupt)?,
@@ -204,7 +205,7 @@ impl Register {
         self.signed_in()?;
         let tx = crate::store::write(&self.conn)?;
         if load_cart(&tx, self.cart_slot)?.is_some_and(|c| !c.lines.is_empty()) {
-            return Err(RegisterError::Refused("park or finish the current sale first".into()));
+            return Err(RegisterError::Rejected("park or finish the current sale first".into()));
         }
         let cart = load_cart(&tx, id)?.filter(|_| id > 0).ok_or(RegisterError::NoSuchParkedSale(id))?;
         tx.execute("DELETE FROM carts WHERE id = ?1", params![id])?;

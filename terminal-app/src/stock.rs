@@ -88,7 +88,7 @@ impl Register {
         let here = self.stock(code)?.into_iter().find(|f| f.this_store).map(|f| f.quantity).unwrap_or(0);
         let sku = catalog::find(&tx, code)?.sku;
         let count = StockCount { sku, counted, expected: here };
-        count.check().map_err(|e| RegisterError::Refused(e.to_string()))?;
+        count.check().map_err(|e| RegisterError::Rejected(e.to_string()))?;
         let record = journal::append(
             &tx,
             self.clock.as_ref(),
@@ -109,7 +109,7 @@ impl Register {
     ) -> Result<Record> {
         let sku = catalog::find(&self.conn, code)?.sku;
         let adjustment = StockAdjustment { sku, delta, reason, note };
-        adjustment.check().map_err(|e| RegisterError::Refused(e.to_string()))?;
+        adjustment.check().map_err(|e| RegisterError::Rejected(e.to_string()))?;
         self.record(RecordBody::StockAdjustment(adjustment))
     }
 
@@ -149,7 +149,11 @@ impl Register {
             )
             .optional()?;
         let (from, lines) =
-            row.ok_or_else(|| RegisterError::Refused(format!("no transfer {transfer} is on its way here")))?;
+            row.ok_or_else(|| RegisterError::Rejected(format!("no transfer {transfer} is on its way here")))?;
+        // Received once: a second receipt would count the goods twice.
+        if !self.incoming_transfers()?.iter().any(|(id, _, _)| *id == transfer) {
+            return Err(RegisterError::Rejected(format!("transfer {transfer} was already received here")));
+        }
         let receipt = TransferReceipt {
             transfer,
             from: shared_model::LocationCode::parse(&from)?,
@@ -170,7 +174,7 @@ impl Register {
             })
             .collect::<Result<Vec<_>>>()?;
         let request = ReplenishmentRequest { lines, note };
-        request.check().map_err(|e| RegisterError::Refused(e.to_string()))?;
+        request.check().map_err(|e| RegisterError::Rejected(e.to_string()))?;
         self.record(RecordBody::ReplenishmentRequested(request))
     }
 

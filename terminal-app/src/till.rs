@@ -70,7 +70,7 @@ impl Register {
         // and the next.
         let tx = crate::store::write(&self.conn)?;
         let report = self.z_report_in(&tx, opening_float, counted_cash)?;
-        report.check().map_err(|e| crate::RegisterError::Refused(e.to_string()))?;
+        report.check().map_err(|e| crate::RegisterError::Rejected(e.to_string()))?;
         let record = crate::journal::append(
             &tx,
             self.clock.as_ref(),

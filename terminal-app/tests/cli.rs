@@ -161,3 +161,179 @@ fn a_back_office_runs_the_till_from_the_command_line() {
     cli.ok(&["sync"]);
     assert_eq!(cli.json(&["status"])["pending"], 0);
 }
+
+/// What the store sees of a product's stock here, through the CLI.
+fn here(cli: &Cli, code: &str) -> i64 {
+    let stock = cli.json(&["stock", code]);
+    let rows = stock.as_array().unwrap();
+    rows.iter().find(|f| f["this_store"] == true).unwrap()["quantity"].as_i64().unwrap()
+}
+
+#[test]
+fn a_replenishment_goes_from_request_to_stock_through_the_command_line_alone() {
+    let (server, cashiers) = Server::start();
+    let (id, _, _, pin) = cashiers.iter().find(|c| c.2 == "PLAT").unwrap().clone();
+    let cli = Cli { dir: tempfile::tempdir().unwrap() };
+    let id_text = id.to_string();
+    let who = ["--cashier", id_text.as_str(), "--pin", pin.as_str()];
+    let with = |command: &str, extra: &[&str]| {
+        let mut args = vec![command];
+        args.extend_from_slice(&who);
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    cli.ok(&["enrol", "--server", &server.url(), "--code", &server.code_for("PLAT-02")]);
+    cli.ok(&["sync"]);
+    let before = here(&cli, "CAF-ESP-250");
+
+    // The store asks for 12, from the command line, and head office hears of it.
+    let request = cli.json(&as_refs(&with("replenish", &["--item", "CAF-ESP-250:12", "--note", "weekend"])));
+    let request = request["record"]["id"].as_str().unwrap().to_owned();
+    cli.ok(&["sync"]);
+
+    // Head office approves, through its HTTP API as an admin: logistics ships a transfer.
+    let password = "correct horse battery staple";
+    server
+        .runtime
+        .block_on(sync_server::identity::create_user(
+            &server.db,
+            "admin",
+            password,
+            sync_server::identity::Role::Admin,
+        ))
+        .unwrap();
+    let http = reqwest::blocking::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/auth/login", server.url()))
+        .json(&serde_json::json!({ "username": "admin", "password": password }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let pending: Value = http
+        .get(format!("{}/api/replenishments?status=pending", server.url()))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(pending.as_array().unwrap().iter().any(|r| r["id"] == request.as_str()), "{pending}");
+    let decided = http
+        .post(format!("{}/api/replenishments/{request}/decision", server.url()))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "decision": "approved" }))
+        .send()
+        .unwrap();
+    assert!(decided.status().is_success(), "{}", decided.text().unwrap());
+
+    // Nothing has arrived until the till pulls; then the transfer is listed, and receiving it
+    // puts its 12 on this store's shelf.
+    assert!(cli.json(&["transfers"]).as_array().unwrap().is_empty());
+    cli.ok(&["sync"]);
+    let transfers = cli.json(&["transfers"]);
+    let incoming = transfers.as_array().unwrap();
+    assert_eq!(incoming.len(), 1, "{transfers}");
+    assert_eq!(incoming[0]["lines"][0]["sku"], "CAF-ESP-250");
+    assert_eq!(incoming[0]["lines"][0]["quantity"], 12);
+    let transfer = incoming[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(here(&cli, "CAF-ESP-250"), before, "shipped is not received");
+    assert!(cli.refused(&as_refs(&with("receive", &["not-a-transfer"]))).contains("not a transfer number"));
+    cli.ok(&as_refs(&with("receive", &[&transfer])));
+    assert_eq!(here(&cli, "CAF-ESP-250"), before + 12);
+    assert!(cli.json(&["transfers"]).as_array().unwrap().is_empty());
+    // Received once only.
+    assert!(cli.refused(&as_refs(&with("receive", &[&transfer]))).contains(&transfer));
+    cli.ok(&["sync"]);
+    assert_eq!(here(&cli, "CAF-ESP-250"), before + 12, "head office's figure agrees");
+    assert_eq!(cli.json(&["status"])["pending"], 0);
+}
+
+#[test]
+fn the_command_line_reads_amounts_and_takes_offline_returns_as_the_window_does() {
+    let (mut server, cashiers) = Server::start();
+    let (id, _, _, pin) = cashiers.iter().find(|c| c.2 == "PLAT").unwrap().clone();
+    let cli = Cli { dir: tempfile::tempdir().unwrap() };
+    let id_text = id.to_string();
+    let who = ["--cashier", id_text.as_str(), "--pin", pin.as_str()];
+    let with = |command: &str, extra: &[&str]| {
+        let mut args = vec![command];
+        args.extend_from_slice(&who);
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    cli.ok(&["enrol", "--server", &server.url(), "--code", &server.code_for("PLAT-02")]);
+    cli.ok(&["sync"]);
+
+    // Search ignores case and accents, on both sides, for every letter.
+    let skus = |text: &str| {
+        let found = cli.json(&["search", text]);
+        found.as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let grocery = skus("Épicerie");
+    assert!(!grocery.is_empty());
+    for text in ["épicerie", "epicerie", "EPICERIE", "ÉPICERIE"] {
+        assert_eq!(skus(text), grocery, "{text}");
+    }
+
+    // A comma is a decimal point, as at the window.
+    let sale = cli.json(&as_refs(&with("sell", &["--item", "PAI-BAG", "--tender", "cash:20,00"])));
+    assert_eq!(sale["record"]["body"]["sale"]["tenders"][0]["amount"], cli_amount("20.00"), "{sale}");
+    let z = cli.json(&as_refs(&with("z", &["--float", "150,50"])));
+    assert_eq!(z["opening_float"], cli_amount("150.50"), "{z}");
+
+    // Parked and finished later; the reprint list shows the sales, newest first.
+    let parked = cli.json(&as_refs(&with("sell", &["--item", "PAI-BAG:2", "--park"])));
+    let number = parked["parked"].as_i64().unwrap().to_string();
+    assert_eq!(cli.json(&["parked"]).as_array().unwrap().len(), 1);
+    cli.ok(&as_refs(&with("sell", &["--resume", &number, "--tender", "debit"])));
+    assert!(cli.json(&["parked"]).as_array().unwrap().is_empty());
+    let receipts = cli.json(&["receipts"]);
+    assert_eq!(receipts.as_array().unwrap().len(), 2);
+    assert_eq!(receipts[1]["id"], sale["record"]["id"]);
+
+    // The window's other actions: a receipt looked up for a return, a negative adjustment, the
+    // window's settings, a test page.
+    let lookup = cli.json(&["lookup", sale["record"]["id"].as_str().unwrap()]);
+    assert_eq!(
+        (lookup["lines"][0]["sold"].as_u64(), lookup["lines"][0]["returnable"].as_u64()),
+        (Some(1), Some(1))
+    );
+    cli.ok(&as_refs(&with("adjust", &["PAI-BAG", "-2", "--reason", "damaged"])));
+    let paper = cli.dir.path().join("test-page");
+    let printer = format!("file:{}", paper.display());
+    let saved = cli.json(&["--printer", &printer, "--language", "en", "settings", "--save"]);
+    assert_eq!((saved["printer"].as_str(), saved["language"].as_str()), (Some(printer.as_str()), Some("en")));
+    assert_eq!(cli.json(&["settings"]), saved);
+    assert!(cli.refused(&["--printer", "lpt1", "settings", "--save"]).contains("is not tcp:HOST:PORT"));
+    cli.ok(&["--printer", &printer, "test-print"]);
+    assert!(!std::fs::read(&paper).unwrap().is_empty());
+
+    // Offline, another store's receipt cannot be checked: the CLI says how to take it, then
+    // takes it unverified under the same policy as the window.
+    server.down();
+    let elsewhere = "01900000-0000-7000-8000-000000000001";
+    let refused = cli.refused(&as_refs(&with("return", &["--receipt", elsewhere, "--line", "1:1"])));
+    assert!(refused.contains("head office cannot be reached") && refused.contains("--store"), "{refused}");
+    let done = cli.json(&as_refs(&with(
+        "return",
+        &["--receipt", elsewhere, "--store", "plat", "--item", "CAF-ESP-250", "--reason", "defective"],
+    )));
+    assert_eq!(done["record"]["body"]["return"]["verified"], false, "{done}");
+    let over = cli.refused(&as_refs(&with(
+        "return",
+        &["--receipt", elsewhere, "--store", "PLAT", "--item", "CAF-ESP-250:40"],
+    )));
+    assert!(over.contains("limited to"), "{over}");
+    // A bad value is one sentence, never twice over.
+    let bad = cli.refused(&as_refs(&with("sell", &["--item", "PAI-BAG", "--tender", "cash:douze"])));
+    assert!(bad.contains("is not an amount"), "{bad}");
+    let misread = cli.refused(&as_refs(&with("sell", &["--item", "12345678", "--tender", "cash"])));
+    let sentence = misread.trim_start_matches("Error: ").trim_end();
+    assert!(!sentence.contains(": barcode"), "said twice: {misread}");
+}
+
+/// An amount as the wire form writes it.
+fn cli_amount(text: &str) -> Value {
+    serde_json::to_value(shared_model::Money::parse(text).unwrap()).unwrap()
+}

@@ -5,7 +5,8 @@
 mod common;
 
 use common::Server;
-use terminal_app::desk::{Desk, Key, ReturnPick, Settings};
+use hardware::printer::PrinterSpec;
+use terminal_app::desk::{Desk, Key, ReturnPick, Settings, SettingsText};
 
 fn keys(text: &str, start_ms: f64, gap_ms: f64) -> Vec<Key> {
     text.chars()
@@ -69,7 +70,7 @@ fn tenders_until_paid_then_the_receipt_prints() {
     let dir = tempfile::tempdir().unwrap();
     let mut desk = open_desk(&server, &cashiers, dir.path());
     let printer = dir.path().join("printer.bin");
-    let settings = Settings { printer: format!("file:{}", printer.display()), ..Settings::default() };
+    let settings = Settings { printer: Some(PrinterSpec::File(printer.clone())), ..Settings::default() };
     desk.save_settings(settings.clone()).unwrap();
     assert_eq!(desk.settings().unwrap(), settings);
 
@@ -86,13 +87,18 @@ fn tenders_until_paid_then_the_receipt_prints() {
     assert_eq!(desk.add_tender("credit", "", " ").unwrap_err().field, Some("approval"));
 
     // Five dollars cash, the rest by debit: the balance falls, then the sale completes.
-    let view = desk.add_tender("cash", "5.00", "").unwrap();
+    let tendered = desk.add_tender("cash", "5.00", "").unwrap();
+    assert!(tendered.completed().is_none(), "the balance is still due");
+    let view = tendered.into_view();
     assert_eq!(view.payment.balance, due - 500);
     assert!(view.last_sale.is_none());
     // Lines cannot change under a tender.
     assert_eq!(desk.set_quantity(0, 3).unwrap_err().code, "tendering");
-    let view = desk.add_tender("debit", "", "").unwrap();
+    let tendered = desk.add_tender("debit", "", "").unwrap();
+    let completed = tendered.completed().cloned().expect("the tenders cover the sale");
+    let view = tendered.into_view();
     let last = view.last_sale.clone().unwrap();
+    assert_eq!(completed.id, last.id);
     assert_eq!((last.change, last.printed), (0, true));
     assert!(view.cart.lines.is_empty() && view.payment.tenders.is_empty());
     let receipt = std::fs::read(&printer).unwrap();
@@ -101,9 +107,12 @@ fn tenders_until_paid_then_the_receipt_prints() {
 
     // Exact cash rounds to the nickel; a printer that fails never undoes the sale.
     desk.add_item("CAF-ESP-250", 1).unwrap();
-    let broken = Settings { printer: "file:/nonexistent/folder/printer".into(), ..settings.clone() };
+    let broken = Settings {
+        printer: Some(PrinterSpec::File("/nonexistent/folder/printer".into())),
+        ..settings.clone()
+    };
     desk.save_settings(broken).unwrap();
-    let view = desk.add_tender("cash", "", "").unwrap();
+    let view = desk.add_tender("cash", "", "").unwrap().into_view();
     let last = view.last_sale.unwrap();
     assert!(!last.printed && last.print_error.is_some());
     assert_eq!((last.total + last.rounding) % 5, 0);
@@ -118,17 +127,20 @@ fn tenders_until_paid_then_the_receipt_prints() {
 fn settings_refuse_what_the_till_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
     let mut desk = Desk::open(dir.path()).unwrap();
-    let good = Settings::default();
+    let good = SettingsText::from(Settings::default());
     for (bad, field) in [
-        (Settings { printer: "lpt1".into(), ..good.clone() }, "printer"),
-        (Settings { printer: "tcp:printer".into(), ..good.clone() }, "printer"),
-        (Settings { scanner: "usb".into(), ..good.clone() }, "scanner"),
-        (Settings { language: "de".into(), ..good.clone() }, "language"),
-        (Settings { columns: 40, ..good.clone() }, "columns"),
+        (SettingsText { printer: "lpt1".into(), ..good.clone() }, "printer"),
+        (SettingsText { printer: "tcp:printer".into(), ..good.clone() }, "printer"),
+        (SettingsText { scanner: "usb".into(), ..good.clone() }, "scanner"),
+        (SettingsText { language: "de".into(), ..good.clone() }, "language"),
+        (SettingsText { columns: 40, ..good.clone() }, "columns"),
     ] {
-        assert_eq!(desk.save_settings(bad).unwrap_err().field, Some(field));
+        assert_eq!(desk.save_settings_text(bad).unwrap_err().field, Some(field));
     }
-    assert_eq!(desk.settings().unwrap(), good, "nothing was saved");
+    assert_eq!(desk.settings().unwrap(), Settings::default(), "nothing was saved");
+    // What the window sends is kept as the printer it names.
+    let view = desk.save_settings_text(SettingsText { printer: "tcp:10.0.0.9:9100".into(), ..good }).unwrap();
+    assert_eq!(view.settings.printer, Some("tcp:10.0.0.9:9100".parse().unwrap()));
     // Not enrolled: enrolment needs an address and a code, and the screen says what is missing.
     assert_eq!(desk.enrol("127.0.0.1:8080", "ABCD-1234").unwrap_err().field, Some("server"));
     assert_eq!(desk.enrol("http://127.0.0.1:1", " ").unwrap_err().field, Some("code"));
@@ -143,7 +155,7 @@ fn returns_and_stock_from_the_screen() {
     let before = desk.stock("CAF-ESP-250").unwrap();
     let here = |s: &terminal_app::desk::StockView| s.figures.iter().find(|f| f.this_store).unwrap().quantity;
     desk.add_item("CAF-ESP-250", 3).unwrap();
-    let sale = desk.add_tender("debit", "", "").unwrap().last_sale.unwrap();
+    let sale = desk.add_tender("debit", "", "").unwrap().into_view().last_sale.unwrap();
     assert_eq!(here(&desk.stock("CAF-ESP-250").unwrap()), here(&before) - 3);
 
     let found = desk.find_sale(&sale.id).unwrap();

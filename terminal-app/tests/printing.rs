@@ -44,7 +44,7 @@ fn an_unreachable_printer_never_loses_a_sale() {
             &mut printer,
         )
         .unwrap();
-    assert!(matches!(printed, Err(RegisterError::Offline(_))), "{printed:?}");
+    assert!(matches!(printed, Err(RegisterError::NotPrinted(_))), "{printed:?}");
     assert_eq!(till.journal().unwrap().len(), 1, "the sale is committed once");
     assert!(till.cart().unwrap().lines.is_empty());
     assert_eq!(till.unprinted().unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![sale.record.id]);

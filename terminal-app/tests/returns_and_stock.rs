@@ -49,7 +49,7 @@ fn returns_stock_replenishment_and_the_z_report() {
     assert_eq!(found.returned.get(&0), Some(&1));
     let refused = vieux.take_return(&found, &[(0, 3, true)], RefundTo::Cash, ReturnReason::ChangedMind);
     assert!(
-        matches!(refused, Err(RegisterError::Refused(ref m)) if m.contains("1 already came back")),
+        matches!(refused, Err(RegisterError::Rejected(ref m)) if m.contains("1 already came back")),
         "{refused:?}"
     );
     assert_eq!(vieux.stock("TUQ-LAI").unwrap()[0].quantity, here - 2);
@@ -89,7 +89,7 @@ fn returns_stock_replenishment_and_the_z_report() {
         RefundTo::Cash,
         ReturnReason::Defective,
     );
-    assert!(matches!(big, Err(RegisterError::Refused(ref m)) if m.contains("limited to 200.00")), "{big:?}");
+    assert!(matches!(big, Err(RegisterError::Rejected(ref m)) if m.contains("limited to 200.00")), "{big:?}");
     plateau.sync_once().unwrap();
 
     // A shelf count sets the store's figure to what was counted.

@@ -200,7 +200,7 @@ fn run_seed(seed: u64, dir: &std::path::Path) {
                         refund,
                         ReturnReason::ChangedMind,
                     ) {
-                        Ok(_) | Err(RegisterError::Refused(_)) => {}
+                        Ok(_) | Err(RegisterError::Rejected(_)) => {}
                         Err(e) => panic!("return failed: {e}"),
                     }
                 }

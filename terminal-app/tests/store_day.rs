@@ -109,7 +109,7 @@ fn a_day_online_then_offline_then_online_again() {
     assert_eq!(till.resume(parked).unwrap().lines.len(), 1);
     assert!(matches!(
         till.resume(parked),
-        Err(RegisterError::Refused(_)) | Err(RegisterError::NoSuchParkedSale(_))
+        Err(RegisterError::Rejected(_)) | Err(RegisterError::NoSuchParkedSale(_))
     ));
     server.down();
 }

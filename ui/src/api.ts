@@ -59,6 +59,11 @@ export interface View {
   settings: Settings;
 }
 
+/** What a tender did, said outright by the register: still owed, or the sale is complete. */
+export type Tendered =
+  | { outcome: "balance_due"; balance: number; view: View }
+  | { outcome: "completed"; sale: LastSale; view: View };
+
 export interface Product {
   sku: string;
   name: string;
@@ -149,7 +154,8 @@ export const api = {
   voidSale: () => call<View>("void_sale"),
   park: () => call<View>("park"),
   resume: (id: number) => call<View>("resume", { id }),
-  addTender: (kind: string, amount: string, approval = "") => call<View>("add_tender", { kind, amount, approval }),
+  addTender: (kind: string, amount: string, approval = "") =>
+    call<Tendered>("add_tender", { kind, amount, approval }),
   clearTenders: () => call<View>("clear_tenders"),
   reprint: (id?: string) => call<View>("reprint", { id: id ?? null }),
   recentReceipts: () => call<[string, string, number][]>("recent_receipts"),

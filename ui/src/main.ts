@@ -213,10 +213,10 @@ async function tender(kind: "cash" | "debit" | "credit") {
   const entry = s.tenderEntry ? keyedAmount(s.tenderEntry) : "";
   const approval = $<HTMLInputElement>("#approval")?.value ?? s.creditApproval;
   s.creditApproval = approval;
-  const view = await api.addTender(kind, entry, approval);
+  const tendered = await api.addTender(kind, entry, approval);
   s.tenderEntry = "";
-  accept(view);
-  if (view.last_sale && view.cart.lines.length === 0) {
+  accept(tendered.view);
+  if (tendered.outcome === "completed") {
     s.creditApproval = "";
     s.screen = "sale";
   }

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use hardware::printer::{Language, PrinterSpec};
 use tauri::{AppHandle, Emitter, Manager};
 use terminal_app::desk::{
-    Answer, Desk, Key, Problem, ProductView, ReturnDone, ReturnLookup, ReturnPick, ScanOutcome, Settings,
-    StockView, SyncView, TransferView, View, ZView,
+    Answer, Desk, Key, Problem, ProductView, ReturnDone, ReturnLookup, ReturnPick, ScanOutcome, Scanner,
+    Settings, SettingsText, StockView, SyncView, Tendered, TransferView, View, ZView,
 };
 use terminal_app::sync_loop::SyncLoop;
 
@@ -38,14 +39,22 @@ struct Args {
     #[arg(long, env = "CAISSE_SYNC_SECONDS", default_value_t = 3)]
     sync_seconds: u64,
     /// Printer to set on first start (file:PATH, tcp:HOST:PORT or serial:PATH).
-    #[arg(long, env = "CAISSE_PRINTER")]
-    printer: Option<String>,
+    #[arg(long, env = "CAISSE_PRINTER", value_parser = parse_printer)]
+    printer: Option<PrinterSpec>,
     /// Screen and receipt language on first start: fr or en.
-    #[arg(long, env = "CAISSE_LANGUAGE")]
-    language: Option<String>,
+    #[arg(long, env = "CAISSE_LANGUAGE", value_parser = parse_language)]
+    language: Option<Language>,
     /// For benchmarks: print the time from start to a ready sale screen and exit.
     #[arg(long, env = "CAISSE_EXIT_WHEN_READY", hide = true)]
     exit_when_ready: bool,
+}
+
+fn parse_printer(text: &str) -> Result<PrinterSpec, hardware::printer::BadSpec> {
+    text.parse()
+}
+
+fn parse_language(text: &str) -> Result<Language, hardware::printer::BadSpec> {
+    text.parse()
 }
 
 struct App {
@@ -174,13 +183,13 @@ async fn resume(handle: AppHandle, id: i64) -> Answer<View> {
 }
 
 #[tauri::command]
-async fn add_tender(handle: AppHandle, kind: String, amount: String, approval: String) -> Answer<View> {
+async fn add_tender(handle: AppHandle, kind: String, amount: String, approval: String) -> Answer<Tendered> {
     on(handle, move |app| {
-        let view = app.desk().add_tender(&kind, &amount, &approval)?;
-        if view.last_sale.is_some() && view.cart.lines.is_empty() {
+        let tendered = app.desk().add_tender(&kind, &amount, &approval)?;
+        if tendered.completed().is_some() {
             app.sync.nudge();
         }
-        Ok(view)
+        Ok(tendered)
     })
     .await
 }
@@ -290,8 +299,8 @@ async fn z_report(handle: AppHandle, opening_float: String, counted: String, clo
 }
 
 #[tauri::command]
-async fn save_settings(handle: AppHandle, settings: Settings) -> Answer<View> {
-    on(handle, move |app| app.desk().save_settings(settings)).await
+async fn save_settings(handle: AppHandle, settings: SettingsText) -> Answer<View> {
+    on(handle, move |app| app.desk().save_settings_text(settings)).await
 }
 
 #[tauri::command]
@@ -323,10 +332,10 @@ fn first_start(desk: &mut Desk, args: &Args) -> anyhow::Result<()> {
     let mut settings = desk.settings()?;
     let fresh = settings == Settings::default();
     if let Some(printer) = &args.printer {
-        settings.printer = printer.clone();
+        settings.printer = Some(printer.clone());
     }
-    if let Some(language) = &args.language {
-        settings.language = language.clone();
+    if let Some(language) = args.language {
+        settings.language = language;
     }
     if fresh || args.printer.is_some() || args.language.is_some() {
         desk.save_settings(settings).map_err(|p| anyhow::anyhow!("{p}"))?;
@@ -374,8 +383,8 @@ fn main() -> anyhow::Result<()> {
                     }
                 });
             }
-            if let Some(path) = scanner.strip_prefix("serial:") {
-                watch_serial_scanner(tauri_app.handle().clone(), path.to_owned());
+            if let Scanner::Serial(path) = scanner {
+                watch_serial_scanner(tauri_app.handle().clone(), path.to_string_lossy().into_owned());
             }
             Ok(())
         })

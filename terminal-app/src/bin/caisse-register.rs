@@ -1,20 +1,24 @@
 //! `caisse-register`: the register without a screen, for store back offices, scripts and
-//! tests. Every command drives the same library as the desktop app.
+//! tests. Every command drives the same library as the desktop app, and every action of the
+//! window has a command here. What is typed parses through [`terminal_app::input`], as at the
+//! window: `12,50` and `12.50` are the same amount everywhere.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use hardware::printer::{Language, PrinterSpec};
 use serde_json::json;
 use shared_model::returns::ReturnReason;
 use shared_model::sale::Discount;
 use shared_model::stock::AdjustmentReason;
-use shared_model::tender::ApprovalCode;
-use shared_model::{Money, Percent, Record, RecordId, Tender};
+use shared_model::{LocationCode, Money, Record, RecordId};
+use terminal_app::desk::{Columns, Desk, Scanner, Settings};
+use terminal_app::input::{self, TenderEntry};
 use terminal_app::returns::RefundTo;
 use terminal_app::sync::Backoff;
-use terminal_app::{Register, receipt};
+use terminal_app::{Register, RegisterError, receipt};
 
 /// A Caisse register with no screen.
 #[derive(Debug, Parser)]
@@ -27,19 +31,61 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Receipt printer: tcp:HOST:PORT (network, usually port 9100), file:PATH (/dev/usb/lp0) or serial:PATH[@BAUD].
-    #[arg(long, env = "CAISSE_PRINTER", global = true)]
-    printer: Option<String>,
-    /// Receipt language: fr or en.
-    #[arg(long, env = "CAISSE_RECEIPT_LANGUAGE", global = true, default_value = "fr")]
-    language: String,
-    /// Receipt paper width in characters: 32 (58 mm), 42 or 48 (80 mm).
-    #[arg(long, env = "CAISSE_RECEIPT_COLUMNS", global = true, default_value_t = 42)]
-    columns: u8,
+    #[arg(long, env = "CAISSE_PRINTER", global = true, value_parser = parse_printer)]
+    printer: Option<PrinterSpec>,
+    /// Receipt language: fr or en [default: fr].
+    #[arg(long, env = "CAISSE_RECEIPT_LANGUAGE", global = true, value_parser = parse_language)]
+    language: Option<Language>,
+    /// Receipt paper width in characters: 32 (58 mm), 42 or 48 (80 mm) [default: 42].
+    #[arg(long, env = "CAISSE_RECEIPT_COLUMNS", global = true, value_parser = parse_columns)]
+    columns: Option<Columns>,
     /// Shift this register's clock (seconds; for testing a till whose clock is wrong).
     #[arg(long, env = "CAISSE_CLOCK_OFFSET_SECONDS", global = true, hide = true, default_value_t = 0)]
     clock_offset_seconds: i64,
     #[command(subcommand)]
     command: Command,
+}
+
+fn parse_printer(text: &str) -> Result<PrinterSpec, hardware::printer::BadSpec> {
+    text.parse()
+}
+
+fn parse_language(text: &str) -> Result<Language, hardware::printer::BadSpec> {
+    text.parse()
+}
+
+fn parse_columns(text: &str) -> Result<Columns, String> {
+    text.parse()
+}
+
+fn parse_scanner(text: &str) -> Result<Scanner, String> {
+    text.parse()
+}
+
+/// `LINE:DISCOUNT`, lines counted from 1: `2:10%`, `1:2,50`.
+fn parse_line_discount(text: &str) -> Result<(usize, Discount), String> {
+    let (line, value) =
+        text.split_once(':').ok_or_else(|| format!("{text:?} is not LINE:PERCENT% or LINE:AMOUNT"))?;
+    let line: usize = line.trim().parse().map_err(|_| format!("{line:?} is not a line number"))?;
+    let index = line.checked_sub(1).ok_or("lines are counted from 1")?;
+    match input::discount(value).map_err(|e| e.to_string())? {
+        Some(discount) => Ok((index, discount)),
+        None => Err(format!("{text:?} gives no discount")),
+    }
+}
+
+/// `LINE[:QUANTITY][:nostock]`, lines counted from 1.
+fn parse_return_line(text: &str) -> Result<(u16, u32, bool), String> {
+    let wrong = || format!("{text:?} is not LINE:QUANTITY");
+    let mut parts = text.trim().split(':');
+    let line: u16 = parts.next().unwrap_or_default().parse().map_err(|_| wrong())?;
+    let quantity: u32 = parts.next().unwrap_or("1").parse().map_err(|_| wrong())?;
+    let restock = match parts.next() {
+        None => true,
+        Some("nostock") => false,
+        Some(_) => return Err(wrong()),
+    };
+    Ok((line.checked_sub(1).ok_or("lines are counted from 1")?, quantity, restock))
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,38 +122,60 @@ enum Command {
     },
     /// Online or not, records pending, oldest pending, last sync, rejected records.
     Status,
-    /// Ring up and complete a sale.
+    /// Ring up and complete a sale; or park it, or finish a parked one.
     Sell {
         #[command(flatten)]
         cashier: Cashier,
         /// BARCODE or SKU, optionally :QUANTITY (repeatable).
-        #[arg(long = "item", required = true)]
-        items: Vec<String>,
+        #[arg(long = "item", value_parser = input::item, required_unless_present = "resume")]
+        items: Vec<(String, u32)>,
         /// LINE:PERCENT% or LINE:AMOUNT, lines counted from 1 (repeatable).
-        #[arg(long = "discount")]
-        discounts: Vec<String>,
+        #[arg(long = "discount", value_parser = parse_line_discount)]
+        discounts: Vec<(usize, Discount)>,
         /// cash:AMOUNT, debit:AMOUNT, credit:AMOUNT:APPROVAL, or cash, debit, credit:APPROVAL for the balance (repeatable).
-        #[arg(long = "tender", required = true)]
-        tenders: Vec<String>,
+        #[arg(long = "tender", value_parser = input::tender, required_unless_present = "park")]
+        tenders: Vec<TenderEntry>,
+        /// Set the sale aside instead of taking tenders (see `parked`).
+        #[arg(long, conflicts_with = "tenders")]
+        park: bool,
+        /// Start from a parked sale (its number, see `parked`), then add items and tenders.
+        #[arg(long)]
+        resume: Option<i64>,
     },
-    /// Take a return against a receipt.
+    /// Sales set aside, at the window or here: number, when, lines, total.
+    Parked,
+    /// Look a receipt up for a return: each line, what was sold and what is left to return.
+    Lookup {
+        #[arg(value_parser = input::receipt)]
+        receipt: RecordId,
+    },
+    /// Take a return against a receipt; offline, another store's is taken unverified (--store, --item).
+    ///
+    /// Offline, a receipt from another store cannot be checked: give --store and each --item
+    /// brought back to take it unverified, at today's price, within the same limit as the window.
     Return {
         #[command(flatten)]
         cashier: Cashier,
-        /// The receipt's id.
-        #[arg(long)]
-        receipt: String,
+        /// The receipt's number.
+        #[arg(long, value_parser = input::receipt)]
+        receipt: RecordId,
         /// LINE:QUANTITY, lines counted from 1; add :nostock when the goods are not resold (repeatable).
-        #[arg(long = "line", required = true)]
-        lines: Vec<String>,
+        #[arg(long = "line", value_parser = parse_return_line, required_unless_present = "items")]
+        lines: Vec<(u16, u32, bool)>,
+        /// Offline, a receipt this till cannot check: the store that sold it.
+        #[arg(long, value_parser = input::store, requires = "items")]
+        store: Option<LocationCode>,
+        /// Offline, a receipt this till cannot check: BARCODE or SKU[:QUANTITY] brought back (repeatable).
+        #[arg(long = "item", value_parser = input::item, requires = "store", conflicts_with = "lines")]
+        items: Vec<(String, u32)>,
         /// cash, debit or credit.
-        #[arg(long, default_value = "cash")]
-        refund: String,
+        #[arg(long, default_value = "cash", value_parser = input::refund_method)]
+        refund: RefundTo,
         /// defective, changed_mind, wrong_item, damaged_in_transit or other.
-        #[arg(long, default_value = "changed_mind")]
-        reason: String,
+        #[arg(long, default_value = "changed_mind", value_parser = input::return_reason)]
+        reason: ReturnReason,
     },
-    /// Find products by name, SKU or category.
+    /// Find products by name, SKU or category (case and accents ignored).
     Search { text: String },
     /// Stock of a product here and elsewhere.
     Stock { code: String },
@@ -123,45 +191,76 @@ enum Command {
         #[command(flatten)]
         cashier: Cashier,
         code: String,
+        #[arg(allow_negative_numbers = true)]
         delta: i64,
         /// damaged, theft, expired, found, correction or internal_use.
-        #[arg(long)]
-        reason: String,
+        #[arg(long, value_parser = input::adjustment_reason)]
+        reason: AdjustmentReason,
     },
     /// Ask the logistics centre for goods.
     Replenish {
         #[command(flatten)]
         cashier: Cashier,
         /// CODE:QUANTITY (repeatable).
-        #[arg(long = "item", required = true)]
-        items: Vec<String>,
+        #[arg(long = "item", required = true, value_parser = input::item)]
+        items: Vec<(String, u32)>,
         #[arg(long)]
         note: Option<String>,
     },
+    /// Transfers shipped to this store and not received yet (sync first to see new ones).
+    Transfers,
+    /// Receive a transfer as shipped: its goods join this store's stock.
+    Receive {
+        #[command(flatten)]
+        cashier: Cashier,
+        /// The transfer's number (see `transfers`).
+        #[arg(value_parser = input::transfer)]
+        transfer: uuid::Uuid,
+    },
     /// Every record this register made, in its wire form, one per line.
     Journal,
-    /// Print a receipt again (or for the first time, when the printer failed).
+    /// The newest sales and returns, newest first: the reprint list.
+    Receipts {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print a receipt again (or for the first time, when the printer failed); the last sale's without an id.
     Reprint {
         #[command(flatten)]
         cashier: Cashier,
-        id: String,
+        #[arg(value_parser = input::receipt)]
+        id: Option<RecordId>,
     },
+    /// Print a test page on --printer.
+    TestPrint,
     /// Show a receipt as text.
     Receipt {
-        id: String,
+        #[arg(value_parser = input::receipt)]
+        id: RecordId,
         #[arg(long, default_value_t = 42)]
         width: usize,
+    },
+    /// The window's settings; with --save, set them from --printer, --language, --columns and --scanner.
+    Settings {
+        #[arg(long)]
+        save: bool,
+        /// The window's scanner: wedge or serial:PATH.
+        #[arg(long, value_parser = parse_scanner, requires = "save")]
+        scanner: Option<Scanner>,
+        /// With --save: no printer at the window.
+        #[arg(long, requires = "save", conflicts_with = "printer")]
+        no_printer: bool,
     },
     /// The Z report; with --close, close the till.
     Z {
         #[command(flatten)]
         cashier: Cashier,
         /// Cash in the drawer when the shift opened.
-        #[arg(long, default_value = "0")]
-        float: String,
+        #[arg(long, default_value = "0", value_parser = input::money)]
+        float: Money,
         /// Cash counted now.
-        #[arg(long)]
-        counted: Option<String>,
+        #[arg(long, value_parser = input::money)]
+        counted: Option<Money>,
         #[arg(long)]
         close: bool,
     },
@@ -178,29 +277,18 @@ fn open(cli: &Cli) -> anyhow::Result<Register> {
     })
 }
 
-fn printer(cli: &Cli) -> anyhow::Result<Option<Box<dyn hardware::printer::PrinterLink>>> {
-    let Some(spec) = cli.printer.as_deref() else { return Ok(None) };
-    Ok(Some(terminal_app::desk::printer_link(spec).map_err(|e| anyhow::anyhow!("--printer: {e}"))?))
-}
-
 fn receipt_context(cli: &Cli, register: &Register) -> anyhow::Result<hardware::printer::ReceiptContext> {
-    let language = match cli.language.as_str() {
-        "fr" => hardware::printer::Language::Fr,
-        "en" => hardware::printer::Language::En,
-        other => bail!("{other:?} is not a receipt language: use fr or en"),
-    };
-    if ![32, 42, 48].contains(&cli.columns) {
-        bail!("receipts are 32, 42 or 48 columns wide, not {}", cli.columns);
-    }
-    Ok(register.receipt_context(language, cli.columns)?)
+    let language = cli.language.unwrap_or(Language::Fr);
+    let columns = cli.columns.unwrap_or_default();
+    Ok(register.receipt_context(language, columns.get())?)
 }
 
 /// Prints a record's receipt when a printer is configured; a printer failure is reported and
 /// leaves the receipt for a reprint, the sale itself stands.
 fn print_receipt(cli: &Cli, register: &mut Register, id: &RecordId) -> anyhow::Result<()> {
-    let Some(mut link) = printer(cli)? else { return Ok(()) };
+    let Some(printer) = &cli.printer else { return Ok(()) };
     let context = receipt_context(cli, register)?;
-    if let Err(e) = register.print(id, &context, link.as_mut()) {
+    if let Err(e) = register.print(id, &context, printer.link().as_mut()) {
         eprintln!("Warning: {e}. Reprint it with: caisse-register reprint {id}");
     }
     Ok(())
@@ -210,41 +298,6 @@ fn signed_in(cli: &Cli, cashier: &Cashier) -> anyhow::Result<Register> {
     let mut register = open(cli)?;
     register.sign_in(cashier.cashier, &cashier.pin)?;
     Ok(register)
-}
-
-fn money(text: &str, what: &str) -> anyhow::Result<Money> {
-    Money::parse(text).with_context(|| format!("{what} {text:?} is not an amount like 12.34"))
-}
-
-/// `CODE[:N]` → code and number (default 1).
-fn code_and_count(text: &str) -> anyhow::Result<(String, u32)> {
-    match text.rsplit_once(':') {
-        Some((code, n)) => {
-            Ok((code.to_owned(), n.parse().with_context(|| format!("{n:?} in {text:?} is not a quantity"))?))
-        }
-        None => Ok((text.to_owned(), 1)),
-    }
-}
-
-fn tender(text: &str, balance: Money) -> anyhow::Result<Tender> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let amount = |i: usize| parts.get(i).map_or(Ok(balance), |a| money(a, "tender"));
-    Ok(match parts[0] {
-        "cash" => Tender::Cash { amount: if parts.len() > 1 { amount(1)? } else { balance.round_cash() } },
-        "debit" => Tender::Debit { amount: amount(1)? },
-        "credit" if parts.len() == 2 => {
-            Tender::Credit { amount: balance, approval: ApprovalCode::parse(parts[1])? }
-        }
-        "credit" if parts.len() == 3 => {
-            Tender::Credit { amount: amount(1)?, approval: ApprovalCode::parse(parts[2])? }
-        }
-        "credit" => bail!("a credit tender needs its approval code, like credit:25.00:A1B2C3"),
-        other => bail!("{other:?} is not a tender: use cash, debit or credit"),
-    })
-}
-
-fn parse_enum<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> anyhow::Result<T> {
-    serde_json::from_value(json!(text)).map_err(|_| anyhow::anyhow!("{text:?} is not a known {what}"))
 }
 
 fn show(cli: &Cli, record: &Record, summary: String) {
@@ -260,6 +313,13 @@ fn show(cli: &Cli, record: &Record, summary: String) {
         println!("{summary}");
         print!("{}", receipt::text(record, 42));
     }
+}
+
+/// Local date and time of a moment in milliseconds.
+fn local(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
+        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
@@ -346,41 +406,33 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Sell { cashier, items, discounts, tenders } => {
+        Command::Sell { cashier, items, discounts, tenders, park, resume } => {
             let mut register = signed_in(cli, cashier)?;
             register.void()?;
+            if let Some(id) = resume {
+                register.resume(*id)?;
+            }
             let result = (|| {
-                for item in items {
-                    let (code, quantity) = code_and_count(item)?;
-                    register.add_item(&code, quantity)?;
+                for (code, quantity) in items {
+                    register.add_item(code, *quantity)?;
                 }
-                for discount in discounts {
-                    let (line, value) = discount
-                        .split_once(':')
-                        .with_context(|| format!("{discount:?} is not LINE:PERCENT% or LINE:AMOUNT"))?;
-                    let line: usize =
-                        line.parse().with_context(|| format!("{line:?} is not a line number"))?;
-                    let discount = if value.ends_with('%') {
-                        Discount::Percent(Percent::parse(value)?)
-                    } else {
-                        Discount::Amount(money(value, "discount")?)
-                    };
-                    register.set_discount(
-                        line.checked_sub(1).context("lines are counted from 1")?,
-                        Some(discount),
-                    )?;
+                for (line, discount) in discounts {
+                    register.set_discount(*line, Some(*discount))?;
+                }
+                if *park {
+                    return Ok::<_, anyhow::Error>(None);
                 }
                 let mut balance = register.cart()?.quote.total;
                 let mut parsed = Vec::new();
-                for text in tenders {
-                    let t = tender(text, balance)?;
+                for entry in tenders {
+                    let t = entry.tender(balance);
                     balance = if t.amount() >= balance { Money::ZERO } else { balance - t.amount() };
                     parsed.push(t);
                 }
-                Ok::<_, anyhow::Error>(register.complete_sale(parsed)?)
+                Ok(Some(register.complete_sale(parsed)?))
             })();
             match result {
-                Ok(done) => {
+                Ok(Some(done)) => {
                     let summary = format!(
                         "Sale complete: {} paid, {} change.",
                         done.sale.totals.paid(),
@@ -389,6 +441,19 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     show(cli, &done.record, summary);
                     print_receipt(cli, &mut register, &done.record.id)?;
                 }
+                Ok(None) => {
+                    let id = register.park()?;
+                    if cli.json {
+                        println!("{}", json!({ "parked": id }));
+                    } else {
+                        println!("Sale parked as {id}: finish it with sell --resume {id}, or at the window.");
+                    }
+                }
+                Err(e) if resume.is_some() && !register.cart()?.lines.is_empty() => {
+                    // A resumed sale is never lost: it goes back among the parked ones.
+                    let id = register.park()?;
+                    bail!("{e:#}; the sale is parked again as {id}");
+                }
                 Err(e) => {
                     // Nothing was recorded: leave no half-rung sale behind.
                     register.void()?;
@@ -396,39 +461,90 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Return { cashier, receipt, lines, refund, reason } => {
-            let mut register = signed_in(cli, cashier)?;
-            let id = RecordId::parse(receipt)?;
-            let found = register
-                .find_sale(&id)?
+        Command::Parked => {
+            let parked = open(cli)?.parked()?;
+            if cli.json {
+                let rows: Vec<_> = parked
+                    .iter()
+                    .map(|(id, at_ms, lines, total)| json!({ "id": id, "at_ms": at_ms, "lines": lines, "total": total.as_cents() }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else if parked.is_empty() {
+                println!("No sale is parked.");
+            } else {
+                for (id, at_ms, lines, total) in parked {
+                    println!("{id:>4}  {}  {lines} lines  {total:>10}", local(at_ms));
+                }
+            }
+        }
+        Command::Lookup { receipt } => {
+            let found = open(cli)?
+                .find_sale(receipt)?
                 .with_context(|| format!("no sale {receipt} here or at head office"))?;
-            let picks = lines
+            let lines: Vec<_> = found
+                .sale
+                .lines
                 .iter()
-                .map(|text| {
-                    let mut parts = text.split(':');
-                    let line: u16 = parts
-                        .next()
-                        .unwrap_or_default()
-                        .parse()
-                        .with_context(|| format!("{text:?} is not LINE:QUANTITY"))?;
-                    let quantity: u32 = parts
-                        .next()
-                        .unwrap_or("1")
-                        .parse()
-                        .with_context(|| format!("{text:?} is not LINE:QUANTITY"))?;
-                    let restock = parts.next() != Some("nostock");
-                    Ok((line.checked_sub(1).context("lines are counted from 1")?, quantity, restock))
+                .enumerate()
+                .map(|(i, line)| {
+                    let returned =
+                        u16::try_from(i).ok().and_then(|i| found.returned.get(&i)).copied().unwrap_or(0);
+                    (i + 1, line, returned)
                 })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let refund_to = match refund.as_str() {
-                "cash" => RefundTo::Cash,
-                "debit" => RefundTo::Debit,
-                "credit" => RefundTo::Credit,
-                other => bail!("{other:?} is not a refund method: use cash, debit or credit"),
+                .collect();
+            if cli.json {
+                let rows: Vec<_> = lines
+                    .iter()
+                    .map(|(n, line, returned)| {
+                        json!({
+                            "line": n, "sku": line.sku.as_str(), "description": line.description,
+                            "sold": line.quantity.get(), "returned": returned,
+                            "returnable": line.quantity.get().saturating_sub(*returned),
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    json!({ "id": found.record.id.to_string(), "store": found.record.store.as_str(),
+                            "business_day": found.sale.business_day.to_string(),
+                            "total": found.sale.totals.total.as_cents(), "lines": rows })
+                );
+            } else {
+                println!(
+                    "Sale {} at {} on {}, {}:",
+                    found.record.id, found.record.store, found.sale.business_day, found.sale.totals.total
+                );
+                for (n, line, returned) in lines {
+                    println!(
+                        "  {n:>2}. {:<30} sold {:>3}, returned {returned:>3}",
+                        line.description,
+                        line.quantity.get()
+                    );
+                }
+            }
+        }
+        Command::Return { cashier, receipt, lines, store, items, refund, reason } => {
+            let mut register = signed_in(cli, cashier)?;
+            let record = match (register.find_sale(receipt), store) {
+                (Ok(Some(found)), _) if items.is_empty() => {
+                    register.take_return(&found, lines, *refund, *reason)?
+                }
+                (Ok(Some(_)), _) => {
+                    bail!("sale {receipt} can be checked: return its lines with --line LINE:QUANTITY")
+                }
+                (Ok(None), _) => bail!("no sale {receipt} here or at head office"),
+                // Head office is out of reach and the receipt is not from this till: the offline
+                // policy, as at the window.
+                (Err(RegisterError::Offline(_)), Some(store)) => {
+                    register.take_unverified_return(*receipt, store.as_str(), items, *refund, *reason)?
+                }
+                (Err(e @ RegisterError::Offline(_)), None) => bail!(
+                    "{e}; to take the return unverified, give --store (where it was sold) and each --item brought back"
+                ),
+                (Err(e), _) => return Err(e.into()),
             };
-            let reason: ReturnReason = parse_enum(reason, "return reason")?;
-            let record = register.take_return(&found, &picks, refund_to, reason)?;
             show(cli, &record, "Return complete.".into());
+            print_receipt(cli, &mut register, &record.id)?;
         }
         Command::Search { text } => {
             let found = open(cli)?.search(text)?;
@@ -453,17 +569,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     let when = if f.this_store {
                         "now".to_owned()
                     } else {
-                        f.as_of_ms.map_or("never pulled".into(), |ms| {
-                            format!(
-                                "as of {}",
-                                chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
-                                    .map(|t| t
-                                        .with_timezone(&chrono::Local)
-                                        .format("%Y-%m-%d %H:%M")
-                                        .to_string())
-                                    .unwrap_or_default()
-                            )
-                        })
+                        f.as_of_ms.map_or("never pulled".into(), |ms| format!("as of {}", local(ms)))
                     };
                     println!("{:<8} {:>6}  {when}", f.location, f.quantity);
                 }
@@ -474,21 +580,101 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             show(cli, &record, format!("Count of {code} recorded: {counted}."));
         }
         Command::Adjust { cashier, code, delta, reason } => {
-            let reason: AdjustmentReason = parse_enum(reason, "adjustment reason")?;
-            let record = signed_in(cli, cashier)?.adjust_stock(code, *delta, reason, None)?;
+            let record = signed_in(cli, cashier)?.adjust_stock(code, *delta, *reason, None)?;
             show(cli, &record, format!("Adjustment of {code} recorded: {delta:+}."));
         }
         Command::Replenish { cashier, items, note } => {
-            let items = items.iter().map(|i| code_and_count(i)).collect::<anyhow::Result<Vec<_>>>()?;
-            let record = signed_in(cli, cashier)?.request_replenishment(&items, note.clone())?;
+            let record = signed_in(cli, cashier)?.request_replenishment(items, note.clone())?;
             show(cli, &record, format!("Replenishment requested: {}.", record.id));
+        }
+        Command::Transfers => {
+            let transfers = open(cli)?.incoming_transfers()?;
+            if cli.json {
+                let rows: Vec<_> = transfers
+                    .iter()
+                    .map(|(id, from, lines)| json!({
+                        "id": id.to_string(), "from": from,
+                        "lines": lines.iter().map(|l| json!({ "sku": l.sku.as_str(), "quantity": l.quantity.get() })).collect::<Vec<_>>(),
+                    }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else if transfers.is_empty() {
+                println!("No transfer is on its way here.");
+            } else {
+                for (id, from, lines) in transfers {
+                    println!("Transfer {id} from {from}:");
+                    for line in lines {
+                        println!("  {:<14} {:>5}", line.sku, line.quantity.get());
+                    }
+                }
+            }
+        }
+        Command::Receive { cashier, transfer } => {
+            let record = signed_in(cli, cashier)?.receive_transfer(*transfer)?;
+            show(cli, &record, format!("Transfer {transfer} received."));
+        }
+        Command::Receipts { limit } => {
+            let receipts = open(cli)?.recent_receipts(*limit)?;
+            if cli.json {
+                let rows: Vec<_> = receipts
+                    .iter()
+                    .map(|(id, kind, amount)| json!({ "id": id.to_string(), "kind": kind, "amount": amount.as_cents() }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for (id, kind, amount) in receipts {
+                    println!("{id}  {kind:<6} {amount:>10}");
+                }
+            }
+        }
+        Command::TestPrint => {
+            let printer =
+                cli.printer.as_ref().context("no printer: give --printer tcp:HOST:PORT or file:PATH")?;
+            let register = open(cli)?;
+            let bytes = hardware::printer::render_test(&receipt_context(cli, &register)?)?;
+            printer.link().send(&bytes)?;
+            println!("Test page printed on {printer}.");
+        }
+        Command::Settings { save, scanner, no_printer } => {
+            let mut desk = Desk::open(&cli.data_dir)
+                .with_context(|| format!("opening the register in {}", cli.data_dir.display()))?;
+            let mut settings = desk.settings()?;
+            if *save {
+                settings = Settings {
+                    printer: if *no_printer { None } else { cli.printer.clone().or(settings.printer) },
+                    scanner: scanner.clone().unwrap_or(settings.scanner),
+                    language: cli.language.unwrap_or(settings.language),
+                    columns: cli.columns.unwrap_or(settings.columns),
+                };
+                desk.save_settings(settings.clone())?;
+            }
+            if cli.json {
+                println!("{}", serde_json::to_string(&settings)?);
+            } else {
+                let printer = settings.printer.as_ref().map_or("none".to_owned(), ToString::to_string);
+                println!(
+                    "Printer {printer}, scanner {}, language {}, receipts {} columns wide.",
+                    settings.scanner,
+                    settings.language,
+                    settings.columns.get()
+                );
+            }
         }
         Command::Reprint { cashier, id } => {
             let mut register = signed_in(cli, cashier)?;
-            let id = RecordId::parse(id)?;
-            let mut link = printer(cli)?.context("no printer: give --printer tcp:HOST:PORT or file:PATH")?;
+            let id = match id {
+                Some(id) => *id,
+                None => register
+                    .recent_receipts(usize::MAX)?
+                    .into_iter()
+                    .find(|(_, kind, _)| *kind == "sale")
+                    .map(|(id, _, _)| id)
+                    .context("there is no receipt to reprint yet")?,
+            };
+            let printer =
+                cli.printer.as_ref().context("no printer: give --printer tcp:HOST:PORT or file:PATH")?;
             let context = receipt_context(cli, &register)?;
-            register.print(&id, &context, link.as_mut())?;
+            register.print(&id, &context, printer.link().as_mut())?;
             println!("Receipt {id} printed.");
         }
         Command::Journal => {
@@ -498,7 +684,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Receipt { id, width } => {
             let register = open(cli)?;
-            let id = RecordId::parse(id)?;
+            let id = *id;
             let record = register
                 .journal()?
                 .into_iter()
@@ -512,16 +698,14 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Z { cashier, float, counted, close } => {
             let mut register = signed_in(cli, cashier)?;
-            let float = money(float, "float")?;
-            let counted = counted.as_deref().map(|c| money(c, "counted cash")).transpose()?;
             let report = if *close {
-                let record = register.close_till(float, counted)?;
+                let record = register.close_till(*float, *counted)?;
                 match record.body {
                     shared_model::RecordBody::TillClosed(z) => z,
                     _ => unreachable!("close_till records a till close"),
                 }
             } else {
-                register.z_report(float, counted)?
+                register.z_report(*float, *counted)?
             };
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -548,7 +732,17 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A value that does not parse gets one sentence, like any other refusal.
+        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or_default();
+            eprintln!("Error: {}", line.strip_prefix("error: ").unwrap_or(line));
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
+    };
     if let Err(e) = run(&cli) {
         // One line: what was being done, then why it failed.
         eprintln!("Error: {e:#}");
