@@ -109,17 +109,22 @@ pub async fn location_of_kind(db: &Db, kind: LocationKind) -> anyhow::Result<Opt
 
 /// Writes a product and its barcodes and publishes it. `create` refuses an existing SKU;
 /// otherwise the SKU must exist. A barcode already used by another product is refused.
+/// Creates a product (`create`) or replaces one. Creating is a plain insert: of two requests
+/// racing to create one SKU, the database lets one in and the other gets a conflict; an
+/// existence check before an upsert would let both through on PostgreSQL. Replacing is an
+/// update that finds no row when the product does not exist.
 pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> ApiResult<()> {
     let mut tx = db.begin().await?;
-    let exists = sqlx::query("SELECT sku FROM products WHERE sku = $1")
-        .bind(product.sku.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-    match (create, exists) {
-        (true, true) => return Err(ApiError::Conflict(format!("product {} already exists", product.sku))),
-        (false, false) => return Err(ApiError::NotFound(format!("no product {}", product.sku))),
-        _ => {}
+    if create {
+        insert_product(&mut tx, product).await.map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                ApiError::Conflict(format!("product {} already exists", product.sku))
+            } else {
+                e.into()
+            }
+        })?;
+    } else if !update_product_row(&mut tx, product).await? {
+        return Err(ApiError::NotFound(format!("no product {}", product.sku)));
     }
     if !product.barcodes.is_empty() {
         let sign = placeholder(&tx);
@@ -140,29 +145,27 @@ pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> ApiRe
             )));
         }
     }
-    // A racing write of the same barcode (or SKU) can still hit a unique key: a conflict too.
-    write_product(&mut tx, product).await.map_err(|e| {
+    // A racing write of the same barcode can still hit the unique key: a conflict too.
+    replace_barcodes(&mut tx, product).await.map_err(|e| {
         if crate::db::is_unique_violation(&e) {
             ApiError::Conflict(format!(
-                "product {} or one of its barcodes was just written by another request",
+                "one of the barcodes of product {} was just given to another product",
                 product.sku
             ))
         } else {
             e.into()
         }
     })?;
+    publish_product(&mut tx, product).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Writes a product without checks (demo loading, and [`save_product`] after its checks).
-pub async fn write_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
+/// Inserts a new product's row; a unique violation when the SKU exists.
+async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, category = excluded.category,
-             price_cents = excluded.price_cents, tax_class = excluded.tax_class,
-             reorder_threshold = excluded.reorder_threshold, active = excluded.active, updated_ms = excluded.updated_ms",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(product.sku.as_str())
     .bind(&product.name)
@@ -174,10 +177,38 @@ pub async fn write_product(conn: &mut AnyConnection, product: &ProductInfo) -> s
     .bind(now_ms())
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Replaces an existing product's row; false when there is none.
+async fn update_product_row(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE products SET name = $2, category = $3, price_cents = $4, tax_class = $5,
+             reorder_threshold = $6, active = $7, updated_ms = $8
+         WHERE sku = $1",
+    )
+    .bind(product.sku.as_str())
+    .bind(&product.name)
+    .bind(&product.category)
+    .bind(product.price.as_cents())
+    .bind(product.tax_class.code())
+    .bind(i64::from(product.reorder_threshold))
+    .bind(i64::from(product.active))
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+async fn replace_barcodes(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM barcodes WHERE sku = $1").bind(product.sku.as_str()).execute(&mut *conn).await?;
     let rows =
         product.barcodes.iter().map(|b| vec![Value::from(b.as_str()), product.sku.as_str().into()]).collect();
     insert_rows(conn, "barcodes", &["code", "sku"], rows, "").await?;
+    Ok(())
+}
+
+async fn publish_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     let entry = Entry {
         kind: "product",
         key: product.sku.to_string(),
@@ -185,6 +216,14 @@ pub async fn write_product(conn: &mut AnyConnection, product: &ProductInfo) -> s
         change: Change::Product(product.clone()),
     };
     feed::publish(conn, vec![entry]).await
+}
+
+/// Writes a new product without the checks of [`save_product`] (loading the demo chain or a
+/// test's catalogue into an empty database).
+pub async fn write_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
+    insert_product(conn, product).await?;
+    replace_barcodes(conn, product).await?;
+    publish_product(conn, product).await
 }
 
 fn product_of(row: &sqlx::any::AnyRow, barcodes: Vec<Barcode>) -> anyhow::Result<ProductInfo> {
