@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use shared_model::protocol::Enrolment;
 use shared_model::{LocationCode, RegisterId};
 use sqlx::Row;
 
@@ -571,18 +572,6 @@ pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Op
     .try_get("expires_ms")
 }
 
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Enrolment {
-    #[schema(value_type = String)]
-    pub register: RegisterId,
-    #[schema(value_type = String)]
-    pub store: LocationCode,
-    /// The device secret: shown once, stored only hashed.
-    pub secret: String,
-    /// What the server holds of this register already (a re-enrolled till resumes from here).
-    pub holds: i64,
-}
-
 /// Exchanges an enrolment code, once, for a device secret. Enrolling again replaces the
 /// previous secret (a replaced till), and lifts a revocation. Wrong codes are throttled per
 /// address, and every kind of wrong code gets the same answer, so guessing learns nothing.
@@ -632,7 +621,7 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Ap
         store: LocationCode::parse(&row.try_get::<String, _>("store")?)
             .map_err(|e| ApiError::Internal(e.into()))?,
         secret,
-        holds: row.try_get("holds")?,
+        holds: u64::try_from(row.try_get::<i64, _>("holds")?).map_err(|e| ApiError::Internal(e.into()))?,
     })
 }
 
@@ -705,6 +694,20 @@ pub async fn note_push(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The highest seq of `register` the server holds with none missing below it (0 for none).
+pub async fn holds<'e, E>(conn: E, register: &RegisterId) -> sqlx::Result<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let held: Option<i64> = sqlx::query("SELECT holds FROM registers WHERE id = $1")
+        .bind(register.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("holds"))
+        .transpose()?;
+    u64::try_from(held.unwrap_or(0)).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 pub async fn note_pull(db: &Db, register: &RegisterId) -> sqlx::Result<()> {

@@ -25,7 +25,8 @@ use serde::Serialize;
 use sha2::Digest;
 use shared_model::projection::{Movement, movements};
 use shared_model::protocol::{
-    MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushResponse, Verdict,
+    Enrolment, MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushRefused,
+    PushResponse, Refusal, RefusalCode, SaleForReturn, Verdict,
 };
 use shared_model::{Record, RecordId, RegisterId};
 use sqlx::{AnyConnection, Row};
@@ -52,7 +53,7 @@ pub async fn enrol(
     State(state): State<AppState>,
     crate::http::ClientAddr(address): crate::http::ClientAddr,
     crate::http::JsonBody(body): crate::http::JsonBody<EnrolInput>,
-) -> ApiResult<Json<identity::Enrolment>> {
+) -> ApiResult<Json<Enrolment>> {
     Ok(Json(identity::enrol(&state.db, address, &body.code).await?))
 }
 
@@ -62,19 +63,11 @@ pub struct EnrolInput {
     pub code: String,
 }
 
-/// A record refused at push time.
-#[derive(Debug, Clone, Serialize)]
-pub struct Refusal {
-    pub index: u32,
-    /// `invalid` (unreadable or failed its checks), `seq_taken` (another record holds this
-    /// register's seq: a till restored from an old copy of its file renumbers it and pushes
-    /// again), or `id_taken` (another record holds this id).
-    pub code: &'static str,
-    pub id: Option<RecordId>,
-    pub seq: Option<u64>,
-    pub field: String,
-    pub reason: String,
-    #[serde(skip)]
+/// A record refused at push time: what the register is told, and what was pushed, which is
+/// parked for head office but never sent back.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub refusal: Refusal,
     payload: String,
 }
 
@@ -103,13 +96,15 @@ pub async fn push(
             let loose: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
             let pick =
                 |key: &str| loose.as_ref().and_then(|v| v.get("record")).and_then(|r| r.get(key)).cloned();
-            Refusal {
-                index,
-                code: "invalid",
-                id: pick("id").and_then(|v| serde_json::from_value(v).ok()),
-                seq: pick("seq").and_then(|v| v.as_u64()),
-                field: format!("records[{index}].{field}"),
-                reason,
+            Refused {
+                refusal: Refusal {
+                    index,
+                    code: RefusalCode::Invalid,
+                    id: pick("id").and_then(|v| serde_json::from_value(v).ok()),
+                    seq: pick("seq").and_then(|v| v.as_u64()),
+                    field: format!("records[{index}].{field}"),
+                    reason,
+                },
                 payload: raw.get().to_owned(),
             }
         };
@@ -170,24 +165,25 @@ async fn refuse_batch(
     db: &Db,
     register: &RegisterId,
     size: usize,
-    refusals: Vec<Refusal>,
+    refusals: Vec<Refused>,
 ) -> ApiResult<Response> {
     park(db, register, &refusals).await?;
     metrics::counter!("caisse_dead_letters_total").increment(refusals.len() as u64);
-    let first = &refusals[0];
+    let first = refusals[0].refusal.clone();
     tracing::warn!(register = %register, refused = refusals.len(), first = %first.reason, "push refused");
-    let mut extra = serde_json::Map::new();
-    extra.insert("refused".into(), serde_json::to_value(&refusals).unwrap_or_default());
-    let holds = sqlx::query("SELECT holds FROM registers WHERE id = $1")
-        .bind(register.as_str())
-        .fetch_one(db.pool())
-        .await?
-        .try_get::<i64, _>("holds")?;
-    extra.insert("holds".into(), holds.into());
+    let answer = PushRefused {
+        refused: refusals.into_iter().map(|r| r.refusal).collect(),
+        holds: identity::holds(db.pool(), register).await?,
+    };
+    let serde_json::Value::Object(extra) =
+        serde_json::to_value(&answer).map_err(|e| ApiError::Internal(e.into()))?
+    else {
+        return Err(ApiError::Internal(anyhow::anyhow!("a refused push's answer is not an object")));
+    };
+    let size_refused = answer.refused.len();
     Err(ApiError::Unprocessable {
         detail: format!(
-            "{} of the {size} records were refused and nothing was stored; first: {}",
-            refusals.len(),
+            "{size_refused} of the {size} records were refused and nothing was stored; first: {}",
             first.reason
         ),
         field: Some(first.field.clone()),
@@ -205,7 +201,7 @@ const DEAD_LETTER_REASON: usize = 1_000;
 
 /// Parks refused records for head office, with their reason. The same record refused again for
 /// the same reason is counted on its first row, not stored again.
-async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Result<()> {
+async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Result<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
     let kept: i64 =
@@ -215,12 +211,12 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Res
             .await?
             .try_get("n")?;
     let mut with_payload = DEAD_LETTERS_WITH_PAYLOAD - kept;
-    for r in refusals {
+    for Refused { refusal: r, payload: pushed } in refusals {
         let reason = shared_model::text::truncate(&r.reason, DEAD_LETTER_REASON);
-        let digest = hex::encode(sha2::Sha256::digest(format!("{}\n{}\n{}", r.field, reason, r.payload)));
+        let digest = hex::encode(sha2::Sha256::digest(format!("{}\n{}\n{}", r.field, reason, pushed)));
         let payload = if with_payload > 0 {
             with_payload -= 1;
-            shared_model::text::truncate(&r.payload, DEAD_LETTER_PAYLOAD)
+            shared_model::text::truncate(pushed, DEAD_LETTER_PAYLOAD)
         } else {
             String::new()
         };
@@ -236,7 +232,7 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Res
         .bind(shared_model::text::truncate(&r.field, 200))
         .bind(reason)
         .bind(payload)
-        .bind(i64::try_from(r.payload.len()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(pushed.len()).unwrap_or(i64::MAX))
         .bind(digest)
         .execute(&mut *tx)
         .await?;
@@ -271,17 +267,19 @@ async fn culprits(
     records: &[Record],
     skew_bound_ms: u64,
     cause: &anyhow::Error,
-) -> anyhow::Result<Vec<Refusal>> {
-    let refusal = |index: usize, error: &anyhow::Error| Refusal {
-        index: u32::try_from(index).unwrap_or(u32::MAX),
-        code: "invalid",
-        id: Some(records[index].id),
-        seq: Some(records[index].seq),
-        field: format!("records[{index}].record"),
-        reason: format!(
-            "head office cannot store this record: {}",
-            shared_model::text::truncate(&format!("{error:#}"), 300)
-        ),
+) -> anyhow::Result<Vec<Refused>> {
+    let refusal = |index: usize, error: &anyhow::Error| Refused {
+        refusal: Refusal {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            code: RefusalCode::Invalid,
+            id: Some(records[index].id),
+            seq: Some(records[index].seq),
+            field: format!("records[{index}].record"),
+            reason: format!(
+                "head office cannot store this record: {}",
+                shared_model::text::truncate(&format!("{error:#}"), 300)
+            ),
+        },
         payload: records[index].encode(),
     };
     let mut found = Vec::new();
@@ -329,7 +327,7 @@ pub enum Ingested {
         holds: u64,
     },
     /// Records that clash with what is held (same id or same seq, other content): nothing stored.
-    Conflicts(Vec<Refusal>),
+    Conflicts(Vec<Refused>),
 }
 
 /// Stores the records that are new and applies them, in one transaction; retried on a
@@ -361,13 +359,15 @@ async fn try_ingest(
     commit: bool,
 ) -> anyhow::Result<Ingested> {
     let encoded: Vec<String> = records.iter().map(Record::encode).collect();
-    let conflict = |index: usize, code: &'static str, reason: String| Refusal {
-        index: u32::try_from(index).unwrap_or(u32::MAX),
-        code,
-        id: Some(records[index].id),
-        seq: Some(records[index].seq),
-        field: format!("records[{index}].record.id"),
-        reason,
+    let conflict = |index: usize, code: RefusalCode, reason: String| Refused {
+        refusal: Refusal {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            code,
+            id: Some(records[index].id),
+            seq: Some(records[index].seq),
+            field: format!("records[{index}].record.id"),
+            reason,
+        },
         payload: encoded[index].clone(),
     };
 
@@ -382,7 +382,7 @@ async fn try_ingest(
             if encoded[first] != encoded[index] {
                 conflicts.push(conflict(
                     index,
-                    "id_taken",
+                    RefusalCode::IdTaken,
                     format!("record {} appears twice with different content", record.id),
                 ));
             }
@@ -391,7 +391,7 @@ async fn try_ingest(
         if let Some(other) = id_by_seq.insert(record.seq, record.id) {
             conflicts.push(conflict(
                 index,
-                "seq_taken",
+                RefusalCode::SeqTaken,
                 format!("seq {} is used by records {other} and {}", record.seq, record.id),
             ));
             continue;
@@ -467,12 +467,12 @@ async fn try_ingest(
             Some(content) if *content == encoded[index] => {}
             Some(_) => conflicts.push(conflict(
                 index,
-                "id_taken",
+                RefusalCode::IdTaken,
                 format!("record {} is already held with different content", record.id),
             )),
             None => conflicts.push(conflict(
                 index,
-                "seq_taken",
+                RefusalCode::SeqTaken,
                 format!("{} seq {} is already held as another record", record.origin, record.seq),
             )),
         }
@@ -534,13 +534,8 @@ async fn try_ingest(
 /// record is head office's to look at, and must not hold back the acknowledgement of the
 /// records behind it.
 async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx::Result<u64> {
-    let mut holds: i64 = sqlx::query("SELECT holds FROM registers WHERE id = $1")
-        .bind(register.as_str())
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("holds"))
-        .transpose()?
-        .unwrap_or(0);
+    let mut holds = i64::try_from(identity::holds(&mut *conn, register).await?)
+        .map_err(|e| sqlx::Error::Decode(e.into()))?;
     loop {
         let seqs: Vec<i64> = sqlx::query(
             "SELECT seq FROM records WHERE origin = $1 AND seq > $2
@@ -745,14 +740,6 @@ pub async fn pull(
     Ok(wire_response(response.encode()))
 }
 
-#[derive(Debug, Serialize)]
-pub struct SaleForReturn {
-    /// The sale in its wire form.
-    pub record: serde_json::Value,
-    /// Units already returned, per line index.
-    pub returned: BTreeMap<i64, i64>,
-}
-
 /// A sale from any store, for a return at another store (a register, online).
 #[utoipa::path(get, path = "/api/sync/sales/{id}", responses((status = 200, description = "The sale and what was returned of it"), (status = 404, description = "Not at head office (yet)")))]
 pub async fn sale_for_return(
@@ -767,8 +754,17 @@ pub async fn sale_for_return(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("sale {id} is not at head office (yet)")))?;
     let content: String = row.try_get("content")?;
-    let record = serde_json::from_str(&content).map_err(|e| ApiError::Internal(e.into()))?;
-    let returned = sales::returned_of(&state.db, &id.to_string()).await?;
+    let record = Record::decode(content.as_bytes()).map_err(|e| ApiError::Internal(e.into()))?;
+    let returned = sales::returned_of(&state.db, &id.to_string())
+        .await?
+        .into_iter()
+        .map(|(line, units)| {
+            let line = u16::try_from(line).map_err(|e| ApiError::Internal(e.into()))?;
+            // A count past u32 (merged offline returns) still says "all of it".
+            let units = u32::try_from(units.clamp(0, i64::from(u32::MAX))).unwrap_or(u32::MAX);
+            Ok((line, units))
+        })
+        .collect::<ApiResult<_>>()?;
     Ok(Json(SaleForReturn { record, returned }))
 }
 
