@@ -154,6 +154,11 @@ impl Db {
         Ok(done)
     }
 
+    /// Whether the database answers.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -17,50 +17,48 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
 use sha2::Digest;
 use shared_model::projection::{Movement, movements};
 use shared_model::protocol::{
-    Enrolment, MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushRefused,
-    PushResponse, Refusal, RefusalCode, SaleForReturn, Verdict,
+    MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushRefused, PushResponse,
+    Refusal, RefusalCode, SaleForReturn, Verdict,
 };
 use shared_model::{Record, RecordId, RegisterId};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
 use crate::db::{Db, list_placeholders, now_ms, placeholder};
-use crate::error::{ApiError, ApiResult};
-use crate::http::{AppState, WireBody};
-use crate::identity::{self, Register, Role, Staff};
+use crate::identity::{self, Register};
 use crate::{feed, inventory, replenishment, reporting, sales};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/registers/enrol", post(enrol))
-        .route("/api/sync/push", post(push))
-        .route("/api/sync/pull", post(pull))
-        .route("/api/sync/sales/{id}", get(sale_for_return))
-        .route("/api/dead-letters", get(dead_letters))
+/// Why a push, a pull or a look-up was refused, or could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The message cannot be read; `field` names where.
+    #[error("{detail}")]
+    Malformed { field: String, detail: String },
+    /// More than a push may carry.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A record for another register or another store: the caller is not who it claims.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
-/// Exchange an enrolment code for a register's device secret.
-#[utoipa::path(post, path = "/api/registers/enrol", request_body = Object, responses((status = 200, description = "The register's id, store and device secret"), (status = 422, description = "Unknown, used or expired code")))]
-pub async fn enrol(
-    State(state): State<AppState>,
-    crate::http::ClientAddr(address): crate::http::ClientAddr,
-    crate::http::JsonBody(body): crate::http::JsonBody<EnrolInput>,
-) -> ApiResult<Json<Enrolment>> {
-    Ok(Json(identity::enrol(&state.db, address, &body.code).await?))
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrolInput {
-    pub code: String,
+/// How a push ended.
+#[derive(Debug)]
+pub enum Pushed {
+    /// Stored (or held already): the verdicts and what the server holds.
+    Held(PushResponse),
+    /// Refused whole, nothing stored: why, the first refused record's field, and the refusals.
+    Refused { detail: String, field: String, answer: PushRefused },
 }
 
 /// A record refused at push time: what the register is told, and what was pushed, which is
@@ -71,25 +69,22 @@ pub struct Refused {
     payload: String,
 }
 
-/// Push a batch of records (a register, with its device secret). Body: the versioned wire form
-/// of `PushBatch`; answer: `PushResponse`, or a problem naming each refused record.
-#[utoipa::path(post, path = "/api/sync/push", request_body(content = Object, description = "{\"format\":1,\"push\":{\"records\":[…]}}"), responses((status = 200, description = "Verdicts and what the server holds"), (status = 403, description = "A record for another register or store"), (status = 413, description = "Batch too large"), (status = 422, description = "Refused records, named")))]
-pub async fn push(
-    State(state): State<AppState>,
-    register: Register,
-    WireBody(body): WireBody,
-) -> ApiResult<Response> {
-    let batch =
-        PushBatch::decode(&body).map_err(|e| ApiError::bad(e.field().unwrap_or("push").to_owned(), &e))?;
+/// Reads and ingests a push from `register`: all of it, or none of it with the records at
+/// fault named and parked for head office.
+pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64) -> Result<Pushed, Error> {
+    let batch = PushBatch::decode(body).map_err(|e| Error::Malformed {
+        field: e.field().unwrap_or("push").to_owned(),
+        detail: e.to_string(),
+    })?;
     if batch.records.len() > MAX_BATCH {
-        return Err(ApiError::PayloadTooLarge(format!(
+        return Err(Error::TooLarge(format!(
             "a push carries at most {MAX_BATCH} records, this one has {}",
             batch.records.len()
         )));
     }
     let mut records = Vec::with_capacity(batch.records.len());
     let mut refusals = Vec::new();
-    let skew_bound = state.settings.skew_bound_ms;
+    let skew_bound = skew_bound_ms;
     for (index, raw) in batch.records.iter().enumerate() {
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let refuse = |field: String, reason: String| {
@@ -112,13 +107,13 @@ pub async fn push(
             Err(e) => refusals.push(refuse(e.field().unwrap_or("record").to_owned(), e.to_string())),
             Ok(record) => {
                 if record.origin != register.id {
-                    return Err(ApiError::Forbidden(format!(
+                    return Err(Error::Forbidden(format!(
                         "record {index} claims to come from register {}, but this is register {}",
                         record.origin, register.id
                     )));
                 }
                 if record.store != register.store {
-                    return Err(ApiError::Forbidden(format!(
+                    return Err(Error::Forbidden(format!(
                         "record {index} is for store {}, but register {} is enrolled at store {}",
                         record.store, register.id, register.store
                     )));
@@ -131,34 +126,32 @@ pub async fn push(
         }
     }
     if !refusals.is_empty() {
-        return refuse_batch(&state.db, &register.id, batch.records.len(), refusals).await;
+        return refuse_batch(db, &register.id, batch.records.len(), refusals).await;
     }
-    let outcome = match ingest(&state.db, &register.id, &records, skew_bound).await {
+    let outcome = match ingest(db, &register.id, &records, skew_bound).await {
         Ok(outcome) => outcome,
         // The database refused what these records would write (a value out of its range, a
         // total that would overflow): find which records, and refuse those alone, so a
         // register's queue never sticks behind a push that fails the same way forever.
         Err(e) if caused_by_data(&e) => {
             tracing::warn!(register = %register.id, error = %e, "the database refused a push; finding the records at fault");
-            Ingested::Conflicts(culprits(&state.db, &register.id, &records, skew_bound, &e).await?)
+            Ingested::Conflicts(culprits(db, &register.id, &records, skew_bound, &e).await?)
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(Error::Internal(e)),
     };
     match outcome {
         Ingested::Done { verdicts, holds } => {
             let accepted = verdicts.iter().filter(|v| v.outcome == Outcome::Accepted).count();
             metrics::counter!("caisse_records_ingested_total").increment(accepted as u64);
             metrics::counter!("caisse_records_duplicate_total").increment((verdicts.len() - accepted) as u64);
-            let response =
-                PushResponse { verdicts, holds, server_time_ms: u64::try_from(now_ms()).unwrap_or_default() };
-            Ok(wire_response(response.encode()))
+            Ok(Pushed::Held(PushResponse {
+                verdicts,
+                holds,
+                server_time_ms: u64::try_from(now_ms()).unwrap_or_default(),
+            }))
         }
-        Ingested::Conflicts(refusals) => refuse_batch(&state.db, &register.id, records.len(), refusals).await,
+        Ingested::Conflicts(refusals) => refuse_batch(db, &register.id, records.len(), refusals).await,
     }
-}
-
-fn wire_response(body: String) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn refuse_batch(
@@ -166,7 +159,7 @@ async fn refuse_batch(
     register: &RegisterId,
     size: usize,
     refusals: Vec<Refused>,
-) -> ApiResult<Response> {
+) -> Result<Pushed, Error> {
     park(db, register, &refusals).await?;
     metrics::counter!("caisse_dead_letters_total").increment(refusals.len() as u64);
     let first = refusals[0].refusal.clone();
@@ -175,20 +168,12 @@ async fn refuse_batch(
         refused: refusals.into_iter().map(|r| r.refusal).collect(),
         holds: identity::holds(db.pool(), register).await?,
     };
-    let serde_json::Value::Object(extra) =
-        serde_json::to_value(&answer).map_err(|e| ApiError::Internal(e.into()))?
-    else {
-        return Err(ApiError::Internal(anyhow::anyhow!("a refused push's answer is not an object")));
-    };
-    let size_refused = answer.refused.len();
-    Err(ApiError::Unprocessable {
-        detail: format!(
-            "{size_refused} of the {size} records were refused and nothing was stored; first: {}",
-            first.reason
-        ),
-        field: Some(first.field.clone()),
-        extra,
-    })
+    let detail = format!(
+        "{} of the {size} records were refused and nothing was stored; first: {}",
+        answer.refused.len(),
+        first.reason
+    );
+    Ok(Pushed::Refused { detail, field: first.field, answer })
 }
 
 /// How much of a refused record's payload is kept: enough to read what went wrong. A 15 MiB
@@ -717,55 +702,49 @@ async fn skew_alerts(
     Ok(())
 }
 
-/// Pull the changes after a cursor (a register, with its device secret).
-#[utoipa::path(post, path = "/api/sync/pull", request_body(content = Object, description = "{\"format\":1,\"pull\":{\"cursor\":0,\"limit\":1000}}"), responses((status = 200, description = "Changes and the next cursor")))]
-pub async fn pull(
-    State(state): State<AppState>,
-    register: Register,
-    WireBody(body): WireBody,
-) -> ApiResult<Response> {
-    let request =
-        PullRequest::decode(&body).map_err(|e| ApiError::bad(e.field().unwrap_or("pull").to_owned(), &e))?;
+/// The changes after the cursor a register asks from, for its store.
+pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullResponse, Error> {
+    let request = PullRequest::decode(body).map_err(|e| Error::Malformed {
+        field: e.field().unwrap_or("pull").to_owned(),
+        detail: e.to_string(),
+    })?;
     if !(1..=MAX_PULL).contains(&request.limit) {
-        return Err(ApiError::bad("pull.limit", format!("limit must be between 1 and {MAX_PULL}")));
+        return Err(Error::Malformed {
+            field: "pull.limit".into(),
+            detail: format!("limit must be between 1 and {MAX_PULL}"),
+        });
     }
-    let page = feed::read(&state.db, register.store.as_str(), request.cursor, request.limit).await?;
-    identity::note_pull(&state.db, &register.id).await?;
+    let page = feed::read(db, register.store.as_str(), request.cursor, request.limit).await?;
+    identity::note_pull(db, &register.id).await?;
     let response = PullResponse {
         changes: page.changes,
         next: page.next,
         more: page.more,
         server_time_ms: u64::try_from(now_ms()).unwrap_or_default(),
     };
-    Ok(wire_response(response.encode()))
+    Ok(response)
 }
 
-/// A sale from any store, for a return at another store (a register, online).
-#[utoipa::path(get, path = "/api/sync/sales/{id}", responses((status = 200, description = "The sale and what was returned of it"), (status = 404, description = "Not at head office (yet)")))]
-pub async fn sale_for_return(
-    State(state): State<AppState>,
-    _register: Register,
-    Path(id): Path<String>,
-) -> ApiResult<Json<SaleForReturn>> {
-    let id = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
+/// A sale from any store, with what was returned of it, for a return at another store.
+pub async fn sale_for_return(db: &Db, id: &RecordId) -> Result<SaleForReturn, Error> {
     let row = sqlx::query("SELECT content FROM records WHERE id = $1 AND kind = 'sale'")
         .bind(id.to_string())
-        .fetch_optional(state.db.pool())
+        .fetch_optional(db.pool())
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("sale {id} is not at head office (yet)")))?;
+        .ok_or_else(|| Error::NotFound(format!("sale {id} is not at head office (yet)")))?;
     let content: String = row.try_get("content")?;
-    let record = Record::decode(content.as_bytes()).map_err(|e| ApiError::Internal(e.into()))?;
-    let returned = sales::returned_of(&state.db, &id.to_string())
+    let record = Record::decode(content.as_bytes()).map_err(anyhow::Error::from)?;
+    let returned = sales::returned_of(db, &id.to_string())
         .await?
         .into_iter()
         .map(|(line, units)| {
-            let line = u16::try_from(line).map_err(|e| ApiError::Internal(e.into()))?;
+            let line = u16::try_from(line).map_err(anyhow::Error::from)?;
             // A count past u32 (merged offline returns) still says "all of it".
             let units = u32::try_from(units.clamp(0, i64::from(u32::MAX))).unwrap_or(u32::MAX);
             Ok((line, units))
         })
-        .collect::<ApiResult<_>>()?;
-    Ok(Json(SaleForReturn { record, returned }))
+        .collect::<Result<_, Error>>()?;
+    Ok(SaleForReturn { record, returned })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -787,41 +766,22 @@ pub struct DeadLetter {
     pub payload_bytes: i64,
 }
 
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DeadLetterQuery {
-    /// Only letters older than this id (the last id of the previous page).
-    pub before: Option<i64>,
-    /// 1 to 200; 50 when absent.
-    pub limit: Option<u32>,
-    /// Only this register's.
-    pub register: Option<String>,
-}
-
-/// Records refused at push, with their reason, newest first, a page at a time (admin, manager).
-#[utoipa::path(get, path = "/api/dead-letters", params(DeadLetterQuery), security(("session" = [])), responses((status = 200, description = "Newest first", body = [DeadLetter])))]
+/// Records refused at push, newest first: `limit` of them older than `before`, of `register`
+/// or of every register.
 pub async fn dead_letters(
-    State(state): State<AppState>,
-    staff: Staff,
-    crate::http::QueryParams(query): crate::http::QueryParams<DeadLetterQuery>,
-) -> ApiResult<Json<Vec<DeadLetter>>> {
-    staff.require(&[Role::Manager])?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit is between 1 and 200"));
-    }
-    let register = match &query.register {
-        Some(id) => Some(RegisterId::parse(id).map_err(|e| ApiError::invalid("register", e))?.to_string()),
-        None => None,
-    };
+    db: &Db,
+    before: Option<i64>,
+    limit: u32,
+    register: Option<&RegisterId>,
+) -> sqlx::Result<Vec<DeadLetter>> {
     let rows = sqlx::query(
         "SELECT id, register_id, received_ms, last_ms, times, record_id, seq, field, reason, payload, payload_bytes
          FROM dead_letters WHERE id < $1 AND ($2 IS NULL OR register_id = $2) ORDER BY id DESC LIMIT $3",
     )
-    .bind(query.before.unwrap_or(i64::MAX))
-    .bind(register)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(register.map(RegisterId::to_string))
     .bind(i64::from(limit))
-    .fetch_all(state.db.pool())
+    .fetch_all(db.pool())
     .await?;
     let letters = rows
         .iter()
@@ -841,5 +801,5 @@ pub async fn dead_letters(
             })
         })
         .collect::<sqlx::Result<_>>()?;
-    Ok(Json(letters))
+    Ok(letters)
 }
