@@ -46,6 +46,7 @@ fn kind_of(text: &str) -> Option<LocationKind> {
         .find(|k| kind_str(*k) == text)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn save_location(conn: &mut AnyConnection, location: &LocationInfo) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO locations (code, kind, name, address) VALUES ($1, $2, $3, $4)
@@ -66,6 +67,7 @@ pub async fn save_location(conn: &mut AnyConnection, location: &LocationInfo) ->
     feed::publish(conn, vec![entry]).await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn locations(db: &Db) -> anyhow::Result<Vec<LocationInfo>> {
     let rows = sqlx::query("SELECT code, kind, name, address FROM locations ORDER BY code")
         .fetch_all(db.pool())
@@ -85,6 +87,7 @@ pub async fn locations(db: &Db) -> anyhow::Result<Vec<LocationInfo>> {
 
 /// The location of a kind, when there is exactly one (the logistics centre, the online shop).
 /// Which of `codes` are locations of the chain.
+#[tracing::instrument(skip_all)]
 pub async fn known_locations(conn: &mut AnyConnection, codes: &[&str]) -> sqlx::Result<BTreeSet<String>> {
     let mut known = BTreeSet::new();
     for chunk in codes.chunks(500) {
@@ -104,12 +107,14 @@ pub async fn known_locations(conn: &mut AnyConnection, codes: &[&str]) -> sqlx::
 }
 
 /// Whether the chain has any location yet (a fresh database has none).
+#[tracing::instrument(skip_all)]
 pub async fn has_locations(db: &Db) -> sqlx::Result<bool> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM locations").fetch_one(db.pool()).await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
 /// Whether `code` is one of the chain's stores.
+#[tracing::instrument(skip_all)]
 pub async fn is_store(db: &Db, code: &LocationCode) -> sqlx::Result<bool> {
     Ok(sqlx::query("SELECT code FROM locations WHERE code = $1 AND kind = 'store'")
         .bind(code.as_str())
@@ -118,6 +123,7 @@ pub async fn is_store(db: &Db, code: &LocationCode) -> sqlx::Result<bool> {
         .is_some())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn location_of_kind(db: &Db, kind: LocationKind) -> anyhow::Result<Option<LocationCode>> {
     Ok(locations(db).await?.into_iter().find(|l| l.kind == kind).map(|l| l.code))
 }
@@ -127,6 +133,7 @@ pub async fn location_of_kind(db: &Db, kind: LocationKind) -> anyhow::Result<Opt
 /// in and the other gets a conflict; an existence check before an upsert would let both
 /// through on PostgreSQL. Replacing is an update that finds no row when the product does not
 /// exist. A barcode another product holds is a conflict.
+#[tracing::instrument(skip_all)]
 pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> Result<()> {
     let mut tx = db.begin().await?;
     if create {
@@ -176,6 +183,7 @@ pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> Resul
 }
 
 /// Inserts a new product's row; a unique violation when the SKU exists.
+#[tracing::instrument(skip_all)]
 async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms)
@@ -195,6 +203,7 @@ async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx
 }
 
 /// Replaces an existing product's row; false when there is none.
+#[tracing::instrument(skip_all)]
 async fn update_product_row(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE products SET name = $2, category = $3, price_cents = $4, tax_class = $5,
@@ -214,6 +223,7 @@ async fn update_product_row(conn: &mut AnyConnection, product: &ProductInfo) -> 
     Ok(done.rows_affected() > 0)
 }
 
+#[tracing::instrument(skip_all)]
 async fn replace_barcodes(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM barcodes WHERE sku = $1").bind(product.sku.as_str()).execute(&mut *conn).await?;
     let rows =
@@ -222,6 +232,7 @@ async fn replace_barcodes(conn: &mut AnyConnection, product: &ProductInfo) -> sq
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 async fn publish_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     let entry = Entry {
         kind: "product",
@@ -234,6 +245,7 @@ async fn publish_product(conn: &mut AnyConnection, product: &ProductInfo) -> sql
 
 /// Writes a new product without the checks of [`save_product`] (loading the demo chain or a
 /// test's catalogue into an empty database).
+#[tracing::instrument(skip_all)]
 pub async fn write_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     insert_product(conn, product).await?;
     replace_barcodes(conn, product).await?;
@@ -254,6 +266,7 @@ fn product_of(row: &sqlx::any::AnyRow, barcodes: Vec<Barcode>) -> anyhow::Result
     })
 }
 
+#[tracing::instrument(skip_all)]
 async fn barcodes_of(db: &Db, skus: &[String]) -> anyhow::Result<BTreeMap<String, Vec<Barcode>>> {
     let mut out: BTreeMap<String, Vec<Barcode>> = BTreeMap::new();
     if skus.is_empty() {
@@ -288,6 +301,7 @@ pub struct ProductQuery {
 }
 
 /// Products in SKU order, filtered; keyset pagination with `after`.
+#[tracing::instrument(skip_all)]
 pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -323,6 +337,7 @@ pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>>
         .collect()
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn product(db: &Db, sku: &Sku) -> Result<ProductInfo> {
     let row = sqlx::query(
         "SELECT sku, name, category, price_cents, tax_class, reorder_threshold, active FROM products WHERE sku = $1",
@@ -336,6 +351,7 @@ pub async fn product(db: &Db, sku: &Sku) -> Result<ProductInfo> {
 }
 
 /// Reorder thresholds of the given products.
+#[tracing::instrument(skip_all)]
 pub async fn thresholds(conn: &mut AnyConnection, skus: &[&str]) -> sqlx::Result<BTreeMap<String, i64>> {
     if skus.is_empty() {
         return Ok(BTreeMap::new());
@@ -356,6 +372,7 @@ pub async fn thresholds(conn: &mut AnyConnection, skus: &[&str]) -> sqlx::Result
         .collect()
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn save_cashier(conn: &mut AnyConnection, cashier: &CashierInfo) -> sqlx::Result<()> {
     let previous: Option<Option<String>> = sqlx::query("SELECT store FROM cashiers WHERE id = $1")
         .bind(i64::from(cashier.id.get()))
@@ -391,6 +408,7 @@ pub async fn save_cashier(conn: &mut AnyConnection, cashier: &CashierInfo) -> sq
 }
 
 /// Creates or replaces a cashier, and publishes it to the registers of its store.
+#[tracing::instrument(skip_all)]
 pub async fn put_cashier(db: &Db, cashier: &CashierInfo) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     save_cashier(&mut tx, cashier).await?;

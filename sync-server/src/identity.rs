@@ -214,6 +214,7 @@ const PER_ENROLLER: Throttle = Throttle { failures: 10, window_ms: 60 * 60_000, 
 const MAX_LOCK_MS: i64 = 60 * 60_000;
 
 /// Refuses (429) while `key` is locked.
+#[tracing::instrument(skip_all)]
 async fn check_throttle(db: &Db, key: &str, what: &str) -> Result<()> {
     let locked_until: Option<i64> =
         sqlx::query("SELECT locked_until_ms FROM attempt_throttle WHERE key = $1")
@@ -239,6 +240,7 @@ async fn check_throttle(db: &Db, key: &str, what: &str) -> Result<()> {
 /// attempts cannot all pass the lock before the first of them fails: the attempt past the
 /// allowance is refused at once (429), the one that reaches it locks the key. A successful
 /// attempt is taken back with [`uncount`].
+#[tracing::instrument(skip_all)]
 async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -276,6 +278,7 @@ async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result
 }
 
 /// Takes back an attempt that succeeded; for an account, forgets its failures altogether.
+#[tracing::instrument(skip_all)]
 async fn uncount(db: &Db, key: &str, rule: Throttle, forget: bool) -> sqlx::Result<()> {
     let query = if forget {
         sqlx::query("DELETE FROM attempt_throttle WHERE key = $1").bind(key)
@@ -305,6 +308,7 @@ fn address_key(kind: &str, address: Option<std::net::IpAddr>) -> String {
 
 /// Creates the first admin when there is no user at all, so a new chain can be signed into.
 /// Returns the password when it made one (the one given, or a random one to print once).
+#[tracing::instrument(skip_all)]
 pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Result<Option<String>> {
     let users: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?.try_get("n")?;
@@ -316,6 +320,7 @@ pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Re
     Ok(Some(password))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create_user(db: &Db, username: &str, password: &str, role: Role) -> anyhow::Result<()> {
     let hash = hash_password(password)?;
     db.write(
@@ -341,6 +346,7 @@ pub struct Session {
 
 /// Checks a password and opens a session. Failures are throttled per account and per
 /// address; an unknown username costs a hash like a known one.
+#[tracing::instrument(skip_all)]
 pub async fn log_in(
     db: &Db,
     slots: &PasswordSlots,
@@ -391,12 +397,14 @@ pub async fn log_in(
 }
 
 /// Ends the session whose token is `token`.
+#[tracing::instrument(skip_all)]
 pub async fn log_out(db: &Db, staff: &Staff) -> Result<()> {
     db.write(sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&staff.token_hash)).await?;
     Ok(())
 }
 
 /// Changes a user's password after checking the current one, and ends their other sessions.
+#[tracing::instrument(skip_all)]
 pub async fn change_password(
     db: &Db,
     slots: &PasswordSlots,
@@ -463,6 +471,7 @@ impl Staff {
 }
 
 /// The head-office user whose session `token` is.
+#[tracing::instrument(skip_all)]
 pub async fn staff_of_session(db: &Db, token: &str) -> Result<Staff> {
     let token_hash = hash_secret(token);
     let row = sqlx::query(
@@ -489,6 +498,7 @@ pub struct Register {
 }
 
 /// The enrolled register whose device secret is `secret`.
+#[tracing::instrument(skip_all)]
 pub async fn register_of_secret(db: &Db, secret: &str) -> Result<Register> {
     let row = sqlx::query("SELECT id, store, revoked_ms FROM registers WHERE secret_hash = $1")
         .bind(hash_secret(secret))
@@ -508,6 +518,7 @@ pub async fn register_of_secret(db: &Db, secret: &str) -> Result<Register> {
 
 /// Adds a register to one of the chain's stores (not yet enrolled); refused when its store is
 /// not one.
+#[tracing::instrument(skip_all)]
 pub async fn create_register(db: &Db, id: &RegisterId) -> Result<()> {
     if !crate::catalogue::is_store(db, &id.store()).await? {
         return Err(Error::invalid("id", format!("there is no store {}", id.store())));
@@ -517,6 +528,7 @@ pub async fn create_register(db: &Db, id: &RegisterId) -> Result<()> {
 }
 
 /// Adds a register to a store (not yet enrolled).
+#[tracing::instrument(skip_all)]
 pub async fn add_register(db: &Db, id: &RegisterId) -> anyhow::Result<()> {
     db.write(
         sqlx::query("INSERT INTO registers (id, store) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
@@ -529,6 +541,7 @@ pub async fn add_register(db: &Db, id: &RegisterId) -> anyhow::Result<()> {
 
 /// Issues a fresh enrolment code for a register. A register has one live code at most: an
 /// earlier unused one stops working.
+#[tracing::instrument(skip_all)]
 pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> Result<String> {
     let known = sqlx::query("SELECT id FROM registers WHERE id = $1")
         .bind(register.as_str())
@@ -554,6 +567,7 @@ pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> Result<Stri
 }
 
 /// Registers added but never enrolled, in id order.
+#[tracing::instrument(skip_all)]
 pub async fn unenrolled(db: &Db) -> anyhow::Result<Vec<RegisterId>> {
     let rows = sqlx::query("SELECT id FROM registers WHERE secret_hash IS NULL ORDER BY id")
         .fetch_all(db.pool())
@@ -562,6 +576,7 @@ pub async fn unenrolled(db: &Db) -> anyhow::Result<Vec<RegisterId>> {
 }
 
 /// When a register's live enrolment code expires, if it has one.
+#[tracing::instrument(skip_all)]
 pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Option<i64>> {
     sqlx::query(
         "SELECT MAX(expires_ms) AS expires_ms FROM enrolment_codes WHERE register_id = $1 AND used_ms IS NULL AND expires_ms >= $2",
@@ -576,6 +591,7 @@ pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Op
 /// Exchanges an enrolment code, once, for a device secret. Enrolling again replaces the
 /// previous secret (a replaced till), and lifts a revocation. Wrong codes are throttled per
 /// address, and every kind of wrong code gets the same answer, so guessing learns nothing.
+#[tracing::instrument(skip_all)]
 pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Result<Enrolment> {
     let from = address_key("enrol", address);
     check_throttle(db, &from, "enrolment attempts from this address").await?;
@@ -627,6 +643,7 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Re
 
 /// Revokes a register's device secret, and any enrolment code it had not used yet: a code
 /// issued before the revocation must not bring the register back.
+#[tracing::instrument(skip_all)]
 pub async fn revoke(db: &Db, register: &RegisterId) -> Result<()> {
     let mut tx = db.begin().await?;
     let done = sqlx::query("UPDATE registers SET revoked_ms = $1 WHERE id = $2")
@@ -656,6 +673,7 @@ pub struct RegisterStatus {
     pub last_pull_ms: Option<i64>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn registers(db: &Db) -> Result<Vec<RegisterStatus>> {
     let rows = sqlx::query(
         "SELECT id, store, secret_hash, revoked_ms, holds, last_push_ms, last_pull_ms FROM registers ORDER BY id",
@@ -679,12 +697,13 @@ pub async fn registers(db: &Db) -> Result<Vec<RegisterStatus>> {
 }
 
 /// Records what the server now holds of a register after a push.
+#[tracing::instrument(skip_all)]
 pub async fn note_push(
     conn: &mut sqlx::AnyConnection,
     register: &RegisterId,
     holds: u64,
 ) -> sqlx::Result<()> {
-    let holds = i64::try_from(holds).unwrap_or(i64::MAX);
+    let holds = crate::db::to_i64("holds", holds)?;
     sqlx::query(
         "UPDATE registers SET last_push_ms = $1, holds = CASE WHEN holds < $2 THEN $2 ELSE holds END WHERE id = $3",
     )
@@ -697,6 +716,7 @@ pub async fn note_push(
 }
 
 /// The highest seq of `register` the server holds with none missing below it (0 for none).
+#[tracing::instrument(skip_all)]
 pub async fn holds<'e, E>(conn: E, register: &RegisterId) -> sqlx::Result<u64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -710,6 +730,7 @@ where
     u64::try_from(held.unwrap_or(0)).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn note_pull(db: &Db, register: &RegisterId) -> sqlx::Result<()> {
     db.write(
         sqlx::query("UPDATE registers SET last_pull_ms = $1 WHERE id = $2")

@@ -38,6 +38,7 @@ pub struct Move {
 
 /// Records the movements, updates the levels, raises or resolves stock alerts, and returns the
 /// feed entries of the changed levels (for the caller to publish last in its transaction).
+#[tracing::instrument(skip_all)]
 pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec<Entry>> {
     if moves.is_empty() {
         return Ok(Vec::new());
@@ -127,6 +128,7 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
 }
 
 /// Raises or resolves alerts when a level crosses zero or its reorder threshold.
+#[tracing::instrument(skip_all)]
 async fn stock_alerts(
     conn: &mut AnyConnection,
     location: &str,
@@ -174,6 +176,7 @@ pub struct StockQuery {
     pub sku: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn levels(db: &Db, query: &StockQuery) -> Result<Vec<LevelView>, Error> {
     if let Some(location) = &query.location {
         LocationCode::parse(location)
@@ -204,6 +207,7 @@ pub async fn levels(db: &Db, query: &StockQuery) -> Result<Vec<LevelView>, Error
 }
 
 /// Total units on hand per location.
+#[tracing::instrument(skip_all)]
 pub async fn totals_by_location(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
     let rows = sqlx::query(
         "SELECT location, CAST(SUM(quantity) AS BIGINT) AS units FROM stock_levels GROUP BY location ORDER BY location",
@@ -214,6 +218,7 @@ pub async fn totals_by_location(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
 }
 
 /// Sum of the movements of every (location, product): what the levels must equal.
+#[tracing::instrument(skip_all)]
 pub async fn movement_sums(db: &Db) -> sqlx::Result<BTreeMap<(String, String), i64>> {
     let rows = sqlx::query(
         "SELECT location, sku, CAST(SUM(delta) AS BIGINT) AS total FROM stock_movements GROUP BY location, sku",

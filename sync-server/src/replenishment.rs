@@ -28,21 +28,25 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     let rows = records
         .iter()
         .filter_map(|r| match &r.body {
-            RecordBody::ReplenishmentRequested(request) => Some(vec![
+            RecordBody::ReplenishmentRequested(request) => Some(Ok(vec![
                 Value::from(r.id.to_string()),
                 r.store.as_str().into(),
-                i64::try_from(r.hlc.wall_ms).unwrap_or_default().into(),
+                match crate::db::to_i64("hlc.wall_ms", r.hlc.wall_ms) {
+                    Ok(ms) => ms.into(),
+                    Err(e) => return Some(Err(e)),
+                },
                 serde_json::to_string(&request.lines).unwrap_or_default().into(),
                 request.note.clone().into(),
                 "pending".into(),
-            ]),
+            ])),
             _ => None,
         })
-        .collect();
+        .collect::<Result<_, crate::db::OutOfRange>>()?;
     insert_rows(
         conn,
         "replenishment_requests",
@@ -57,6 +61,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
 /// Records each transfer receipt and flags a transfer received twice, received in other
 /// quantities than were shipped, or never shipped through head office. The stock the receipt
 /// puts on the shelf stays: the goods are there; a person sorts out the difference.
+#[tracing::instrument(skip_all)]
 async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     let receipts: Vec<(&Record, &shared_model::stock::TransferReceipt)> = records
         .iter()
@@ -144,6 +149,7 @@ pub struct RequestView {
 
 /// Replenishment requests with `status` (pending, approved or rejected; all when `None`),
 /// oldest first.
+#[tracing::instrument(skip_all)]
 pub async fn requests(db: &Db, status: Option<&str>) -> anyhow::Result<Vec<RequestView>> {
     let rows = sqlx::query(
         "SELECT record_id, store, requested_ms, lines, note, status, decided_by FROM replenishment_requests
@@ -168,6 +174,7 @@ pub async fn requests(db: &Db, status: Option<&str>) -> anyhow::Result<Vec<Reque
 }
 
 /// Records logistics' decision on a request; an approval ships a transfer out of `logistics`.
+#[tracing::instrument(skip_all)]
 pub async fn decide_request(
     db: &Db,
     request: RecordId,

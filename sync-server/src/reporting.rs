@@ -10,7 +10,7 @@ use shared_model::Record;
 use shared_model::projection::{Projection, SalesReport};
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{Db, Value, insert_rows_returning};
+use crate::db::{Db, OutOfRange, Value, insert_rows_returning, to_i64};
 use crate::inventory;
 
 /// Why a report could not be made.
@@ -25,6 +25,7 @@ pub enum Error {
 
 /// Adds the new records' sales and returns into the daily totals; `redated` counts, per
 /// (store, day), the records filed under another day than their register's.
+#[tracing::instrument(skip_all)]
 pub async fn apply(
     conn: &mut AnyConnection,
     records: &[&Record],
@@ -38,11 +39,11 @@ pub async fn apply(
         .days
         .iter()
         .map(|((store, day), t)| {
-            vec![
+            Ok(vec![
                 Value::from(store.as_str()),
                 day.to_string().into(),
-                i64::try_from(t.sales).unwrap_or_default().into(),
-                i64::try_from(t.returns).unwrap_or_default().into(),
+                to_i64("sales", t.sales)?.into(),
+                to_i64("returns", t.returns)?.into(),
                 t.net_sales.as_cents().into(),
                 t.gst.as_cents().into(),
                 t.qst.as_cents().into(),
@@ -51,9 +52,9 @@ pub async fn apply(
                 t.gst_refunded.as_cents().into(),
                 t.qst_refunded.as_cents().into(),
                 t.refunded.as_cents().into(),
-            ]
+            ])
         })
-        .collect();
+        .collect::<Result<_, OutOfRange>>()?;
     const DAY: &[&str] = &[
         "store",
         "business_day",
@@ -78,17 +79,17 @@ pub async fn apply(
         .products
         .iter()
         .map(|((store, day, sku), p)| {
-            vec![
+            Ok(vec![
                 Value::from(store.as_str()),
                 day.to_string().into(),
                 sku.as_str().into(),
-                i64::try_from(p.sold).unwrap_or_default().into(),
-                i64::try_from(p.returned).unwrap_or_default().into(),
+                to_i64("sold", p.sold)?.into(),
+                to_i64("returned", p.returned)?.into(),
                 p.net_sales.as_cents().into(),
                 p.net_refunds.as_cents().into(),
-            ]
+            ])
         })
-        .collect();
+        .collect::<Result<_, OutOfRange>>()?;
     const PRODUCT: &[&str] =
         &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
     let suffix = format!(
@@ -173,6 +174,7 @@ pub struct SalesReportView {
 }
 
 /// The consolidated report for an inclusive range of business days (UC1).
+#[tracing::instrument(skip_all)]
 pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow::Result<SalesReportView> {
     let rows = sqlx::query(
         "SELECT store, CAST(SUM(sales) AS BIGINT) AS sales, CAST(SUM(returns) AS BIGINT) AS returns,
@@ -263,6 +265,7 @@ fn is_overflow(error: &anyhow::Error) -> bool {
 /// The consolidated report of the business days `from` to `to`, with the `top` products.
 /// Every daily total is bounded (`db::MAX_TOTAL`), so only thousands of days of totals at that
 /// bound could overflow a sum: then the engine refuses the sum, and so does this.
+#[tracing::instrument(skip_all)]
 pub async fn sales_report(
     db: &Db,
     from: NaiveDate,

@@ -28,7 +28,7 @@ use shared_model::{Record, RecordId, RegisterId};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, list_placeholders, now_ms, placeholder};
+use crate::db::{Db, OutOfRange, list_placeholders, now_ms, placeholder, to_i64};
 use crate::identity::{self, Register};
 use crate::{feed, inventory, replenishment, reporting, sales};
 
@@ -71,6 +71,7 @@ pub struct Refused {
 
 /// Reads and ingests a push from `register`: all of it, or none of it with the records at
 /// fault named and parked for head office.
+#[tracing::instrument(skip_all)]
 pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64) -> Result<Pushed, Error> {
     let batch = PushBatch::decode(body).map_err(|e| Error::Malformed {
         field: e.field().unwrap_or("push").to_owned(),
@@ -154,6 +155,7 @@ pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64)
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn refuse_batch(
     db: &Db,
     register: &RegisterId,
@@ -186,6 +188,7 @@ const DEAD_LETTER_REASON: usize = 1_000;
 
 /// Parks refused records for head office, with their reason. The same record refused again for
 /// the same reason is counted on its first row, not stored again.
+#[tracing::instrument(skip_all)]
 async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Result<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -217,7 +220,7 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Res
         .bind(shared_model::text::truncate(&r.field, 200))
         .bind(reason)
         .bind(payload)
-        .bind(i64::try_from(pushed.len()).unwrap_or(i64::MAX))
+        .bind(crate::db::to_i64("payload_bytes", pushed.len())?)
         .bind(digest)
         .execute(&mut *tx)
         .await?;
@@ -235,7 +238,8 @@ fn caused_by_data(error: &anyhow::Error) -> bool {
             code.starts_with("22") || code.starts_with("23") || e.message().contains("integer overflow")
         }
         Some(sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => true,
-        _ => error.downcast_ref::<TotalOverflow>().is_some(),
+        Some(sqlx::Error::Encode(e)) => e.is::<OutOfRange>(),
+        _ => error.downcast_ref::<TotalOverflow>().is_some() || error.downcast_ref::<OutOfRange>().is_some(),
     }
 }
 
@@ -246,6 +250,7 @@ pub struct TotalOverflow(pub String);
 
 /// The records of a batch that the database refuses: each tried alone, in a transaction that
 /// is rolled back; if none fails alone, the first one that fails after those before it.
+#[tracing::instrument(skip_all)]
 async fn culprits(
     db: &Db,
     register: &RegisterId,
@@ -293,6 +298,7 @@ async fn culprits(
 }
 
 /// Ingests `records` in a transaction that is rolled back.
+#[tracing::instrument(skip_all)]
 async fn dry_run(
     db: &Db,
     register: &RegisterId,
@@ -317,6 +323,7 @@ pub enum Ingested {
 
 /// Stores the records that are new and applies them, in one transaction; retried on a
 /// deadlock or serialisation failure, which leaves nothing behind.
+#[tracing::instrument(skip_all)]
 pub async fn ingest(
     db: &Db,
     register: &RegisterId,
@@ -336,6 +343,7 @@ pub async fn ingest(
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn try_ingest(
     db: &Db,
     register: &RegisterId,
@@ -415,12 +423,12 @@ async fn try_ingest(
             query = query
                 .bind(r.id.to_string())
                 .bind(r.origin.as_str())
-                .bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
+                .bind(to_i64("seq", r.seq)?)
                 .bind(r.store.as_str())
                 .bind(r.body.kind())
-                .bind(i64::try_from(r.hlc.wall_ms).unwrap_or(i64::MAX))
+                .bind(to_i64("hlc.wall_ms", r.hlc.wall_ms)?)
                 .bind(i64::from(r.hlc.counter))
-                .bind(i64::try_from(r.device_time_ms).unwrap_or(i64::MAX))
+                .bind(to_i64("device_time_ms", r.device_time_ms)?)
                 .bind(received)
                 .bind(encoded[index].as_str());
         }
@@ -518,9 +526,9 @@ async fn try_ingest(
 /// record is stored, or when it was refused and parked in the dead-letter table: a refused
 /// record is head office's to look at, and must not hold back the acknowledgement of the
 /// records behind it.
+#[tracing::instrument(skip_all)]
 async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx::Result<u64> {
-    let mut holds = i64::try_from(identity::holds(&mut *conn, register).await?)
-        .map_err(|e| sqlx::Error::Decode(e.into()))?;
+    let mut holds = to_i64("holds", identity::holds(&mut *conn, register).await?)?;
     loop {
         let seqs: Vec<i64> = sqlx::query(
             "SELECT seq FROM records WHERE origin = $1 AND seq > $2
@@ -567,7 +575,8 @@ fn redate(
             let Some(day) = record.body.business_day().filter(|_| flagged) else {
                 return record.clone();
             };
-            let stamp = i64::try_from(record.hlc.wall_ms).unwrap_or(i64::MAX).min(received_ms);
+            // A stamp past what an i64 holds is later than any receipt.
+            let stamp = i64::try_from(record.hlc.wall_ms).map_or(received_ms, |wall| wall.min(received_ms));
             let (earliest, latest) = (local_day(stamp), local_day(received_ms));
             let filed = day.clamp(earliest.min(latest), latest);
             if filed == day {
@@ -592,6 +601,7 @@ fn local_day(ms: i64) -> chrono::NaiveDate {
 /// Flags what a record names that head office does not know, or a business day far from the
 /// record's own stamp. Such records are accepted (the till recorded them), and head office
 /// is told.
+#[tracing::instrument(skip_all)]
 async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     use shared_model::RecordBody;
     let mut skus: BTreeMap<String, &Record> = BTreeMap::new();
@@ -617,11 +627,9 @@ async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::R
             _ => {}
         }
         if let Some(day) = record.body.business_day() {
-            let stamped = chrono::DateTime::from_timestamp_millis(
-                i64::try_from(record.hlc.wall_ms).unwrap_or(i64::MAX),
-            )
-            .map(|t| t.date_naive())
-            .unwrap_or_default();
+            let stamped = chrono::DateTime::from_timestamp_millis(to_i64("hlc.wall_ms", record.hlc.wall_ms)?)
+                .map(|t| t.date_naive())
+                .unwrap_or_default();
             if (day - stamped).num_days().abs() > 1 {
                 let alert = Alert {
                     location: Some(record.store.to_string()),
@@ -669,6 +677,7 @@ async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::R
 
 /// Flags a register whose device clock disagrees with its hybrid clock, or whose stamps are
 /// ahead of the server: the register's clock is wrong, and its times should not be trusted.
+#[tracing::instrument(skip_all)]
 async fn skew_alerts(
     conn: &mut AnyConnection,
     register: &RegisterId,
@@ -703,6 +712,7 @@ async fn skew_alerts(
 }
 
 /// The changes after the cursor a register asks from, for its store.
+#[tracing::instrument(skip_all)]
 pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullResponse, Error> {
     let request = PullRequest::decode(body).map_err(|e| Error::Malformed {
         field: e.field().unwrap_or("pull").to_owned(),
@@ -714,6 +724,8 @@ pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullRespo
             detail: format!("limit must be between 1 and {MAX_PULL}"),
         });
     }
+    to_i64("cursor", request.cursor.0)
+        .map_err(|e| Error::Malformed { field: "pull.cursor".into(), detail: e.to_string() })?;
     let page = feed::read(db, register.store.as_str(), request.cursor, request.limit).await?;
     identity::note_pull(db, &register.id).await?;
     let response = PullResponse {
@@ -726,6 +738,7 @@ pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullRespo
 }
 
 /// A sale from any store, with what was returned of it, for a return at another store.
+#[tracing::instrument(skip_all)]
 pub async fn sale_for_return(db: &Db, id: &RecordId) -> Result<SaleForReturn, Error> {
     let row = sqlx::query("SELECT content FROM records WHERE id = $1 AND kind = 'sale'")
         .bind(id.to_string())
@@ -768,6 +781,7 @@ pub struct DeadLetter {
 
 /// Records refused at push, newest first: `limit` of them older than `before`, of `register`
 /// or of every register.
+#[tracing::instrument(skip_all)]
 pub async fn dead_letters(
     db: &Db,
     before: Option<i64>,
