@@ -293,7 +293,9 @@ mod tests {
 
     #[test]
     fn head_office_out_of_reach_is_offline_never_a_refusal() {
-        for status in ["500 Internal Server Error", "502 Bad Gateway", "503 Service Unavailable", "504 Gateway Timeout"] {
+        for status in
+            ["500 Internal Server Error", "502 Bad Gateway", "503 Service Unavailable", "504 Gateway Timeout"]
+        {
             let client = Client::new(&answering(status, r#"{"detail":"busy"}"#)).unwrap();
             let pushed = client.push("secret", Vec::new());
             assert!(matches!(pushed, Err(RegisterError::Offline(_))), "{status}: {pushed:?}");
@@ -308,7 +310,9 @@ mod tests {
         assert!(matches!(client.push("secret", Vec::new()), Err(RegisterError::Offline(_))));
         // A 4xx is head office refusing.
         let client = Client::new(&answering("401 Unauthorized", r#"{"detail":"revoked"}"#)).unwrap();
-        assert!(matches!(client.push("secret", Vec::new()), Err(RegisterError::Refused(d)) if d == "revoked"));
+        assert!(
+            matches!(client.push("secret", Vec::new()), Err(RegisterError::Refused(d)) if d == "revoked")
+        );
     }
 
     #[test]
