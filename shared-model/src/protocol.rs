@@ -9,12 +9,15 @@
 //! Records inside a batch stay raw JSON until the server reads them one by one, so that one
 //! bad record is refused on its own and never sinks the batch.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::Record;
 use crate::catalogue::{CashierInfo, LocationInfo, ProductInfo};
-use crate::ids::{LocationCode, RecordId, Sku};
+use crate::ids::{LocationCode, RecordId, RegisterId, Sku};
 use crate::stock::ItemQuantity;
 use crate::wire::{self, WireError};
 
@@ -83,9 +86,84 @@ pub enum Outcome {
     Accepted,
     /// Already held: nothing changed.
     Duplicate,
-    /// Not stored: parked for head office with the reason. The register marks the record
-    /// rejected and goes on with the ones behind it.
-    Rejected { reason: String },
+}
+
+/// Why a pushed record was refused. A push is all or nothing: refusals travel in the 422
+/// answer ([`PushRefused`]), never beside stored records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// Unreadable, or failed its checks: parked for head office; the register marks it rejected.
+    Invalid,
+    /// Another record holds this register's seq: a till restored from an old copy of its file
+    /// renumbers the record and pushes it again.
+    SeqTaken,
+    /// Another record holds this id.
+    IdTaken,
+}
+
+/// A record refused at push time, as the 422 answer names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Position in the batch.
+    pub index: u32,
+    pub code: RefusalCode,
+    /// The record's id and seq, when they could be read.
+    pub id: Option<RecordId>,
+    pub seq: Option<u64>,
+    /// The JSON path of the field at fault, from the batch (`records[3].record.seq`).
+    pub field: String,
+    pub reason: String,
+}
+
+/// The members a refused push's problem answer (422) carries besides the problem's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRefused {
+    /// Why the batch was refused: nothing of it was stored.
+    pub refused: Vec<Refusal>,
+    /// What the server holds of the pushing register.
+    pub holds: u64,
+}
+
+/// The answer to an enrolment: the register's identity and its device secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    pub register: RegisterId,
+    pub store: LocationCode,
+    /// The device secret: shown once, stored only hashed on the server.
+    pub secret: String,
+    /// What the server holds of this register already (a re-enrolled till resumes from here).
+    pub holds: u64,
+}
+
+/// A sale as head office holds it, for a return at a store that did not make it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleForReturn {
+    /// The sale, in its wire form (`{"format": 1, "record": {…}}`).
+    #[serde(with = "record_wire")]
+    pub record: Record,
+    /// Units already returned at head office, per line index.
+    pub returned: BTreeMap<u16, u32>,
+}
+
+/// A record inside a message, in its own versioned wire form, read with [`Record::decode`] so
+/// its checks run.
+mod record_wire {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::Record;
+
+    pub fn serialize<S: Serializer>(record: &Record, serializer: S) -> Result<S::Ok, S::Error> {
+        let value: serde_json::Value =
+            serde_json::from_str(&record.encode()).map_err(serde::ser::Error::custom)?;
+        value.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Record, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Record::decode(value.to_string().as_bytes()).map_err(D::Error::custom)
+    }
 }
 
 /// An opaque position in the server's change feed.

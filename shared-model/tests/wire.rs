@@ -77,7 +77,7 @@ fn protocol_messages_round_trip() {
     let response = PushResponse {
         verdicts: vec![
             Verdict { index: 0, id: Some(record.id), seq: Some(1), outcome: Outcome::Accepted },
-            Verdict { index: 1, id: None, seq: None, outcome: Outcome::Rejected { reason: "bad".into() } },
+            Verdict { index: 1, id: Some(record.id), seq: Some(1), outcome: Outcome::Duplicate },
         ],
         holds: 1,
         server_time_ms: 5,
@@ -102,4 +102,43 @@ fn protocol_messages_round_trip() {
         PullRequest::decode(b"{\"format\":9,\"pull\":{}}"),
         Err(WireError::UnsupportedFormat { found: 9, .. })
     ));
+}
+
+#[test]
+fn refusals_enrolments_and_sales_for_return_read_back_as_sent() {
+    use shared_model::protocol::{Enrolment, PushRefused, Refusal, RefusalCode, SaleForReturn};
+
+    let record = a_sale();
+    let refused = PushRefused {
+        refused: vec![Refusal {
+            index: 2,
+            code: RefusalCode::SeqTaken,
+            id: Some(record.id),
+            seq: Some(7),
+            field: "records[2].record.id".into(),
+            reason: "seq 7 is already held".into(),
+        }],
+        holds: 6,
+    };
+    let json = serde_json::to_value(&refused).unwrap();
+    assert_eq!(json["refused"][0]["code"], "seq_taken");
+    assert_eq!(serde_json::from_value::<PushRefused>(json).unwrap(), refused);
+    for (code, word) in [(RefusalCode::Invalid, "invalid"), (RefusalCode::IdTaken, "id_taken")] {
+        assert_eq!(serde_json::to_value(code).unwrap(), word);
+    }
+
+    let enrolment = Enrolment {
+        register: record.origin.clone(),
+        store: record.store.clone(),
+        secret: "s3cret".into(),
+        holds: 12,
+    };
+    let json = serde_json::to_string(&enrolment).unwrap();
+    assert_eq!(serde_json::from_str::<Enrolment>(&json).unwrap(), enrolment);
+
+    let sale = SaleForReturn { record: record.clone(), returned: [(0u16, 2u32)].into_iter().collect() };
+    let json = serde_json::to_value(&sale).unwrap();
+    assert_eq!(json["record"]["format"], 1, "the record travels in its own wire form: {json}");
+    assert_eq!(json["returned"]["0"], 2);
+    assert_eq!(serde_json::from_value::<SaleForReturn>(json).unwrap(), sale);
 }

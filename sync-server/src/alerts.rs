@@ -54,6 +54,7 @@ pub struct Alert {
 }
 
 /// Opens (or re-opens, or updates) the alert `kind` about `subject`.
+#[tracing::instrument(skip_all)]
 pub async fn raise(conn: &mut AnyConnection, kind: Kind, subject: &str, alert: Alert) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO alerts (kind, subject, location, sku, record_id, message, raised_ms, resolved_ms)
@@ -75,6 +76,7 @@ pub async fn raise(conn: &mut AnyConnection, kind: Kind, subject: &str, alert: A
 }
 
 /// Closes the alert `kind` about `subject`, if one is open.
+#[tracing::instrument(skip_all)]
 pub async fn resolve(conn: &mut AnyConnection, kind: Kind, subject: &str) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE alerts SET resolved_ms = $1 WHERE kind = $2 AND subject = $3 AND resolved_ms IS NULL",
@@ -99,6 +101,7 @@ pub struct AlertView {
     pub resolved_ms: Option<i64>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, open_only: bool, kind: Option<&str>) -> sqlx::Result<Vec<AlertView>> {
     let rows = sqlx::query(
         "SELECT kind, subject, location, sku, record_id, message, raised_ms, resolved_ms FROM alerts

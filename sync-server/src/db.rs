@@ -154,6 +154,11 @@ impl Db {
         Ok(done)
     }
 
+    /// Whether the database answers.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -354,6 +359,29 @@ pub fn check_total(what: &str, total: i64) -> sqlx::Result<()> {
     }
 }
 
+/// A number that does not fit a BIGINT column: refused, never clamped to fit.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} is {value}, past the largest number head office stores ({max})", max = i64::MAX)]
+pub struct OutOfRange {
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl From<OutOfRange> for sqlx::Error {
+    fn from(error: OutOfRange) -> Self {
+        sqlx::Error::Encode(Box::new(error))
+    }
+}
+
+/// `value` for a BIGINT column, or an error naming `what` when it does not fit. The one
+/// conversion of unsigned numbers (counts, seqs, stamps, indexes) into the database.
+pub fn to_i64<T>(what: &'static str, value: T) -> Result<i64, OutOfRange>
+where
+    T: TryInto<i64> + std::fmt::Display + Copy,
+{
+    value.try_into().map_err(|_| OutOfRange { what, value: value.to_string() })
+}
+
 /// Milliseconds since the Unix epoch, by this server's clock.
 pub fn now_ms() -> i64 {
     i64::try_from(
@@ -383,5 +411,20 @@ pub fn is_retryable(error: &sqlx::Error) -> bool {
                 || e.message().contains("database is locked")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_i64;
+
+    #[test]
+    fn an_unsigned_number_past_bigint_is_refused_by_name_not_clamped() {
+        assert_eq!(to_i64("seq", 42u64).unwrap(), 42);
+        assert_eq!(to_i64("seq", i64::MAX.unsigned_abs()).unwrap(), i64::MAX);
+        let error = to_i64("hlc.wall_ms", u64::MAX).unwrap_err();
+        assert_eq!(error.what, "hlc.wall_ms");
+        assert!(error.to_string().contains("18446744073709551615"), "{error}");
+        assert_eq!(to_i64("index", 7usize).unwrap(), 7);
     }
 }

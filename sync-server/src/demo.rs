@@ -6,7 +6,6 @@
 use rand::Rng;
 use shared_model::catalogue::{CashierInfo, LocationInfo, ProductInfo};
 use shared_model::{Barcode, CashierId, LocationCode, LocationKind, Money, RegisterId, Sku, TaxClass};
-use sqlx::Row;
 
 use crate::catalogue;
 use crate::db::Db;
@@ -154,8 +153,7 @@ fn opening(location_index: usize, product_index: usize, kind: LocationKind) -> i
 }
 
 pub async fn is_loaded(db: &Db) -> anyhow::Result<bool> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM locations").fetch_one(db.pool()).await?;
-    Ok(row.try_get::<i64, _>("n")? > 0)
+    Ok(catalogue::has_locations(db).await?)
 }
 
 /// Loads the demo chain into an empty database.

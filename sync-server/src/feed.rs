@@ -30,6 +30,7 @@ pub struct Entry {
 }
 
 /// Publishes `entries` at new versions. Call it last in the transaction.
+#[tracing::instrument(skip_all)]
 pub async fn publish(conn: &mut AnyConnection, entries: Vec<Entry>) -> sqlx::Result<()> {
     // One row per key (a statement may not touch the same row twice): the last entry of a key
     // wins, and versions follow the order the entries were given in.
@@ -41,7 +42,7 @@ pub async fn publish(conn: &mut AnyConnection, entries: Vec<Entry>) -> sqlx::Res
     if latest.is_empty() {
         return Ok(());
     }
-    let count = i64::try_from(latest.len()).unwrap_or(i64::MAX);
+    let count = crate::db::to_i64("changes published at once", latest.len())?;
     let top: i64 = sqlx::query("UPDATE feed_clock SET version = version + $1 WHERE id = 1 RETURNING version")
         .bind(count)
         .fetch_one(&mut *conn)
@@ -76,8 +77,9 @@ pub struct Page {
 }
 
 /// Changes after `cursor` that `store` may see, oldest first, at most `limit`.
+#[tracing::instrument(skip_all)]
 pub async fn read(db: &Db, store: &str, cursor: Cursor, limit: u32) -> anyhow::Result<Page> {
-    let after = i64::try_from(cursor.0).unwrap_or(i64::MAX);
+    let after = crate::db::to_i64("cursor", cursor.0)?;
     let rows = sqlx::query(
         "SELECT version, payload FROM feed WHERE version > $1 AND (audience IS NULL OR audience = $2)
          ORDER BY version LIMIT $3",

@@ -5,18 +5,52 @@
 //! choose, get argon2.
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use shared_model::protocol::Enrolment;
 use shared_model::{LocationCode, RegisterId};
 use sqlx::Row;
 
 use crate::db::{Db, now_ms};
-use crate::error::{ApiError, ApiResult};
-use crate::http::AppState;
+
+/// Why identity refused, or could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A value is refused; `field` names it.
+    #[error("{detail}")]
+    Invalid { field: String, detail: String },
+    /// No credentials, or wrong, expired or revoked ones.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Too many failed attempts: try again after `retry_after_s`.
+    #[error("{detail}")]
+    Throttled { detail: String, retry_after_s: u64 },
+    /// Every password-hashing slot is taken: try again shortly.
+    #[error("{detail}")]
+    Busy { detail: String, retry_after_s: u64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    fn invalid(field: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Error::Invalid { field: field.into(), detail: detail.to_string() }
+    }
+
+    fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Internal(error.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// How long a head-office session lasts.
 const SESSION_MS: i64 = 12 * 3_600_000;
@@ -132,9 +166,9 @@ impl PasswordSlots {
         self.hashes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
         use std::sync::atomic::Ordering::Relaxed;
-        let busy = || ApiError::Unavailable {
+        let busy = || Error::Busy {
             detail: "too many sign-ins are being checked at once: try again in a second".into(),
             retry_after_s: 1,
         };
@@ -148,17 +182,17 @@ impl PasswordSlots {
         // argon2 is slow on purpose: keep it off the async workers.
         let done = tokio::task::spawn_blocking(work).await;
         self.in_flight.fetch_sub(1, Relaxed);
-        done.map_err(|e| ApiError::Internal(e.into()))
+        done.map_err(Error::internal)
     }
 
-    pub async fn verify(&self, password: &str, phc: &str) -> ApiResult<bool> {
+    pub async fn verify(&self, password: &str, phc: &str) -> Result<bool> {
         let (password, phc) = (password.to_owned(), phc.to_owned());
         self.run(move || verify_password(&password, &phc)).await
     }
 
-    pub async fn hash(&self, password: &str) -> ApiResult<String> {
+    pub async fn hash(&self, password: &str) -> Result<String> {
         let password = password.to_owned();
-        self.run(move || hash_password(&password)).await?.map_err(ApiError::Internal)
+        self.run(move || hash_password(&password)).await?.map_err(Error::Internal)
     }
 }
 
@@ -180,7 +214,8 @@ const PER_ENROLLER: Throttle = Throttle { failures: 10, window_ms: 60 * 60_000, 
 const MAX_LOCK_MS: i64 = 60 * 60_000;
 
 /// Refuses (429) while `key` is locked.
-async fn check_throttle(db: &Db, key: &str, what: &str) -> ApiResult<()> {
+#[tracing::instrument(skip_all)]
+async fn check_throttle(db: &Db, key: &str, what: &str) -> Result<()> {
     let locked_until: Option<i64> =
         sqlx::query("SELECT locked_until_ms FROM attempt_throttle WHERE key = $1")
             .bind(key)
@@ -192,7 +227,7 @@ async fn check_throttle(db: &Db, key: &str, what: &str) -> ApiResult<()> {
     match locked_until {
         Some(until) if until > now => {
             let seconds = u64::try_from((until - now + 999) / 1_000).unwrap_or(1);
-            Err(ApiError::TooManyRequests {
+            Err(Error::Throttled {
                 detail: format!("too many failed {what}: try again in {seconds} s"),
                 retry_after_s: seconds,
             })
@@ -205,7 +240,8 @@ async fn check_throttle(db: &Db, key: &str, what: &str) -> ApiResult<()> {
 /// attempts cannot all pass the lock before the first of them fails: the attempt past the
 /// allowance is refused at once (429), the one that reaches it locks the key. A successful
 /// attempt is taken back with [`uncount`].
-async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> ApiResult<()> {
+#[tracing::instrument(skip_all)]
+async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
     let failures: i64 = sqlx::query(
@@ -233,7 +269,7 @@ async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> ApiRes
     tx.commit().await?;
     if failures > rule.failures {
         let seconds = u64::try_from((lock + 999) / 1_000).unwrap_or(1);
-        return Err(ApiError::TooManyRequests {
+        return Err(Error::Throttled {
             detail: format!("too many failed {what}: try again in {seconds} s"),
             retry_after_s: seconds,
         });
@@ -242,6 +278,7 @@ async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> ApiRes
 }
 
 /// Takes back an attempt that succeeded; for an account, forgets its failures altogether.
+#[tracing::instrument(skip_all)]
 async fn uncount(db: &Db, key: &str, rule: Throttle, forget: bool) -> sqlx::Result<()> {
     let query = if forget {
         sqlx::query("DELETE FROM attempt_throttle WHERE key = $1").bind(key)
@@ -271,6 +308,7 @@ fn address_key(kind: &str, address: Option<std::net::IpAddr>) -> String {
 
 /// Creates the first admin when there is no user at all, so a new chain can be signed into.
 /// Returns the password when it made one (the one given, or a random one to print once).
+#[tracing::instrument(skip_all)]
 pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Result<Option<String>> {
     let users: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?.try_get("n")?;
@@ -282,6 +320,7 @@ pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Re
     Ok(Some(password))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create_user(db: &Db, username: &str, password: &str, role: Role) -> anyhow::Result<()> {
     let hash = hash_password(password)?;
     db.write(
@@ -307,24 +346,19 @@ pub struct Session {
 
 /// Checks a password and opens a session. Failures are throttled per account and per
 /// address; an unknown username costs a hash like a known one.
+#[tracing::instrument(skip_all)]
 pub async fn log_in(
     db: &Db,
     slots: &PasswordSlots,
     address: Option<std::net::IpAddr>,
     username: &str,
     password: &str,
-) -> ApiResult<Session> {
+) -> Result<Session> {
     if username.chars().count() > MAX_USERNAME {
-        return Err(ApiError::invalid(
-            "username",
-            format!("a username has at most {MAX_USERNAME} characters"),
-        ));
+        return Err(Error::invalid("username", format!("a username has at most {MAX_USERNAME} characters")));
     }
     if password.chars().count() > MAX_PASSWORD {
-        return Err(ApiError::invalid(
-            "password",
-            format!("a password has at most {MAX_PASSWORD} characters"),
-        ));
+        return Err(Error::invalid("password", format!("a password has at most {MAX_PASSWORD} characters")));
     }
     let (account, from) = (account_key(username), address_key("sign-in", address));
     check_throttle(db, &from, "sign-ins from this address").await?;
@@ -343,7 +377,7 @@ pub async fn log_in(
     let verified = slots.verify(password, &hash).await?;
     let role = known.and_then(|(_, role)| Role::parse(&role)).filter(|_| verified);
     let Some(role) = role else {
-        return Err(ApiError::Unauthorized("wrong username or password".into()));
+        return Err(Error::Unauthorized("wrong username or password".into()));
     };
     uncount(db, &account, PER_ACCOUNT, true).await?;
     uncount(db, &from, PER_ADDRESS, false).await?;
@@ -362,36 +396,31 @@ pub async fn log_in(
     Ok(Session { token, username: username.to_owned(), role, expires_ms })
 }
 
-/// The credentials of an `Authorization: Bearer …` header; the scheme's case does not
-/// matter (RFC 9110 §11.1).
-fn bearer(parts: &Parts) -> Option<&str> {
-    let (scheme, credentials) = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim()).filter(|c| !c.is_empty())
-}
-
 /// Ends the session whose token is `token`.
-pub async fn log_out(db: &Db, staff: &Staff) -> ApiResult<()> {
+#[tracing::instrument(skip_all)]
+pub async fn log_out(db: &Db, staff: &Staff) -> Result<()> {
     db.write(sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&staff.token_hash)).await?;
     Ok(())
 }
 
 /// Changes a user's password after checking the current one, and ends their other sessions.
+#[tracing::instrument(skip_all)]
 pub async fn change_password(
     db: &Db,
     slots: &PasswordSlots,
     staff: &Staff,
     current: &str,
     new: &str,
-) -> ApiResult<()> {
+) -> Result<()> {
     let count = new.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&count) {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "new_password",
             format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
         ));
     }
     if new == current {
-        return Err(ApiError::invalid("new_password", "the new password is the current one"));
+        return Err(Error::invalid("new_password", "the new password is the current one"));
     }
     let account = account_key(&staff.username);
     check_throttle(db, &account, "sign-ins for this account").await?;
@@ -402,7 +431,7 @@ pub async fn change_password(
         .await?
         .try_get("password_hash")?;
     if current.chars().count() > MAX_PASSWORD || !slots.verify(current, &hash).await? {
-        return Err(ApiError::invalid("current_password", "the current password is wrong"));
+        return Err(Error::invalid("current_password", "the current password is wrong"));
     }
     uncount(db, &account, PER_ACCOUNT, true).await?;
     let new_hash = slots.hash(new).await?;
@@ -432,45 +461,33 @@ pub struct Staff {
 
 impl Staff {
     /// Admins may do everything; other roles only what is listed.
-    pub fn require(&self, allowed: &[Role]) -> ApiResult<()> {
+    pub fn require(&self, allowed: &[Role]) -> Result<()> {
         if self.role == Role::Admin || allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("the {} role may not do this", self.role.as_str())))
+            Err(Error::Forbidden(format!("the {} role may not do this", self.role.as_str())))
         }
     }
 }
 
-impl<S> FromRequestParts<S> for Staff
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::Unauthorized(
-                "sign in first: send Authorization: Bearer <token from /api/auth/login>".into(),
-            )
-        })?;
-        let row = sqlx::query(
-            "SELECT u.username, u.role, s.expires_ms FROM sessions s JOIN users u ON u.username = s.username
-             WHERE s.token_hash = $1",
-        )
-        .bind(hash_secret(token))
-        .fetch_optional(state.db.pool())
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("the session token is not valid: sign in again".into()))?;
-        let token_hash = hash_secret(token);
-        if row.try_get::<i64, _>("expires_ms")? < now_ms() {
-            return Err(ApiError::Unauthorized("the session has expired: sign in again".into()));
-        }
-        let role = Role::parse(&row.try_get::<String, _>("role")?)
-            .ok_or_else(|| ApiError::Forbidden("unknown role".into()))?;
-        Ok(Staff { username: row.try_get("username")?, role, token_hash })
+/// The head-office user whose session `token` is.
+#[tracing::instrument(skip_all)]
+pub async fn staff_of_session(db: &Db, token: &str) -> Result<Staff> {
+    let token_hash = hash_secret(token);
+    let row = sqlx::query(
+        "SELECT u.username, u.role, s.expires_ms FROM sessions s JOIN users u ON u.username = s.username
+         WHERE s.token_hash = $1",
+    )
+    .bind(&token_hash)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| Error::Unauthorized("the session token is not valid: sign in again".into()))?;
+    if row.try_get::<i64, _>("expires_ms")? < now_ms() {
+        return Err(Error::Unauthorized("the session has expired: sign in again".into()));
     }
+    let role = Role::parse(&row.try_get::<String, _>("role")?)
+        .ok_or_else(|| Error::Forbidden("unknown role".into()))?;
+    Ok(Staff { username: row.try_get("username")?, role, token_hash })
 }
 
 /// An enrolled register, authenticated by its device secret.
@@ -480,41 +497,38 @@ pub struct Register {
     pub store: LocationCode,
 }
 
-impl<S> FromRequestParts<S> for Register
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let secret = bearer(parts).ok_or_else(|| {
-            ApiError::Unauthorized(
-                "a register sends its device secret as Authorization: Bearer <secret>".into(),
-            )
-        })?;
-        let row = sqlx::query("SELECT id, store, revoked_ms FROM registers WHERE secret_hash = $1")
-            .bind(hash_secret(secret))
-            .fetch_optional(state.db.pool())
-            .await?
-            .ok_or_else(|| {
-                ApiError::Unauthorized("this device secret is not known: enrol the register".into())
-            })?;
-        let id: String = row.try_get("id")?;
-        if row.try_get::<Option<i64>, _>("revoked_ms")?.is_some() {
-            return Err(ApiError::Unauthorized(format!(
-                "register {id} has been revoked by head office: enrol it again with a new code"
-            )));
-        }
-        let id = RegisterId::parse(&id).map_err(|e| ApiError::Internal(e.into()))?;
-        let store = LocationCode::parse(&row.try_get::<String, _>("store")?)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        Ok(Register { id, store })
+/// The enrolled register whose device secret is `secret`.
+#[tracing::instrument(skip_all)]
+pub async fn register_of_secret(db: &Db, secret: &str) -> Result<Register> {
+    let row = sqlx::query("SELECT id, store, revoked_ms FROM registers WHERE secret_hash = $1")
+        .bind(hash_secret(secret))
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| Error::Unauthorized("this device secret is not known: enrol the register".into()))?;
+    let id: String = row.try_get("id")?;
+    if row.try_get::<Option<i64>, _>("revoked_ms")?.is_some() {
+        return Err(Error::Unauthorized(format!(
+            "register {id} has been revoked by head office: enrol it again with a new code"
+        )));
     }
+    let id = RegisterId::parse(&id).map_err(Error::internal)?;
+    let store = LocationCode::parse(&row.try_get::<String, _>("store")?).map_err(Error::internal)?;
+    Ok(Register { id, store })
+}
+
+/// Adds a register to one of the chain's stores (not yet enrolled); refused when its store is
+/// not one.
+#[tracing::instrument(skip_all)]
+pub async fn create_register(db: &Db, id: &RegisterId) -> Result<()> {
+    if !crate::catalogue::is_store(db, &id.store()).await? {
+        return Err(Error::invalid("id", format!("there is no store {}", id.store())));
+    }
+    add_register(db, id).await?;
+    Ok(())
 }
 
 /// Adds a register to a store (not yet enrolled).
+#[tracing::instrument(skip_all)]
 pub async fn add_register(db: &Db, id: &RegisterId) -> anyhow::Result<()> {
     db.write(
         sqlx::query("INSERT INTO registers (id, store) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
@@ -527,13 +541,14 @@ pub async fn add_register(db: &Db, id: &RegisterId) -> anyhow::Result<()> {
 
 /// Issues a fresh enrolment code for a register. A register has one live code at most: an
 /// earlier unused one stops working.
-pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> ApiResult<String> {
+#[tracing::instrument(skip_all)]
+pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> Result<String> {
     let known = sqlx::query("SELECT id FROM registers WHERE id = $1")
         .bind(register.as_str())
         .fetch_optional(db.pool())
         .await?;
     if known.is_none() {
-        return Err(ApiError::NotFound(format!("no register {register}: add it first")));
+        return Err(Error::NotFound(format!("no register {register}: add it first")));
     }
     let code = new_enrolment_code();
     let mut tx = db.begin().await?;
@@ -552,6 +567,7 @@ pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> ApiResult<S
 }
 
 /// Registers added but never enrolled, in id order.
+#[tracing::instrument(skip_all)]
 pub async fn unenrolled(db: &Db) -> anyhow::Result<Vec<RegisterId>> {
     let rows = sqlx::query("SELECT id FROM registers WHERE secret_hash IS NULL ORDER BY id")
         .fetch_all(db.pool())
@@ -560,6 +576,7 @@ pub async fn unenrolled(db: &Db) -> anyhow::Result<Vec<RegisterId>> {
 }
 
 /// When a register's live enrolment code expires, if it has one.
+#[tracing::instrument(skip_all)]
 pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Option<i64>> {
     sqlx::query(
         "SELECT MAX(expires_ms) AS expires_ms FROM enrolment_codes WHERE register_id = $1 AND used_ms IS NULL AND expires_ms >= $2",
@@ -571,26 +588,15 @@ pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Op
     .try_get("expires_ms")
 }
 
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Enrolment {
-    #[schema(value_type = String)]
-    pub register: RegisterId,
-    #[schema(value_type = String)]
-    pub store: LocationCode,
-    /// The device secret: shown once, stored only hashed.
-    pub secret: String,
-    /// What the server holds of this register already (a re-enrolled till resumes from here).
-    pub holds: i64,
-}
-
 /// Exchanges an enrolment code, once, for a device secret. Enrolling again replaces the
 /// previous secret (a replaced till), and lifts a revocation. Wrong codes are throttled per
 /// address, and every kind of wrong code gets the same answer, so guessing learns nothing.
-pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> ApiResult<Enrolment> {
+#[tracing::instrument(skip_all)]
+pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Result<Enrolment> {
     let from = address_key("enrol", address);
     check_throttle(db, &from, "enrolment attempts from this address").await?;
     if code.chars().count() > 32 {
-        return Err(ApiError::invalid("code", "an enrolment code looks like ABCD-EFGH"));
+        return Err(Error::invalid("code", "an enrolment code looks like ABCD-EFGH"));
     }
     let mut tx = db.begin().await?;
     let code_hash = hash_secret(&normalise_code(code));
@@ -611,10 +617,10 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Ap
         // enrolling all its registers at once must not lock itself out. The lock this may set
         // applies from the next attempt.
         match count_attempt(db, &from, PER_ENROLLER, "enrolment attempts from this address").await {
-            Ok(()) | Err(ApiError::TooManyRequests { .. }) => {}
+            Ok(()) | Err(Error::Throttled { .. }) => {}
             Err(e) => return Err(e),
         }
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "code",
             "this enrolment code is not valid (unknown, used, replaced or expired): ask head office for a new one",
         ));
@@ -633,17 +639,17 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Ap
         .await?;
     tx.commit().await?;
     Ok(Enrolment {
-        register: RegisterId::parse(&register).map_err(|e| ApiError::Internal(e.into()))?,
-        store: LocationCode::parse(&row.try_get::<String, _>("store")?)
-            .map_err(|e| ApiError::Internal(e.into()))?,
+        register: RegisterId::parse(&register).map_err(Error::internal)?,
+        store: LocationCode::parse(&row.try_get::<String, _>("store")?).map_err(Error::internal)?,
         secret,
-        holds: row.try_get("holds")?,
+        holds: u64::try_from(row.try_get::<i64, _>("holds")?).map_err(Error::internal)?,
     })
 }
 
 /// Revokes a register's device secret, and any enrolment code it had not used yet: a code
 /// issued before the revocation must not bring the register back.
-pub async fn revoke(db: &Db, register: &RegisterId) -> ApiResult<()> {
+#[tracing::instrument(skip_all)]
+pub async fn revoke(db: &Db, register: &RegisterId) -> Result<()> {
     let mut tx = db.begin().await?;
     let done = sqlx::query("UPDATE registers SET revoked_ms = $1 WHERE id = $2")
         .bind(now_ms())
@@ -651,7 +657,7 @@ pub async fn revoke(db: &Db, register: &RegisterId) -> ApiResult<()> {
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound(format!("no register {register}")));
+        return Err(Error::NotFound(format!("no register {register}")));
     }
     sqlx::query("DELETE FROM enrolment_codes WHERE register_id = $1 AND used_ms IS NULL")
         .bind(register.as_str())
@@ -672,7 +678,8 @@ pub struct RegisterStatus {
     pub last_pull_ms: Option<i64>,
 }
 
-pub async fn registers(db: &Db) -> ApiResult<Vec<RegisterStatus>> {
+#[tracing::instrument(skip_all)]
+pub async fn registers(db: &Db) -> Result<Vec<RegisterStatus>> {
     let rows = sqlx::query(
         "SELECT id, store, secret_hash, revoked_ms, holds, last_push_ms, last_pull_ms FROM registers ORDER BY id",
     )
@@ -695,12 +702,13 @@ pub async fn registers(db: &Db) -> ApiResult<Vec<RegisterStatus>> {
 }
 
 /// Records what the server now holds of a register after a push.
+#[tracing::instrument(skip_all)]
 pub async fn note_push(
     conn: &mut sqlx::AnyConnection,
     register: &RegisterId,
     holds: u64,
 ) -> sqlx::Result<()> {
-    let holds = i64::try_from(holds).unwrap_or(i64::MAX);
+    let holds = crate::db::to_i64("holds", holds)?;
     sqlx::query(
         "UPDATE registers SET last_push_ms = $1, holds = CASE WHEN holds < $2 THEN $2 ELSE holds END WHERE id = $3",
     )
@@ -712,6 +720,22 @@ pub async fn note_push(
     Ok(())
 }
 
+/// The highest seq of `register` the server holds with none missing below it (0 for none).
+#[tracing::instrument(skip_all)]
+pub async fn holds<'e, E>(conn: E, register: &RegisterId) -> sqlx::Result<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let held: Option<i64> = sqlx::query("SELECT holds FROM registers WHERE id = $1")
+        .bind(register.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("holds"))
+        .transpose()?;
+    u64::try_from(held.unwrap_or(0)).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+#[tracing::instrument(skip_all)]
 pub async fn note_pull(db: &Db, register: &RegisterId) -> sqlx::Result<()> {
     db.write(
         sqlx::query("UPDATE registers SET last_pull_ms = $1 WHERE id = $2")
@@ -720,132 +744,4 @@ pub async fn note_pull(db: &Db, register: &RegisterId) -> sqlx::Result<()> {
     )
     .await?;
     Ok(())
-}
-
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/password", post(password))
-        .route("/api/registers", get(list_registers).post(create_register))
-        .route("/api/registers/{id}/enrolment-code", post(enrolment_code))
-        .route("/api/registers/{id}/revoke", post(revoke_register))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginInput {
-    pub username: String,
-    pub password: String,
-}
-
-/// Sign in to head office: returns a bearer token for the other head-office routes.
-#[utoipa::path(post, path = "/api/auth/login", request_body = LoginInput, responses((status = 200, description = "A session", body = Session), (status = 401, description = "Wrong username or password")))]
-pub async fn login(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    crate::http::ClientAddr(address): crate::http::ClientAddr,
-    crate::http::JsonBody(input): crate::http::JsonBody<LoginInput>,
-) -> ApiResult<axum::Json<Session>> {
-    let session = log_in(&state.db, &state.passwords, address, &input.username, &input.password).await?;
-    Ok(axum::Json(session))
-}
-
-/// Sign out: the session's token stops working.
-#[utoipa::path(post, path = "/api/auth/logout", security(("session" = [])), responses((status = 204, description = "Signed out")))]
-pub async fn logout(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    staff: Staff,
-) -> ApiResult<axum::http::StatusCode> {
-    log_out(&state.db, &staff).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordInput {
-    pub current_password: String,
-    /// 12 to 1,024 characters.
-    pub new_password: String,
-}
-
-/// Change one's own password (the admin's printed one first of all); other sessions end.
-#[utoipa::path(post, path = "/api/auth/password", request_body = PasswordInput, security(("session" = [])), responses((status = 204, description = "Changed")))]
-pub async fn password(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    staff: Staff,
-    crate::http::JsonBody(input): crate::http::JsonBody<PasswordInput>,
-) -> ApiResult<axum::http::StatusCode> {
-    change_password(&state.db, &state.passwords, &staff, &input.current_password, &input.new_password)
-        .await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
-}
-
-/// Registers and their last sync (every role).
-#[utoipa::path(get, path = "/api/registers", responses((status = 200, description = "Registers", body = [RegisterStatus])))]
-pub async fn list_registers(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    _staff: Staff,
-) -> ApiResult<axum::Json<Vec<RegisterStatus>>> {
-    Ok(axum::Json(registers(&state.db).await?))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterInput {
-    /// STORE-NN, like PLAT-03.
-    pub id: String,
-}
-
-/// Add a register to a store (admin). Then issue it an enrolment code.
-#[utoipa::path(post, path = "/api/registers", request_body = RegisterInput, responses((status = 201, description = "Added")))]
-pub async fn create_register(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    staff: Staff,
-    crate::http::JsonBody(input): crate::http::JsonBody<RegisterInput>,
-) -> ApiResult<axum::http::StatusCode> {
-    staff.require(&[])?;
-    let id = RegisterId::parse(&input.id).map_err(|e| ApiError::invalid("id", e))?;
-    let store_known = sqlx::query("SELECT code FROM locations WHERE code = $1 AND kind = 'store'")
-        .bind(id.store().as_str())
-        .fetch_optional(state.db.pool())
-        .await?
-        .is_some();
-    if !store_known {
-        return Err(ApiError::invalid("id", format!("there is no store {}", id.store())));
-    }
-    add_register(&state.db, &id).await?;
-    Ok(axum::http::StatusCode::CREATED)
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CodeView {
-    pub register: String,
-    pub code: String,
-}
-
-/// Issue an enrolment code for a register (admin).
-#[utoipa::path(post, path = "/api/registers/{id}/enrolment-code", responses((status = 200, description = "A one-time code", body = CodeView)))]
-pub async fn enrolment_code(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    staff: Staff,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<axum::Json<CodeView>> {
-    staff.require(&[])?;
-    let id = RegisterId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
-    let code = issue_enrolment_code(&state.db, &id).await?;
-    Ok(axum::Json(CodeView { register: id.to_string(), code }))
-}
-
-/// Revoke a register's device secret (admin): its next sync is refused.
-#[utoipa::path(post, path = "/api/registers/{id}/revoke", responses((status = 204, description = "Revoked")))]
-pub async fn revoke_register(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    staff: Staff,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<axum::http::StatusCode> {
-    staff.require(&[])?;
-    let id = RegisterId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
-    revoke(&state.db, &id).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
 }

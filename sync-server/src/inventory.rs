@@ -5,9 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared_model::protocol::{Change, StockLevel};
 use shared_model::{LocationCode, Sku};
@@ -16,12 +13,16 @@ use sqlx::{AnyConnection, Row};
 use crate::alerts::{self, Alert, Kind};
 use crate::catalogue;
 use crate::db::{Db, Value, insert_rows, now_ms, placeholder, rows_per_statement, values_placeholders};
-use crate::error::{ApiError, ApiResult};
 use crate::feed::Entry;
-use crate::http::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/stock", get(list_stock))
+/// Why a stock question could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A filter that cannot be read; `field` names it.
+    #[error("{detail}")]
+    Malformed { field: &'static str, detail: String },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }
 
 /// One change of stock to record.
@@ -37,6 +38,7 @@ pub struct Move {
 
 /// Records the movements, updates the levels, raises or resolves stock alerts, and returns the
 /// feed entries of the changed levels (for the caller to publish last in its transaction).
+#[tracing::instrument(skip_all)]
 pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec<Entry>> {
     if moves.is_empty() {
         return Ok(Vec::new());
@@ -126,6 +128,7 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
 }
 
 /// Raises or resolves alerts when a level crosses zero or its reorder threshold.
+#[tracing::instrument(skip_all)]
 async fn stock_alerts(
     conn: &mut AnyConnection,
     location: &str,
@@ -173,12 +176,14 @@ pub struct StockQuery {
     pub sku: Option<String>,
 }
 
-pub async fn levels(db: &Db, query: &StockQuery) -> ApiResult<Vec<LevelView>> {
+#[tracing::instrument(skip_all)]
+pub async fn levels(db: &Db, query: &StockQuery) -> Result<Vec<LevelView>, Error> {
     if let Some(location) = &query.location {
-        LocationCode::parse(location).map_err(|e| ApiError::bad("location", e))?;
+        LocationCode::parse(location)
+            .map_err(|e| Error::Malformed { field: "location", detail: e.to_string() })?;
     }
     if let Some(sku) = &query.sku {
-        Sku::parse(sku).map_err(|e| ApiError::bad("sku", e))?;
+        Sku::parse(sku).map_err(|e| Error::Malformed { field: "sku", detail: e.to_string() })?;
     }
     let rows = sqlx::query(
         "SELECT location, sku, quantity, updated_ms FROM stock_levels
@@ -202,6 +207,7 @@ pub async fn levels(db: &Db, query: &StockQuery) -> ApiResult<Vec<LevelView>> {
 }
 
 /// Total units on hand per location.
+#[tracing::instrument(skip_all)]
 pub async fn totals_by_location(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
     let rows = sqlx::query(
         "SELECT location, CAST(SUM(quantity) AS BIGINT) AS units FROM stock_levels GROUP BY location ORDER BY location",
@@ -212,6 +218,7 @@ pub async fn totals_by_location(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
 }
 
 /// Sum of the movements of every (location, product): what the levels must equal.
+#[tracing::instrument(skip_all)]
 pub async fn movement_sums(db: &Db) -> sqlx::Result<BTreeMap<(String, String), i64>> {
     let rows = sqlx::query(
         "SELECT location, sku, CAST(SUM(delta) AS BIGINT) AS total FROM stock_movements GROUP BY location, sku",
@@ -219,14 +226,4 @@ pub async fn movement_sums(db: &Db) -> sqlx::Result<BTreeMap<(String, String), i
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(|r| Ok(((r.try_get("location")?, r.try_get("sku")?), r.try_get("total")?))).collect()
-}
-
-/// Stock levels (admin, manager, logistics; registers pull them through the feed).
-#[utoipa::path(get, path = "/api/stock", params(StockQuery), responses((status = 200, description = "Stock per location and product")))]
-pub async fn list_stock(
-    State(state): State<AppState>,
-    _staff: crate::identity::Staff,
-    crate::http::QueryParams(query): crate::http::QueryParams<StockQuery>,
-) -> ApiResult<Json<Vec<LevelView>>> {
-    Ok(Json(levels(&state.db, &query).await?))
 }

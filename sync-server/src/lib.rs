@@ -12,11 +12,13 @@
 //! | [`replenishment`] | store requests, logistics decisions, transfers |
 //! | [`alerts`] | what head office should look at |
 //! | [`identity`] | head-office users, sessions, registers and enrolment |
-//! | [`listener`] | connections: TLS, the connection cap, header and handshake deadlines |
-//! | [`http`] | router, middleware, extractors, health, metrics, OpenAPI |
+//! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI |
+//! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
 //!
-//! A module reaches another only through its functions, never by reading its tables.
+//! A module reaches another only through its functions, never by reading its tables. The
+//! contexts know nothing of HTTP: they take plain values and answer their own error, which
+//! `http/` turns into a problem.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -25,12 +27,10 @@ pub mod alerts;
 pub mod catalogue;
 pub mod db;
 pub mod demo;
-pub mod error;
 pub mod feed;
 pub mod http;
 pub mod identity;
 pub mod inventory;
-pub mod listener;
 pub mod replenishment;
 pub mod reporting;
 pub mod sales;
@@ -42,7 +42,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 pub use db::Db;
-pub use http::{AppState, Settings, router};
+pub use http::{AppState, Settings, listener, router};
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]

@@ -3,45 +3,50 @@
 //! decision and the transfer reach the store on its next pull, and the store's receipt of the
 //! transfer comes back as a record that puts the goods into its stock.
 
-use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared_model::protocol::{Change, Decision, ReplenishmentDecision, TransferNotice};
 use shared_model::stock::ItemQuantity;
-use shared_model::{LocationKind, Record, RecordBody, RecordId};
+use shared_model::{Record, RecordBody, RecordId};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::catalogue;
 use crate::db::{Db, Value, insert_rows, lock_keys, now_ms};
-use crate::error::{ApiError, ApiResult};
 use crate::feed::{self, Entry};
-use crate::http::{AppState, JsonBody};
-use crate::identity::{Role, Staff};
 use crate::inventory::{self, Move};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/replenishments", get(list))
-        .route("/api/replenishments/{id}/decision", post(decide))
+/// Why a decision could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    NotFound(String),
+    /// Already decided.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     let rows = records
         .iter()
         .filter_map(|r| match &r.body {
-            RecordBody::ReplenishmentRequested(request) => Some(vec![
+            RecordBody::ReplenishmentRequested(request) => Some(Ok(vec![
                 Value::from(r.id.to_string()),
                 r.store.as_str().into(),
-                i64::try_from(r.hlc.wall_ms).unwrap_or_default().into(),
+                match crate::db::to_i64("hlc.wall_ms", r.hlc.wall_ms) {
+                    Ok(ms) => ms.into(),
+                    Err(e) => return Some(Err(e)),
+                },
                 serde_json::to_string(&request.lines).unwrap_or_default().into(),
                 request.note.clone().into(),
                 "pending".into(),
-            ]),
+            ])),
             _ => None,
         })
-        .collect();
+        .collect::<Result<_, crate::db::OutOfRange>>()?;
     insert_rows(
         conn,
         "replenishment_requests",
@@ -56,6 +61,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
 /// Records each transfer receipt and flags a transfer received twice, received in other
 /// quantities than were shipped, or never shipped through head office. The stock the receipt
 /// puts on the shelf stays: the goods are there; a person sorts out the difference.
+#[tracing::instrument(skip_all)]
 async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     let receipts: Vec<(&Record, &shared_model::stock::TransferReceipt)> = records
         .iter()
@@ -141,30 +147,18 @@ pub struct RequestView {
     pub decided_by: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(default)]
-pub struct ListQuery {
-    /// pending, approved or rejected; all when absent.
-    pub status: Option<String>,
-}
-
-/// Replenishment requests (admin, logistics, manager).
-#[utoipa::path(get, path = "/api/replenishments", params(ListQuery), responses((status = 200, description = "Requests, oldest first")))]
-pub async fn list(
-    State(state): State<AppState>,
-    staff: Staff,
-    crate::http::QueryParams(q): crate::http::QueryParams<ListQuery>,
-) -> ApiResult<Json<Vec<RequestView>>> {
-    staff.require(&[Role::Logistics, Role::Manager])?;
+/// Replenishment requests with `status` (pending, approved or rejected; all when `None`),
+/// oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn requests(db: &Db, status: Option<&str>) -> anyhow::Result<Vec<RequestView>> {
     let rows = sqlx::query(
         "SELECT record_id, store, requested_ms, lines, note, status, decided_by FROM replenishment_requests
          WHERE ($1 = '' OR status = $1) ORDER BY requested_ms, record_id",
     )
-    .bind(q.status.unwrap_or_default())
-    .fetch_all(state.db.pool())
+    .bind(status.unwrap_or_default())
+    .fetch_all(db.pool())
     .await?;
-    let views = rows
-        .iter()
+    rows.iter()
         .map(|r| {
             Ok(RequestView {
                 id: r.try_get("record_id")?,
@@ -176,40 +170,11 @@ pub async fn list(
                 decided_by: r.try_get("decided_by")?,
             })
         })
-        .collect::<anyhow::Result<_>>()?;
-    Ok(Json(views))
+        .collect()
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionInput {
-    /// approved or rejected.
-    #[schema(value_type = String)]
-    pub decision: Decision,
-    pub note: Option<String>,
-}
-
-/// Approve (ship a transfer) or reject a request (admin, logistics).
-#[utoipa::path(post, path = "/api/replenishments/{id}/decision", request_body = DecisionInput, responses((status = 200, description = "Decided"), (status = 409, description = "Already decided")))]
-pub async fn decide(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<String>,
-    JsonBody(input): JsonBody<DecisionInput>,
-) -> ApiResult<Json<ReplenishmentDecision>> {
-    staff.require(&[Role::Logistics])?;
-    let request = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
-    if input.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(ApiError::invalid("note", "a note has at most 500 characters"));
-    }
-    let logistics = catalogue::location_of_kind(&state.db, LocationKind::Logistics)
-        .await?
-        .ok_or_else(|| ApiError::Conflict("the chain has no logistics centre".into()))?;
-    decide_request(&state.db, request, input.decision, input.note, &staff.username, &logistics)
-        .await
-        .map(Json)
-}
-
+/// Records logistics' decision on a request; an approval ships a transfer out of `logistics`.
+#[tracing::instrument(skip_all)]
 pub async fn decide_request(
     db: &Db,
     request: RecordId,
@@ -217,7 +182,7 @@ pub async fn decide_request(
     note: Option<String>,
     by: &str,
     logistics: &shared_model::LocationCode,
-) -> ApiResult<ReplenishmentDecision> {
+) -> Result<ReplenishmentDecision, Error> {
     let mut tx = db.begin().await?;
     // Claiming the row with a conditional update makes two deciders race safely: one wins.
     let status = match decision {
@@ -241,14 +206,14 @@ pub async fn decide_request(
             .fetch_optional(&mut *tx)
             .await?;
         return Err(match exists {
-            Some(_) => ApiError::Conflict(format!("request {request} has already been decided")),
-            None => ApiError::NotFound(format!("no replenishment request {request}")),
+            Some(_) => Error::Conflict(format!("request {request} has already been decided")),
+            None => Error::NotFound(format!("no replenishment request {request}")),
         });
     };
     let store = shared_model::LocationCode::parse(&row.try_get::<String, _>("store")?)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let lines: Vec<ItemQuantity> = serde_json::from_str(&row.try_get::<String, _>("lines")?)
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(anyhow::Error::from)?;
+    let lines: Vec<ItemQuantity> =
+        serde_json::from_str(&row.try_get::<String, _>("lines")?).map_err(anyhow::Error::from)?;
     let mut entries = Vec::new();
     let mut transfer = None;
     if decision == Decision::Approved {
@@ -271,7 +236,7 @@ pub async fn decide_request(
         .bind(id.to_string())
         .bind(logistics.as_str())
         .bind(store.as_str())
-        .bind(serde_json::to_string(&lines).map_err(|e| ApiError::Internal(e.into()))?)
+        .bind(serde_json::to_string(&lines).map_err(anyhow::Error::from)?)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;

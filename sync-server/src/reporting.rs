@@ -4,30 +4,28 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared_model::Record;
 use shared_model::projection::{Projection, SalesReport};
 use sqlx::{AnyConnection, Row};
 
-use crate::alerts::{self, AlertView};
-use crate::db::{Db, Value, insert_rows_returning};
-use crate::error::{ApiError, ApiResult};
-use crate::http::AppState;
-use crate::identity::{Role, Staff};
+use crate::db::{Db, OutOfRange, Value, insert_rows_returning, to_i64};
 use crate::inventory;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/reports/sales", get(sales_report)).route("/api/alerts", get(list_alerts))
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The totals of the range are past what can be added up.
+    #[error("{0}")]
+    TooLarge(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
 /// Adds the new records' sales and returns into the daily totals; `redated` counts, per
 /// (store, day), the records filed under another day than their register's.
+#[tracing::instrument(skip_all)]
 pub async fn apply(
     conn: &mut AnyConnection,
     records: &[&Record],
@@ -41,11 +39,11 @@ pub async fn apply(
         .days
         .iter()
         .map(|((store, day), t)| {
-            vec![
+            Ok(vec![
                 Value::from(store.as_str()),
                 day.to_string().into(),
-                i64::try_from(t.sales).unwrap_or_default().into(),
-                i64::try_from(t.returns).unwrap_or_default().into(),
+                to_i64("sales", t.sales)?.into(),
+                to_i64("returns", t.returns)?.into(),
                 t.net_sales.as_cents().into(),
                 t.gst.as_cents().into(),
                 t.qst.as_cents().into(),
@@ -54,9 +52,9 @@ pub async fn apply(
                 t.gst_refunded.as_cents().into(),
                 t.qst_refunded.as_cents().into(),
                 t.refunded.as_cents().into(),
-            ]
+            ])
         })
-        .collect();
+        .collect::<Result<_, OutOfRange>>()?;
     const DAY: &[&str] = &[
         "store",
         "business_day",
@@ -81,17 +79,17 @@ pub async fn apply(
         .products
         .iter()
         .map(|((store, day, sku), p)| {
-            vec![
+            Ok(vec![
                 Value::from(store.as_str()),
                 day.to_string().into(),
                 sku.as_str().into(),
-                i64::try_from(p.sold).unwrap_or_default().into(),
-                i64::try_from(p.returned).unwrap_or_default().into(),
+                to_i64("sold", p.sold)?.into(),
+                to_i64("returned", p.returned)?.into(),
                 p.net_sales.as_cents().into(),
                 p.net_refunds.as_cents().into(),
-            ]
+            ])
         })
-        .collect();
+        .collect::<Result<_, OutOfRange>>()?;
     const PRODUCT: &[&str] =
         &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
     let suffix = format!(
@@ -176,6 +174,7 @@ pub struct SalesReportView {
 }
 
 /// The consolidated report for an inclusive range of business days (UC1).
+#[tracing::instrument(skip_all)]
 pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow::Result<SalesReportView> {
     let rows = sqlx::query(
         "SELECT store, CAST(SUM(sales) AS BIGINT) AS sales, CAST(SUM(returns) AS BIGINT) AS returns,
@@ -253,19 +252,6 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
     Ok(SalesReportView { from: from.to_string(), to: to.to_string(), stores, total, top_products, stock })
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(default)]
-pub struct ReportQuery {
-    /// First business day, YYYY-MM-DD.
-    pub from: Option<String>,
-    /// Last business day, YYYY-MM-DD (inclusive).
-    pub to: Option<String>,
-    /// json (default) or csv.
-    pub format: Option<String>,
-    /// How many top products (default 10, at most 1000).
-    pub top: Option<u32>,
-}
-
 /// Whether the database refused a sum as out of range.
 fn is_overflow(error: &anyhow::Error) -> bool {
     error.downcast_ref::<sqlx::Error>().is_some_and(|e| match e {
@@ -276,45 +262,23 @@ fn is_overflow(error: &anyhow::Error) -> bool {
     })
 }
 
-fn day(field: &str, text: Option<&str>) -> ApiResult<NaiveDate> {
-    let text = text.ok_or_else(|| ApiError::bad(field, format!("{field} is required, as YYYY-MM-DD")))?;
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad(field, format!("{field} must be a date like 2026-11-22")))
-}
-
-/// Consolidated sales report (admin, manager): sales by store, top products, stock by location.
-#[utoipa::path(get, path = "/api/reports/sales", params(ReportQuery), responses((status = 200, description = "The report, as JSON or CSV")))]
+/// The consolidated report of the business days `from` to `to`, with the `top` products.
+/// Every daily total is bounded (`db::MAX_TOTAL`), so only thousands of days of totals at that
+/// bound could overflow a sum: then the engine refuses the sum, and so does this.
+#[tracing::instrument(skip_all)]
 pub async fn sales_report(
-    State(state): State<AppState>,
-    staff: Staff,
-    crate::http::QueryParams(q): crate::http::QueryParams<ReportQuery>,
-) -> ApiResult<Response> {
-    staff.require(&[Role::Manager])?;
-    let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
-    if from > to {
-        return Err(ApiError::bad("to", "to is before from"));
-    }
-    let top = q.top.unwrap_or(10);
-    if !(1..=1000).contains(&top) {
-        return Err(ApiError::bad("top", "top must be between 1 and 1000"));
-    }
-    // Every daily total is bounded (`db::MAX_TOTAL`), so only thousands of days of totals at
-    // that bound could overflow a sum: then the engine refuses the sum, and so does this.
-    let report = report(&state.db, from, to, top).await.map_err(|e| {
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+    top: u32,
+) -> Result<SalesReportView, Error> {
+    report(db, from, to, top).await.map_err(|e| {
         if e.downcast_ref::<crate::sync::TotalOverflow>().is_some() || is_overflow(&e) {
-            ApiError::invalid(
-                "from",
-                "the totals of this range are too large to add up: choose a shorter range",
-            )
+            Error::TooLarge("the totals of this range are too large to add up: choose a shorter range".into())
         } else {
-            ApiError::Internal(e)
+            Error::Internal(e)
         }
-    })?;
-    match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(report).into_response()),
-        "csv" => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&report)?).into_response()),
-        _ => Err(ApiError::bad("format", "format is json or csv")),
-    }
+    })
 }
 
 /// The report as one CSV table; `section` tells stores, products and stock apart. Amounts in dollars.
@@ -369,23 +333,4 @@ pub fn to_csv(report: &SalesReportView) -> anyhow::Result<String> {
         out.write_record(row)?;
     }
     Ok(String::from_utf8(out.into_inner()?)?)
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(default)]
-pub struct AlertQuery {
-    /// Only open alerts (default true).
-    pub open: Option<bool>,
-    /// negative_stock, low_stock, over_return, unverified_return or clock_skew.
-    pub kind: Option<String>,
-}
-
-/// Alerts for head office (every role).
-#[utoipa::path(get, path = "/api/alerts", params(AlertQuery), responses((status = 200, description = "Alerts, newest first")))]
-pub async fn list_alerts(
-    State(state): State<AppState>,
-    _staff: Staff,
-    crate::http::QueryParams(q): crate::http::QueryParams<AlertQuery>,
-) -> ApiResult<Json<Vec<AlertView>>> {
-    Ok(Json(alerts::list(&state.db, q.open.unwrap_or(true), q.kind.as_deref()).await?))
 }

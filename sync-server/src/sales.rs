@@ -11,6 +11,7 @@ use crate::alerts::{self, Alert, Kind};
 use crate::db::{Db, Value, insert_rows, list_placeholders, lock_keys, placeholder};
 
 /// Writes the sales, returns and till closes among `records` (all new to the server).
+#[tracing::instrument(skip_all)]
 pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     let (mut sales, mut lines, mut tenders) = (Vec::new(), Vec::new(), Vec::new());
     let (mut returns, mut return_lines, mut closes) = (Vec::new(), Vec::new(), Vec::new());
@@ -39,7 +40,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
                     let a = line.amounts().unwrap_or_default();
                     lines.push(vec![
                         Value::from(id.as_str()),
-                        i64::try_from(no).unwrap_or_default().into(),
+                        crate::db::to_i64("line index", no)?.into(),
                         line.sku.as_str().into(),
                         i64::from(line.quantity.get()).into(),
                         line.unit_price.as_cents().into(),
@@ -51,7 +52,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
                 for (idx, tender) in sale.tenders.iter().enumerate() {
                     tenders.push(vec![
                         Value::from(id.as_str()),
-                        i64::try_from(idx).unwrap_or_default().into(),
+                        crate::db::to_i64("line index", idx)?.into(),
                         tender.kind().as_str().into(),
                         tender.amount().as_cents().into(),
                     ]);
@@ -84,7 +85,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
                     let linked = original.filter(|_| line.original_line.is_some());
                     return_lines.push(vec![
                         Value::from(id.as_str()),
-                        i64::try_from(idx).unwrap_or_default().into(),
+                        crate::db::to_i64("line index", idx)?.into(),
                         linked.map(|o| o.sale.to_string()).into(),
                         line.original_line.map(i64::from).into(),
                         line.sku.as_str().into(),
@@ -197,6 +198,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
 /// Compares what was returned of each line of these sales with what was sold. The sales are
 /// locked first: a sale and its return, or two returns of it, pushed at the same moment by
 /// different registers then see each other's rows instead of each judging alone.
+#[tracing::instrument(skip_all)]
 async fn check_returns(conn: &mut AnyConnection, sales: &[String]) -> sqlx::Result<()> {
     let keys: Vec<String> = sales.iter().map(|s| format!("sale:{s}")).collect();
     lock_keys(conn, &keys).await?;
@@ -250,6 +252,7 @@ async fn check_returns(conn: &mut AnyConnection, sales: &[String]) -> sqlx::Resu
 }
 
 /// Units returned so far of each line of a sale.
+#[tracing::instrument(skip_all)]
 pub async fn returned_of(db: &Db, sale: &str) -> sqlx::Result<BTreeMap<i64, i64>> {
     let rows = sqlx::query(
         "SELECT original_line, CAST(SUM(quantity) AS BIGINT) AS returned FROM return_lines
@@ -270,6 +273,7 @@ pub struct Ledger {
     pub refunded: i64,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn ledger_by_store(db: &Db) -> sqlx::Result<BTreeMap<String, Ledger>> {
     let mut out: BTreeMap<String, Ledger> = BTreeMap::new();
     for row in sqlx::query(

@@ -17,99 +17,90 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
 use sha2::Digest;
 use shared_model::projection::{Movement, movements};
 use shared_model::protocol::{
-    MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushResponse, Verdict,
+    MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushRefused, PushResponse,
+    Refusal, RefusalCode, SaleForReturn, Verdict,
 };
 use shared_model::{Record, RecordId, RegisterId};
 use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, list_placeholders, now_ms, placeholder};
-use crate::error::{ApiError, ApiResult};
-use crate::http::{AppState, WireBody};
-use crate::identity::{self, Register, Role, Staff};
+use crate::db::{Db, OutOfRange, list_placeholders, now_ms, placeholder, to_i64};
+use crate::identity::{self, Register};
 use crate::{feed, inventory, replenishment, reporting, sales};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/registers/enrol", post(enrol))
-        .route("/api/sync/push", post(push))
-        .route("/api/sync/pull", post(pull))
-        .route("/api/sync/sales/{id}", get(sale_for_return))
-        .route("/api/dead-letters", get(dead_letters))
+/// Why a push, a pull or a look-up was refused, or could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The message cannot be read; `field` names where.
+    #[error("{detail}")]
+    Malformed { field: String, detail: String },
+    /// More than a push may carry.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A record for another register or another store: the caller is not who it claims.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
-/// Exchange an enrolment code for a register's device secret.
-#[utoipa::path(post, path = "/api/registers/enrol", request_body = Object, responses((status = 200, description = "The register's id, store and device secret"), (status = 422, description = "Unknown, used or expired code")))]
-pub async fn enrol(
-    State(state): State<AppState>,
-    crate::http::ClientAddr(address): crate::http::ClientAddr,
-    crate::http::JsonBody(body): crate::http::JsonBody<EnrolInput>,
-) -> ApiResult<Json<identity::Enrolment>> {
-    Ok(Json(identity::enrol(&state.db, address, &body.code).await?))
+/// How a push ended.
+#[derive(Debug)]
+pub enum Pushed {
+    /// Stored (or held already): the verdicts and what the server holds.
+    Held(PushResponse),
+    /// Refused whole, nothing stored: why, the first refused record's field, and the refusals.
+    Refused { detail: String, field: String, answer: PushRefused },
 }
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrolInput {
-    pub code: String,
-}
-
-/// A record refused at push time.
-#[derive(Debug, Clone, Serialize)]
-pub struct Refusal {
-    pub index: u32,
-    /// `invalid` (unreadable or failed its checks), `seq_taken` (another record holds this
-    /// register's seq: a till restored from an old copy of its file renumbers it and pushes
-    /// again), or `id_taken` (another record holds this id).
-    pub code: &'static str,
-    pub id: Option<RecordId>,
-    pub seq: Option<u64>,
-    pub field: String,
-    pub reason: String,
-    #[serde(skip)]
+/// A record refused at push time: what the register is told, and what was pushed, which is
+/// parked for head office but never sent back.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub refusal: Refusal,
     payload: String,
 }
 
-/// Push a batch of records (a register, with its device secret). Body: the versioned wire form
-/// of `PushBatch`; answer: `PushResponse`, or a problem naming each refused record.
-#[utoipa::path(post, path = "/api/sync/push", request_body(content = Object, description = "{\"format\":1,\"push\":{\"records\":[…]}}"), responses((status = 200, description = "Verdicts and what the server holds"), (status = 403, description = "A record for another register or store"), (status = 413, description = "Batch too large"), (status = 422, description = "Refused records, named")))]
-pub async fn push(
-    State(state): State<AppState>,
-    register: Register,
-    WireBody(body): WireBody,
-) -> ApiResult<Response> {
-    let batch =
-        PushBatch::decode(&body).map_err(|e| ApiError::bad(e.field().unwrap_or("push").to_owned(), &e))?;
+/// Reads and ingests a push from `register`: all of it, or none of it with the records at
+/// fault named and parked for head office.
+#[tracing::instrument(skip_all)]
+pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64) -> Result<Pushed, Error> {
+    let batch = PushBatch::decode(body).map_err(|e| Error::Malformed {
+        field: e.field().unwrap_or("push").to_owned(),
+        detail: e.to_string(),
+    })?;
     if batch.records.len() > MAX_BATCH {
-        return Err(ApiError::PayloadTooLarge(format!(
+        return Err(Error::TooLarge(format!(
             "a push carries at most {MAX_BATCH} records, this one has {}",
             batch.records.len()
         )));
     }
     let mut records = Vec::with_capacity(batch.records.len());
     let mut refusals = Vec::new();
-    let skew_bound = state.settings.skew_bound_ms;
+    let skew_bound = skew_bound_ms;
     for (index, raw) in batch.records.iter().enumerate() {
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let refuse = |field: String, reason: String| {
             let loose: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
             let pick =
                 |key: &str| loose.as_ref().and_then(|v| v.get("record")).and_then(|r| r.get(key)).cloned();
-            Refusal {
-                index,
-                code: "invalid",
-                id: pick("id").and_then(|v| serde_json::from_value(v).ok()),
-                seq: pick("seq").and_then(|v| v.as_u64()),
-                field: format!("records[{index}].{field}"),
-                reason,
+            Refused {
+                refusal: Refusal {
+                    index,
+                    code: RefusalCode::Invalid,
+                    id: pick("id").and_then(|v| serde_json::from_value(v).ok()),
+                    seq: pick("seq").and_then(|v| v.as_u64()),
+                    field: format!("records[{index}].{field}"),
+                    reason,
+                },
                 payload: raw.get().to_owned(),
             }
         };
@@ -117,13 +108,13 @@ pub async fn push(
             Err(e) => refusals.push(refuse(e.field().unwrap_or("record").to_owned(), e.to_string())),
             Ok(record) => {
                 if record.origin != register.id {
-                    return Err(ApiError::Forbidden(format!(
+                    return Err(Error::Forbidden(format!(
                         "record {index} claims to come from register {}, but this is register {}",
                         record.origin, register.id
                     )));
                 }
                 if record.store != register.store {
-                    return Err(ApiError::Forbidden(format!(
+                    return Err(Error::Forbidden(format!(
                         "record {index} is for store {}, but register {} is enrolled at store {}",
                         record.store, register.id, register.store
                     )));
@@ -136,63 +127,55 @@ pub async fn push(
         }
     }
     if !refusals.is_empty() {
-        return refuse_batch(&state.db, &register.id, batch.records.len(), refusals).await;
+        return refuse_batch(db, &register.id, batch.records.len(), refusals).await;
     }
-    let outcome = match ingest(&state.db, &register.id, &records, skew_bound).await {
+    let outcome = match ingest(db, &register.id, &records, skew_bound).await {
         Ok(outcome) => outcome,
         // The database refused what these records would write (a value out of its range, a
         // total that would overflow): find which records, and refuse those alone, so a
         // register's queue never sticks behind a push that fails the same way forever.
         Err(e) if caused_by_data(&e) => {
             tracing::warn!(register = %register.id, error = %e, "the database refused a push; finding the records at fault");
-            Ingested::Conflicts(culprits(&state.db, &register.id, &records, skew_bound, &e).await?)
+            Ingested::Conflicts(culprits(db, &register.id, &records, skew_bound, &e).await?)
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(Error::Internal(e)),
     };
     match outcome {
         Ingested::Done { verdicts, holds } => {
             let accepted = verdicts.iter().filter(|v| v.outcome == Outcome::Accepted).count();
             metrics::counter!("caisse_records_ingested_total").increment(accepted as u64);
             metrics::counter!("caisse_records_duplicate_total").increment((verdicts.len() - accepted) as u64);
-            let response =
-                PushResponse { verdicts, holds, server_time_ms: u64::try_from(now_ms()).unwrap_or_default() };
-            Ok(wire_response(response.encode()))
+            Ok(Pushed::Held(PushResponse {
+                verdicts,
+                holds,
+                server_time_ms: u64::try_from(now_ms()).unwrap_or_default(),
+            }))
         }
-        Ingested::Conflicts(refusals) => refuse_batch(&state.db, &register.id, records.len(), refusals).await,
+        Ingested::Conflicts(refusals) => refuse_batch(db, &register.id, records.len(), refusals).await,
     }
 }
 
-fn wire_response(body: String) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
+#[tracing::instrument(skip_all)]
 async fn refuse_batch(
     db: &Db,
     register: &RegisterId,
     size: usize,
-    refusals: Vec<Refusal>,
-) -> ApiResult<Response> {
+    refusals: Vec<Refused>,
+) -> Result<Pushed, Error> {
     park(db, register, &refusals).await?;
     metrics::counter!("caisse_dead_letters_total").increment(refusals.len() as u64);
-    let first = &refusals[0];
+    let first = refusals[0].refusal.clone();
     tracing::warn!(register = %register, refused = refusals.len(), first = %first.reason, "push refused");
-    let mut extra = serde_json::Map::new();
-    extra.insert("refused".into(), serde_json::to_value(&refusals).unwrap_or_default());
-    let holds = sqlx::query("SELECT holds FROM registers WHERE id = $1")
-        .bind(register.as_str())
-        .fetch_one(db.pool())
-        .await?
-        .try_get::<i64, _>("holds")?;
-    extra.insert("holds".into(), holds.into());
-    Err(ApiError::Unprocessable {
-        detail: format!(
-            "{} of the {size} records were refused and nothing was stored; first: {}",
-            refusals.len(),
-            first.reason
-        ),
-        field: Some(first.field.clone()),
-        extra,
-    })
+    let answer = PushRefused {
+        refused: refusals.into_iter().map(|r| r.refusal).collect(),
+        holds: identity::holds(db.pool(), register).await?,
+    };
+    let detail = format!(
+        "{} of the {size} records were refused and nothing was stored; first: {}",
+        answer.refused.len(),
+        first.reason
+    );
+    Ok(Pushed::Refused { detail, field: first.field, answer })
 }
 
 /// How much of a refused record's payload is kept: enough to read what went wrong. A 15 MiB
@@ -205,7 +188,8 @@ const DEAD_LETTER_REASON: usize = 1_000;
 
 /// Parks refused records for head office, with their reason. The same record refused again for
 /// the same reason is counted on its first row, not stored again.
-async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Result<()> {
+#[tracing::instrument(skip_all)]
+async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Result<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
     let kept: i64 =
@@ -215,12 +199,12 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Res
             .await?
             .try_get("n")?;
     let mut with_payload = DEAD_LETTERS_WITH_PAYLOAD - kept;
-    for r in refusals {
+    for Refused { refusal: r, payload: pushed } in refusals {
         let reason = shared_model::text::truncate(&r.reason, DEAD_LETTER_REASON);
-        let digest = hex::encode(sha2::Sha256::digest(format!("{}\n{}\n{}", r.field, reason, r.payload)));
+        let digest = hex::encode(sha2::Sha256::digest(format!("{}\n{}\n{}", r.field, reason, pushed)));
         let payload = if with_payload > 0 {
             with_payload -= 1;
-            shared_model::text::truncate(&r.payload, DEAD_LETTER_PAYLOAD)
+            shared_model::text::truncate(pushed, DEAD_LETTER_PAYLOAD)
         } else {
             String::new()
         };
@@ -236,7 +220,7 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refusal]) -> sqlx::Res
         .bind(shared_model::text::truncate(&r.field, 200))
         .bind(reason)
         .bind(payload)
-        .bind(i64::try_from(r.payload.len()).unwrap_or(i64::MAX))
+        .bind(crate::db::to_i64("payload_bytes", pushed.len())?)
         .bind(digest)
         .execute(&mut *tx)
         .await?;
@@ -254,7 +238,8 @@ fn caused_by_data(error: &anyhow::Error) -> bool {
             code.starts_with("22") || code.starts_with("23") || e.message().contains("integer overflow")
         }
         Some(sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => true,
-        _ => error.downcast_ref::<TotalOverflow>().is_some(),
+        Some(sqlx::Error::Encode(e)) => e.is::<OutOfRange>(),
+        _ => error.downcast_ref::<TotalOverflow>().is_some() || error.downcast_ref::<OutOfRange>().is_some(),
     }
 }
 
@@ -265,23 +250,26 @@ pub struct TotalOverflow(pub String);
 
 /// The records of a batch that the database refuses: each tried alone, in a transaction that
 /// is rolled back; if none fails alone, the first one that fails after those before it.
+#[tracing::instrument(skip_all)]
 async fn culprits(
     db: &Db,
     register: &RegisterId,
     records: &[Record],
     skew_bound_ms: u64,
     cause: &anyhow::Error,
-) -> anyhow::Result<Vec<Refusal>> {
-    let refusal = |index: usize, error: &anyhow::Error| Refusal {
-        index: u32::try_from(index).unwrap_or(u32::MAX),
-        code: "invalid",
-        id: Some(records[index].id),
-        seq: Some(records[index].seq),
-        field: format!("records[{index}].record"),
-        reason: format!(
-            "head office cannot store this record: {}",
-            shared_model::text::truncate(&format!("{error:#}"), 300)
-        ),
+) -> anyhow::Result<Vec<Refused>> {
+    let refusal = |index: usize, error: &anyhow::Error| Refused {
+        refusal: Refusal {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            code: RefusalCode::Invalid,
+            id: Some(records[index].id),
+            seq: Some(records[index].seq),
+            field: format!("records[{index}].record"),
+            reason: format!(
+                "head office cannot store this record: {}",
+                shared_model::text::truncate(&format!("{error:#}"), 300)
+            ),
+        },
         payload: records[index].encode(),
     };
     let mut found = Vec::new();
@@ -310,6 +298,7 @@ async fn culprits(
 }
 
 /// Ingests `records` in a transaction that is rolled back.
+#[tracing::instrument(skip_all)]
 async fn dry_run(
     db: &Db,
     register: &RegisterId,
@@ -329,11 +318,12 @@ pub enum Ingested {
         holds: u64,
     },
     /// Records that clash with what is held (same id or same seq, other content): nothing stored.
-    Conflicts(Vec<Refusal>),
+    Conflicts(Vec<Refused>),
 }
 
 /// Stores the records that are new and applies them, in one transaction; retried on a
 /// deadlock or serialisation failure, which leaves nothing behind.
+#[tracing::instrument(skip_all)]
 pub async fn ingest(
     db: &Db,
     register: &RegisterId,
@@ -353,6 +343,7 @@ pub async fn ingest(
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn try_ingest(
     db: &Db,
     register: &RegisterId,
@@ -361,13 +352,15 @@ async fn try_ingest(
     commit: bool,
 ) -> anyhow::Result<Ingested> {
     let encoded: Vec<String> = records.iter().map(Record::encode).collect();
-    let conflict = |index: usize, code: &'static str, reason: String| Refusal {
-        index: u32::try_from(index).unwrap_or(u32::MAX),
-        code,
-        id: Some(records[index].id),
-        seq: Some(records[index].seq),
-        field: format!("records[{index}].record.id"),
-        reason,
+    let conflict = |index: usize, code: RefusalCode, reason: String| Refused {
+        refusal: Refusal {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            code,
+            id: Some(records[index].id),
+            seq: Some(records[index].seq),
+            field: format!("records[{index}].record.id"),
+            reason,
+        },
         payload: encoded[index].clone(),
     };
 
@@ -382,7 +375,7 @@ async fn try_ingest(
             if encoded[first] != encoded[index] {
                 conflicts.push(conflict(
                     index,
-                    "id_taken",
+                    RefusalCode::IdTaken,
                     format!("record {} appears twice with different content", record.id),
                 ));
             }
@@ -391,7 +384,7 @@ async fn try_ingest(
         if let Some(other) = id_by_seq.insert(record.seq, record.id) {
             conflicts.push(conflict(
                 index,
-                "seq_taken",
+                RefusalCode::SeqTaken,
                 format!("seq {} is used by records {other} and {}", record.seq, record.id),
             ));
             continue;
@@ -430,12 +423,12 @@ async fn try_ingest(
             query = query
                 .bind(r.id.to_string())
                 .bind(r.origin.as_str())
-                .bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
+                .bind(to_i64("seq", r.seq)?)
                 .bind(r.store.as_str())
                 .bind(r.body.kind())
-                .bind(i64::try_from(r.hlc.wall_ms).unwrap_or(i64::MAX))
+                .bind(to_i64("hlc.wall_ms", r.hlc.wall_ms)?)
                 .bind(i64::from(r.hlc.counter))
-                .bind(i64::try_from(r.device_time_ms).unwrap_or(i64::MAX))
+                .bind(to_i64("device_time_ms", r.device_time_ms)?)
                 .bind(received)
                 .bind(encoded[index].as_str());
         }
@@ -467,12 +460,12 @@ async fn try_ingest(
             Some(content) if *content == encoded[index] => {}
             Some(_) => conflicts.push(conflict(
                 index,
-                "id_taken",
+                RefusalCode::IdTaken,
                 format!("record {} is already held with different content", record.id),
             )),
             None => conflicts.push(conflict(
                 index,
-                "seq_taken",
+                RefusalCode::SeqTaken,
                 format!("{} seq {} is already held as another record", record.origin, record.seq),
             )),
         }
@@ -533,14 +526,9 @@ async fn try_ingest(
 /// record is stored, or when it was refused and parked in the dead-letter table: a refused
 /// record is head office's to look at, and must not hold back the acknowledgement of the
 /// records behind it.
+#[tracing::instrument(skip_all)]
 async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx::Result<u64> {
-    let mut holds: i64 = sqlx::query("SELECT holds FROM registers WHERE id = $1")
-        .bind(register.as_str())
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("holds"))
-        .transpose()?
-        .unwrap_or(0);
+    let mut holds = to_i64("holds", identity::holds(&mut *conn, register).await?)?;
     loop {
         let seqs: Vec<i64> = sqlx::query(
             "SELECT seq FROM records WHERE origin = $1 AND seq > $2
@@ -587,7 +575,8 @@ fn redate(
             let Some(day) = record.body.business_day().filter(|_| flagged) else {
                 return record.clone();
             };
-            let stamp = i64::try_from(record.hlc.wall_ms).unwrap_or(i64::MAX).min(received_ms);
+            // A stamp past what an i64 holds is later than any receipt.
+            let stamp = i64::try_from(record.hlc.wall_ms).map_or(received_ms, |wall| wall.min(received_ms));
             let (earliest, latest) = (local_day(stamp), local_day(received_ms));
             let filed = day.clamp(earliest.min(latest), latest);
             if filed == day {
@@ -612,6 +601,7 @@ fn local_day(ms: i64) -> chrono::NaiveDate {
 /// Flags what a record names that head office does not know, or a business day far from the
 /// record's own stamp. Such records are accepted (the till recorded them), and head office
 /// is told.
+#[tracing::instrument(skip_all)]
 async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     use shared_model::RecordBody;
     let mut skus: BTreeMap<String, &Record> = BTreeMap::new();
@@ -637,11 +627,9 @@ async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::R
             _ => {}
         }
         if let Some(day) = record.body.business_day() {
-            let stamped = chrono::DateTime::from_timestamp_millis(
-                i64::try_from(record.hlc.wall_ms).unwrap_or(i64::MAX),
-            )
-            .map(|t| t.date_naive())
-            .unwrap_or_default();
+            let stamped = chrono::DateTime::from_timestamp_millis(to_i64("hlc.wall_ms", record.hlc.wall_ms)?)
+                .map(|t| t.date_naive())
+                .unwrap_or_default();
             if (day - stamped).num_days().abs() > 1 {
                 let alert = Alert {
                     location: Some(record.store.to_string()),
@@ -689,6 +677,7 @@ async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::R
 
 /// Flags a register whose device clock disagrees with its hybrid clock, or whose stamps are
 /// ahead of the server: the register's clock is wrong, and its times should not be trusted.
+#[tracing::instrument(skip_all)]
 async fn skew_alerts(
     conn: &mut AnyConnection,
     register: &RegisterId,
@@ -722,54 +711,53 @@ async fn skew_alerts(
     Ok(())
 }
 
-/// Pull the changes after a cursor (a register, with its device secret).
-#[utoipa::path(post, path = "/api/sync/pull", request_body(content = Object, description = "{\"format\":1,\"pull\":{\"cursor\":0,\"limit\":1000}}"), responses((status = 200, description = "Changes and the next cursor")))]
-pub async fn pull(
-    State(state): State<AppState>,
-    register: Register,
-    WireBody(body): WireBody,
-) -> ApiResult<Response> {
-    let request =
-        PullRequest::decode(&body).map_err(|e| ApiError::bad(e.field().unwrap_or("pull").to_owned(), &e))?;
+/// The changes after the cursor a register asks from, for its store.
+#[tracing::instrument(skip_all)]
+pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullResponse, Error> {
+    let request = PullRequest::decode(body).map_err(|e| Error::Malformed {
+        field: e.field().unwrap_or("pull").to_owned(),
+        detail: e.to_string(),
+    })?;
     if !(1..=MAX_PULL).contains(&request.limit) {
-        return Err(ApiError::bad("pull.limit", format!("limit must be between 1 and {MAX_PULL}")));
+        return Err(Error::Malformed {
+            field: "pull.limit".into(),
+            detail: format!("limit must be between 1 and {MAX_PULL}"),
+        });
     }
-    let page = feed::read(&state.db, register.store.as_str(), request.cursor, request.limit).await?;
-    identity::note_pull(&state.db, &register.id).await?;
+    to_i64("cursor", request.cursor.0)
+        .map_err(|e| Error::Malformed { field: "pull.cursor".into(), detail: e.to_string() })?;
+    let page = feed::read(db, register.store.as_str(), request.cursor, request.limit).await?;
+    identity::note_pull(db, &register.id).await?;
     let response = PullResponse {
         changes: page.changes,
         next: page.next,
         more: page.more,
         server_time_ms: u64::try_from(now_ms()).unwrap_or_default(),
     };
-    Ok(wire_response(response.encode()))
+    Ok(response)
 }
 
-#[derive(Debug, Serialize)]
-pub struct SaleForReturn {
-    /// The sale in its wire form.
-    pub record: serde_json::Value,
-    /// Units already returned, per line index.
-    pub returned: BTreeMap<i64, i64>,
-}
-
-/// A sale from any store, for a return at another store (a register, online).
-#[utoipa::path(get, path = "/api/sync/sales/{id}", responses((status = 200, description = "The sale and what was returned of it"), (status = 404, description = "Not at head office (yet)")))]
-pub async fn sale_for_return(
-    State(state): State<AppState>,
-    _register: Register,
-    Path(id): Path<String>,
-) -> ApiResult<Json<SaleForReturn>> {
-    let id = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
+/// A sale from any store, with what was returned of it, for a return at another store.
+#[tracing::instrument(skip_all)]
+pub async fn sale_for_return(db: &Db, id: &RecordId) -> Result<SaleForReturn, Error> {
     let row = sqlx::query("SELECT content FROM records WHERE id = $1 AND kind = 'sale'")
         .bind(id.to_string())
-        .fetch_optional(state.db.pool())
+        .fetch_optional(db.pool())
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("sale {id} is not at head office (yet)")))?;
+        .ok_or_else(|| Error::NotFound(format!("sale {id} is not at head office (yet)")))?;
     let content: String = row.try_get("content")?;
-    let record = serde_json::from_str(&content).map_err(|e| ApiError::Internal(e.into()))?;
-    let returned = sales::returned_of(&state.db, &id.to_string()).await?;
-    Ok(Json(SaleForReturn { record, returned }))
+    let record = Record::decode(content.as_bytes()).map_err(anyhow::Error::from)?;
+    let returned = sales::returned_of(db, &id.to_string())
+        .await?
+        .into_iter()
+        .map(|(line, units)| {
+            let line = u16::try_from(line).map_err(anyhow::Error::from)?;
+            // A count past u32 (merged offline returns) still says "all of it".
+            let units = u32::try_from(units.clamp(0, i64::from(u32::MAX))).unwrap_or(u32::MAX);
+            Ok((line, units))
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(SaleForReturn { record, returned })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -791,41 +779,23 @@ pub struct DeadLetter {
     pub payload_bytes: i64,
 }
 
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DeadLetterQuery {
-    /// Only letters older than this id (the last id of the previous page).
-    pub before: Option<i64>,
-    /// 1 to 200; 50 when absent.
-    pub limit: Option<u32>,
-    /// Only this register's.
-    pub register: Option<String>,
-}
-
-/// Records refused at push, with their reason, newest first, a page at a time (admin, manager).
-#[utoipa::path(get, path = "/api/dead-letters", params(DeadLetterQuery), security(("session" = [])), responses((status = 200, description = "Newest first", body = [DeadLetter])))]
+/// Records refused at push, newest first: `limit` of them older than `before`, of `register`
+/// or of every register.
+#[tracing::instrument(skip_all)]
 pub async fn dead_letters(
-    State(state): State<AppState>,
-    staff: Staff,
-    crate::http::QueryParams(query): crate::http::QueryParams<DeadLetterQuery>,
-) -> ApiResult<Json<Vec<DeadLetter>>> {
-    staff.require(&[Role::Manager])?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit is between 1 and 200"));
-    }
-    let register = match &query.register {
-        Some(id) => Some(RegisterId::parse(id).map_err(|e| ApiError::invalid("register", e))?.to_string()),
-        None => None,
-    };
+    db: &Db,
+    before: Option<i64>,
+    limit: u32,
+    register: Option<&RegisterId>,
+) -> sqlx::Result<Vec<DeadLetter>> {
     let rows = sqlx::query(
         "SELECT id, register_id, received_ms, last_ms, times, record_id, seq, field, reason, payload, payload_bytes
          FROM dead_letters WHERE id < $1 AND ($2 IS NULL OR register_id = $2) ORDER BY id DESC LIMIT $3",
     )
-    .bind(query.before.unwrap_or(i64::MAX))
-    .bind(register)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(register.map(RegisterId::to_string))
     .bind(i64::from(limit))
-    .fetch_all(state.db.pool())
+    .fetch_all(db.pool())
     .await?;
     let letters = rows
         .iter()
@@ -845,5 +815,5 @@ pub async fn dead_letters(
             })
         })
         .collect::<sqlx::Result<_>>()?;
-    Ok(Json(letters))
+    Ok(letters)
 }

@@ -24,6 +24,7 @@ on_both_engines!(
     sessions_end_and_passwords_change,
     enrolment_codes_are_one_live_short_and_throttled,
     product_writes_refuse_duplicates_and_floods,
+    twenty_managers_creating_one_sku_at_once_make_one_product,
     dead_letters_are_bounded_deduplicated_and_paged,
     unknown_things_in_records_are_flagged,
     a_register_clock_ahead_is_filed_under_today,
@@ -521,6 +522,35 @@ async fn product_writes_refuse_duplicates_and_floods(engine: Engine) {
     assert_eq!(post(product("THE-VERT", vec![code(1)])).await.unwrap().status(), StatusCode::CREATED);
     let body = problem(post(product("THE-NOIR", vec![code(1)])).await.unwrap(), StatusCode::CONFLICT).await;
     assert!(body["detail"].as_str().unwrap().contains("THE-VERT"), "{body}");
+    server.finish().await;
+}
+
+async fn twenty_managers_creating_one_sku_at_once_make_one_product(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let request = server
+            .http
+            .post(format!("{}/api/products", server.base))
+            .bearer_auth(&server.admin)
+            .json(&json!({ "sku": "THE-BLANC", "name": format!("Thé blanc {n}"), "category": "Épicerie", "price": "6.49", "tax_class": "zero_rated", "reorder_threshold": 3 }));
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        });
+    }
+    let answers = requests.join_all().await;
+    let created = answers.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
+    let conflicts: Vec<&Value> =
+        answers.iter().filter(|(status, _)| *status == StatusCode::CONFLICT).map(|(_, body)| body).collect();
+    assert_eq!((created, conflicts.len()), (1, 19), "{answers:?}");
+    for body in conflicts {
+        assert!(body["detail"].as_str().unwrap().contains("THE-BLANC"), "the conflict names the SKU: {body}");
+    }
+    let (_, created) = answers.iter().find(|(status, _)| *status == StatusCode::CREATED).unwrap();
+    assert_eq!(server.get_json("/api/products/THE-BLANC").await["name"], created["name"]);
     server.finish().await;
 }
 

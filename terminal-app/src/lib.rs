@@ -38,7 +38,7 @@ pub mod till;
 use std::path::Path;
 
 use rusqlite::Connection;
-use shared_model::protocol::{Cursor, MAX_BATCH};
+use shared_model::protocol::{Cursor, MAX_BATCH, RefusalCode};
 use shared_model::{CashierId, Hlc, LocationCode, Record, RegisterId};
 
 pub use clock::{Clock, SkewedClock, SystemClock};
@@ -168,8 +168,7 @@ impl Register {
             })
             .transpose()?;
         let enrolment = Client::with_ca(server, ca_pem)?.enrol(code)?;
-        let register = RegisterId::parse(&enrolment.register)?;
-        let store = LocationCode::parse(&enrolment.store)?;
+        let (register, store) = (enrolment.register, enrolment.store);
         let tx = crate::store::write(&self.conn)?;
         set_setting(&tx, "server", server.trim_end_matches('/'))?;
         if let Some(ca) = ca_text {
@@ -232,7 +231,7 @@ impl Register {
                     for refusal in &refusals {
                         let seq = refusal.seq.or_else(|| seqs.get(refusal.index as usize).copied());
                         let Some(seq) = seq else { continue };
-                        if refusal.code == "seq_taken" {
+                        if refusal.code == RefusalCode::SeqTaken {
                             // This till was restored from an older copy of its file: head office
                             // holds this seq from before. The record keeps its id (its receipt is
                             // printed) and moves past everything head office holds.

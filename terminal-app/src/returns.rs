@@ -15,7 +15,7 @@ use shared_model::returns::{Refund, Return, ReturnLine, ReturnReason, SaleRef};
 use shared_model::sale::Sale;
 use shared_model::{Money, Quantity, Record, RecordBody, RecordId, Tender};
 
-use crate::error::{RegisterError, Result, corrupt};
+use crate::error::{RegisterError, Result};
 use crate::{Register, catalog, journal};
 
 /// Most an unverified return may refund.
@@ -44,11 +44,11 @@ impl Register {
     /// this register's returns it does not hold yet; offline, this register's own.
     pub fn find_sale(&self, id: &RecordId) -> Result<Option<SaleForReturn>> {
         let pending = self.returns_of(id, true)?;
-        let merged = |remote: BTreeMap<String, i64>| -> Result<BTreeMap<u16, u32>> {
+        let merged = |remote: BTreeMap<u16, u32>| -> Result<BTreeMap<u16, u32>> {
             let mut returned = pending.clone();
             for (line, units) in remote {
-                let line: u16 = line.parse().map_err(corrupt)?;
-                *returned.entry(line).or_default() += u32::try_from(units).unwrap_or(u32::MAX);
+                let count = returned.entry(line).or_default();
+                *count = count.saturating_add(units);
             }
             Ok(returned)
         };
@@ -62,9 +62,7 @@ impl Register {
             return Ok(Some(SaleForReturn { record, sale, returned }));
         }
         let Some(remote) = self.remote_sale(id)? else { return Ok(None) };
-        let record: Record = serde_json::to_vec(&remote.record)
-            .map_err(corrupt)
-            .and_then(|bytes| Record::decode(&bytes).map_err(corrupt))?;
+        let record = remote.record;
         let RecordBody::Sale(sale) = record.body.clone() else { return Ok(None) };
         Ok(Some(SaleForReturn { record, sale, returned: merged(remote.returned)? }))
     }

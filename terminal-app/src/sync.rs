@@ -7,29 +7,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
-use shared_model::protocol::{Cursor, Message, PullRequest, PullResponse, PushBatch, PushResponse};
+use shared_model::protocol::{
+    Cursor, Message, PullRequest, PullResponse, PushBatch, PushRefused, PushResponse,
+};
+pub use shared_model::protocol::{Enrolment, Refusal, SaleForReturn as RemoteSale};
 
 use crate::error::{RegisterError, Result};
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Enrolment {
-    pub register: String,
-    pub store: String,
-    pub secret: String,
-    pub holds: u64,
-}
-
-/// A record head office refused, as its problem answer names it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Refusal {
-    pub index: u32,
-    pub seq: Option<u64>,
-    pub reason: String,
-    /// `invalid`, `seq_taken` or `id_taken`.
-    #[serde(default)]
-    pub code: String,
-}
 
 /// How a push went.
 #[derive(Debug)]
@@ -134,6 +117,17 @@ fn problem_detail(text: &str) -> String {
         .unwrap_or_else(|| text.chars().take(200).collect())
 }
 
+/// What an answer that is not a success means for the till. A 5xx (head office, or a proxy in
+/// front of it, cannot serve now: 500, 502, 503, 504) is head office out of reach, retried like
+/// a dead network; only a 4xx is head office refusing.
+fn not_served(status: reqwest::StatusCode, text: &str) -> RegisterError {
+    if status.is_server_error() {
+        RegisterError::Offline(format!("head office answered {status}: {}", problem_detail(text)))
+    } else {
+        RegisterError::Refused(problem_detail(text))
+    }
+}
+
 impl Client {
     /// A client that trusts the system's root certificates.
     pub fn new(base: &str) -> Result<Client> {
@@ -168,7 +162,7 @@ impl Client {
         let status = response.status();
         let text = response.text().map_err(offline)?;
         if !status.is_success() {
-            return Err(RegisterError::Refused(problem_detail(&text)));
+            return Err(not_served(status, &text));
         }
         serde_json::from_str(&text).map_err(|e| RegisterError::Refused(e.to_string()))
     }
@@ -196,14 +190,14 @@ impl Client {
         }
         let text = String::from_utf8_lossy(&bytes);
         if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
-            let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-            if let Ok(refused) = serde_json::from_value::<Vec<Refusal>>(value["refused"].clone()) {
-                if !refused.is_empty() {
-                    return Ok(Pushed::Refused(refused, value["holds"].as_u64().unwrap_or(0)));
+            // The problem's own members (type, title, detail…) sit beside these.
+            if let Ok(answer) = serde_json::from_str::<PushRefused>(&text) {
+                if !answer.refused.is_empty() {
+                    return Ok(Pushed::Refused(answer.refused, answer.holds));
                 }
             }
         }
-        Err(RegisterError::Refused(problem_detail(&text)))
+        Err(not_served(status, &text))
     }
 
     pub fn pull(&self, secret: &str, cursor: Cursor, limit: u32) -> Result<PullResponse> {
@@ -217,18 +211,10 @@ impl Client {
         let status = response.status();
         let bytes = response.bytes().map_err(offline)?;
         if !status.is_success() {
-            return Err(RegisterError::Refused(problem_detail(&String::from_utf8_lossy(&bytes))));
+            return Err(not_served(status, &String::from_utf8_lossy(&bytes)));
         }
         PullResponse::decode(&bytes).map_err(|e| RegisterError::Refused(e.to_string()))
     }
-}
-
-/// A sale as head office holds it, for a return at a store that did not make it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RemoteSale {
-    pub record: serde_json::Value,
-    /// Units already returned, per line index (as strings: JSON object keys).
-    pub returned: std::collections::BTreeMap<String, i64>,
 }
 
 impl Client {
@@ -247,7 +233,7 @@ impl Client {
                 serde_json::from_str(&text).map(Some).map_err(|e| RegisterError::Refused(e.to_string()))
             }
             reqwest::StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(RegisterError::Refused(problem_detail(&text))),
+            _ => Err(not_served(status, &text)),
         }
     }
 }
@@ -282,7 +268,66 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
-    use super::Backoff;
+    use super::{Backoff, Client};
+    use crate::error::RegisterError;
+
+    /// A server that answers every request with `status` and `body`, on a loopback port.
+    fn answering(status: &'static str, body: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut request = [0u8; 8192];
+                let _ = stream.read(&mut request);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        format!("http://{address}")
+    }
+
+    #[test]
+    fn head_office_out_of_reach_is_offline_never_a_refusal() {
+        for status in
+            ["500 Internal Server Error", "502 Bad Gateway", "503 Service Unavailable", "504 Gateway Timeout"]
+        {
+            let client = Client::new(&answering(status, r#"{"detail":"busy"}"#)).unwrap();
+            let pushed = client.push("secret", Vec::new());
+            assert!(matches!(pushed, Err(RegisterError::Offline(_))), "{status}: {pushed:?}");
+            let pulled = client.pull("secret", shared_model::protocol::Cursor(0), 10);
+            assert!(matches!(pulled, Err(RegisterError::Offline(_))), "{status}: {pulled:?}");
+            let enrolled = client.enrol("ABCD-EFGH");
+            assert!(matches!(enrolled, Err(RegisterError::Offline(_))), "{status}: {enrolled:?}");
+        }
+        // Nobody listening at all.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let client = Client::new(&format!("http://{closed}")).unwrap();
+        assert!(matches!(client.push("secret", Vec::new()), Err(RegisterError::Offline(_))));
+        // A 4xx is head office refusing.
+        let client = Client::new(&answering("401 Unauthorized", r#"{"detail":"revoked"}"#)).unwrap();
+        assert!(
+            matches!(client.push("secret", Vec::new()), Err(RegisterError::Refused(d)) if d == "revoked")
+        );
+    }
+
+    #[test]
+    fn a_refused_push_names_its_records_and_codes() {
+        let body = r#"{"type":"https://caisse.example/problems/invalid","title":"t","status":422,"detail":"d","field":"records[0].record.id","refused":[{"index":0,"code":"seq_taken","id":null,"seq":4,"field":"records[0].record.id","reason":"held"}],"holds":3}"#;
+        let client = Client::new(&answering("422 Unprocessable Entity", body)).unwrap();
+        match client.push("secret", Vec::new()).unwrap() {
+            super::Pushed::Refused(refused, holds) => {
+                assert_eq!(holds, 3);
+                assert_eq!(refused[0].code, shared_model::protocol::RefusalCode::SeqTaken);
+                assert_eq!(refused[0].seq, Some(4));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn backoff_grows_to_its_cap_with_jitter_and_resets() {

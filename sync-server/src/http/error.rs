@@ -156,3 +156,78 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+impl From<crate::identity::Error> for ApiError {
+    fn from(error: crate::identity::Error) -> Self {
+        use crate::identity::Error;
+        match error {
+            Error::Invalid { field, detail } => ApiError::invalid(field, detail),
+            Error::Unauthorized(detail) => ApiError::Unauthorized(detail),
+            Error::Forbidden(detail) => ApiError::Forbidden(detail),
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Throttled { detail, retry_after_s } => ApiError::TooManyRequests { detail, retry_after_s },
+            Error::Busy { detail, retry_after_s } => ApiError::Unavailable { detail, retry_after_s },
+            Error::Database(e) => e.into(),
+            Error::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::catalogue::Error> for ApiError {
+    fn from(error: crate::catalogue::Error) -> Self {
+        use crate::catalogue::Error;
+        match error {
+            Error::Malformed { field, detail } => ApiError::bad(field, detail),
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Conflict(detail) => ApiError::Conflict(detail),
+            Error::Database(e) => e.into(),
+            Error::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::inventory::Error> for ApiError {
+    fn from(error: crate::inventory::Error) -> Self {
+        use crate::inventory::Error;
+        match error {
+            Error::Malformed { field, detail } => ApiError::bad(field, detail),
+            Error::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::reporting::Error> for ApiError {
+    fn from(error: crate::reporting::Error) -> Self {
+        use crate::reporting::Error;
+        match error {
+            Error::TooLarge(detail) => ApiError::invalid("from", detail),
+            Error::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::replenishment::Error> for ApiError {
+    fn from(error: crate::replenishment::Error) -> Self {
+        use crate::replenishment::Error;
+        match error {
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Conflict(detail) => ApiError::Conflict(detail),
+            Error::Database(e) => e.into(),
+            Error::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::sync::Error> for ApiError {
+    fn from(error: crate::sync::Error) -> Self {
+        use crate::sync::Error;
+        match error {
+            Error::Malformed { field, detail } => ApiError::bad(field, detail),
+            Error::TooLarge(detail) => ApiError::PayloadTooLarge(detail),
+            Error::Forbidden(detail) => ApiError::Forbidden(detail),
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Database(e) => e.into(),
+            Error::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}

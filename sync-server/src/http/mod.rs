@@ -1,26 +1,42 @@
-//! The HTTP surface: shared state, body extractors that answer problems, the router with its
-//! middleware (request ids, tracing, metrics, body limit), and the operational routes.
+//! The HTTP surface, and the only part of the server that knows axum: shared state, the
+//! router with its middleware (request ids, tracing, metrics, body limit), the operational
+//! routes and the OpenAPI document. Each context's routes live in a file of their own and
+//! call the context's plain functions; each context's error becomes a problem in [`error`].
+//!
+//! | file | holds |
+//! |---|---|
+//! | [`extract`] | bodies, query strings, the client's address, who is calling |
+//! | [`error`] | `ApiError`: every failure as an RFC 9457 problem |
+//! | [`listener`] | connections: TLS, the connection cap, header and handshake deadlines |
+//! | `catalogue`, `identity`, `inventory`, `replenishment`, `reporting`, `sync` | each context's routes |
+
+pub mod catalogue;
+pub mod error;
+pub mod extract;
+pub mod identity;
+pub mod inventory;
+pub mod listener;
+pub mod replenishment;
+pub mod reporting;
+pub mod sync;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde::de::DeserializeOwned;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+use self::error::{ApiError, ApiResult};
+pub use self::extract::{ClientAddr, JsonBody, QueryParams, WireBody};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
-use crate::{catalogue, identity, inventory, replenishment, reporting, sync};
 
 /// Settings the handlers read.
 #[derive(Debug, Clone)]
@@ -50,7 +66,7 @@ pub struct AppState {
     pub prometheus: PrometheusHandle,
     pub catalogue_cache: Arc<catalogue::ListCache>,
     /// Bounds the password hashes under way (argon2 takes 19 MiB each).
-    pub passwords: Arc<identity::PasswordSlots>,
+    pub passwords: Arc<crate::identity::PasswordSlots>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -66,7 +82,7 @@ impl AppState {
             settings: Arc::new(settings),
             prometheus: prometheus(),
             catalogue_cache: Arc::default(),
-            passwords: Arc::new(identity::PasswordSlots::for_this_machine()),
+            passwords: Arc::new(crate::identity::PasswordSlots::for_this_machine()),
         }
     }
 }
@@ -82,116 +98,6 @@ fn prometheus() -> PrometheusHandle {
             handle
         })
         .clone()
-}
-
-fn body_problem(rejection: BytesRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge("the request body is over the size limit".into())
-    } else {
-        ApiError::BadRequest { detail: rejection.body_text(), field: None }
-    }
-}
-
-/// A JSON body whose errors name the field at fault. No text in it may hold a control
-/// character: NUL is refused by PostgreSQL (a 500 where SQLite said nothing), and ESC or GS
-/// bytes would reach receipts as printer commands.
-#[derive(Debug)]
-pub struct JsonBody<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(body_problem)?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad("body", shared_model::text::truncate(&e.to_string(), 300)))?;
-        if let Some(field) = control_character_at(&value, String::new()) {
-            return Err(ApiError::invalid(
-                field,
-                "control characters (such as NUL, ESC or a line break) are not allowed in text",
-            ));
-        }
-        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::bad(field, shared_model::text::truncate(&e.into_inner().to_string(), 300))
-        })
-    }
-}
-
-/// The path of the first string (or key) in `value` that holds a control character.
-fn control_character_at(value: &serde_json::Value, at: String) -> Option<String> {
-    let join = |key: &str| if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") };
-    match value {
-        serde_json::Value::String(text) => text.chars().any(char::is_control).then_some(at),
-        serde_json::Value::Array(items) => {
-            items.iter().enumerate().find_map(|(i, item)| control_character_at(item, format!("{at}[{i}]")))
-        }
-        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            if key.chars().any(char::is_control) {
-                Some(join("(key)"))
-            } else {
-                control_character_at(item, join(&shared_model::text::truncate(key, 64)))
-            }
-        }),
-        _ => None,
-    }
-    .map(|path| if path.is_empty() { "body".to_owned() } else { path })
-}
-
-/// The address of the client, when the server was started by [`crate::listener::serve`].
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(parts.extensions.get::<crate::listener::PeerAddr>().map(|p| p.0.ip())))
-    }
-}
-
-/// A query string read into `T`, refused as a problem naming the parameter (axum's own
-/// `Query` answers plain text), and refused if any value holds a control character.
-#[derive(Debug)]
-pub struct QueryParams<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for QueryParams<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
-            .map_err(|e| ApiError::bad("query", e.body_text()))?;
-        if let Some((name, _)) =
-            pairs.0.iter().find(|(name, value)| format!("{name}{value}").chars().any(char::is_control))
-        {
-            return Err(ApiError::invalid(
-                shared_model::text::truncate(name, 64),
-                "control characters are not allowed in a query parameter",
-            ));
-        }
-        let query = axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map_err(|e| ApiError::bad("query", shared_model::text::truncate(&e.body_text(), 300)))?;
-        Ok(QueryParams(query.0))
-    }
-}
-
-/// A body in the sync protocol's versioned wire form, read by `shared_model`.
-#[derive(Debug)]
-pub struct WireBody(pub Bytes);
-
-impl<S: Send + Sync> FromRequest<S> for WireBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state).await.map(WireBody).map_err(body_problem)
-    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -297,8 +203,8 @@ async fn track_metrics(request: Request, next: Next) -> Response {
 /// 200 when the database answers.
 #[utoipa::path(get, path = "/health", responses((status = 200, description = "The database answers"), (status = 503, description = "It does not")))]
 pub async fn health(State(state): State<AppState>) -> Response {
-    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
-        Ok(_) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+    match state.db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" })))

@@ -1,0 +1,260 @@
+//! Products, locations and cashiers: the routes of [`crate::catalogue`], and the product
+//! list cache.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared_model::catalogue::{CashierInfo, LocationInfo, ProductInfo};
+use shared_model::{Barcode, CashierId, LocationCode, Money, Sku, TaxClass};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{JsonBody, QueryParams};
+use crate::catalogue::{self, ProductQuery};
+use crate::identity::{Role, Staff};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/products", get(list_products).post(create_product))
+        .route("/api/products/{sku}", get(get_product).put(update_product))
+        .route("/api/locations", get(list_locations))
+        .route("/api/cashiers", post(create_cashier))
+}
+
+/// A product as head office types it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    /// Only when creating: the new product's SKU.
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub name: String,
+    pub category: String,
+    #[serde(default)]
+    pub barcodes: Vec<String>,
+    /// Dollars and cents as a string, like "12.99": never a float.
+    pub price: String,
+    /// standard, zero_rated or gst_only.
+    pub tax_class: String,
+    pub reorder_threshold: u32,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ProductInput {
+    fn into_product(self, sku: Sku) -> ApiResult<ProductInfo> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > shared_model::sale::MAX_DESCRIPTION {
+            return Err(ApiError::invalid("name", "a product name has 1 to 80 characters"));
+        }
+        let category = self.category.trim().to_owned();
+        if category.is_empty() || category.chars().count() > 40 {
+            return Err(ApiError::invalid("category", "a category has 1 to 40 characters"));
+        }
+        if self.barcodes.len() > shared_model::catalogue::MAX_BARCODES {
+            return Err(ApiError::invalid(
+                "barcodes",
+                format!("a product has at most {} barcodes", shared_model::catalogue::MAX_BARCODES),
+            ));
+        }
+        let barcodes = self
+            .barcodes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| Barcode::parse(code).map_err(|e| ApiError::invalid(format!("barcodes[{i}]"), e)))
+            .collect::<ApiResult<Vec<_>>>()?;
+        if let Some(twice) = (1..barcodes.len()).find(|&i| barcodes[..i].contains(&barcodes[i])) {
+            return Err(ApiError::invalid(
+                format!("barcodes[{twice}]"),
+                format!("barcode {} is listed twice", barcodes[twice]),
+            ));
+        }
+        let price = Money::parse(&self.price).map_err(|e| ApiError::invalid("price", e))?;
+        if price < Money::ZERO || price > Money::cents(100_000_000) {
+            return Err(ApiError::invalid("price", "a price is between 0.00 and 1000000.00"));
+        }
+        let tax_class = TaxClass::from_code(&self.tax_class)
+            .ok_or_else(|| ApiError::invalid("tax_class", "tax_class is standard, zero_rated or gst_only"))?;
+        if self.reorder_threshold > 100_000 {
+            return Err(ApiError::invalid("reorder_threshold", "reorder_threshold is at most 100000"));
+        }
+        let product = ProductInfo {
+            sku,
+            name,
+            category,
+            barcodes,
+            price,
+            tax_class,
+            reorder_threshold: self.reorder_threshold,
+            active: self.active,
+        };
+        product.check().map_err(|(field, e)| ApiError::invalid(field, e))?;
+        Ok(product)
+    }
+}
+
+/// How long an instance serves a product list from memory.
+const LIST_TTL: Duration = Duration::from_secs(1);
+const LIST_ENTRIES: usize = 4_096;
+
+/// Product list answers, kept for a second: the shop and head office browse the catalogue far
+/// more often than it changes. A product written through this instance clears it at once;
+/// another instance serves what it holds for at most [`LIST_TTL`]. Registers never read this:
+/// they pull changes through the feed.
+#[derive(Debug, Default)]
+pub struct ListCache {
+    entries: Mutex<HashMap<String, (Instant, Bytes)>>,
+}
+
+impl ListCache {
+    fn get(&self, key: &str) -> Option<Bytes> {
+        let entries = self.entries.lock().ok()?;
+        entries.get(key).filter(|(at, _)| at.elapsed() < LIST_TTL).map(|(_, body)| body.clone())
+    }
+
+    fn put(&self, key: String, body: Bytes) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= LIST_ENTRIES {
+                entries.retain(|_, (at, _)| at.elapsed() < LIST_TTL);
+                if entries.len() >= LIST_ENTRIES {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (Instant::now(), body));
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
+/// List products (public: the online shop browses the catalogue).
+#[utoipa::path(get, path = "/api/products", params(ProductQuery), responses((status = 200, description = "Products in SKU order")))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    QueryParams(query): QueryParams<ProductQuery>,
+) -> ApiResult<Response> {
+    let key = raw.unwrap_or_default();
+    let body = match state.catalogue_cache.get(&key) {
+        Some(body) => body,
+        None => {
+            let list = catalogue::products(&state.db, &query).await?;
+            let body = Bytes::from(serde_json::to_vec(&list).map_err(|e| ApiError::Internal(e.into()))?);
+            state.catalogue_cache.put(key, body.clone());
+            body
+        }
+    };
+    let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=1")];
+    Ok((headers, body).into_response())
+}
+
+#[utoipa::path(get, path = "/api/products/{sku}", responses((status = 200, description = "The product"), (status = 404, description = "No such product")))]
+pub async fn get_product(
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<ProductInfo>> {
+    let sku = Sku::parse(&sku).map_err(|e| ApiError::bad("sku", e))?;
+    Ok(Json(catalogue::product(&state.db, &sku).await?))
+}
+
+/// Create a product (admin, manager). It reaches every register on its next pull.
+#[utoipa::path(post, path = "/api/products", request_body = ProductInput, responses((status = 201, description = "Created"), (status = 409, description = "The SKU exists"), (status = 422, description = "A field is invalid")))]
+pub async fn create_product(
+    State(state): State<AppState>,
+    staff: Staff,
+    JsonBody(input): JsonBody<ProductInput>,
+) -> ApiResult<(StatusCode, Json<ProductInfo>)> {
+    staff.require(&[Role::Manager])?;
+    let sku = input.sku.clone().ok_or_else(|| ApiError::invalid("sku", "a new product needs a sku"))?;
+    let sku = Sku::parse(&sku).map_err(|e| ApiError::invalid("sku", e))?;
+    let product = input.into_product(sku)?;
+    catalogue::save_product(&state.db, &product, true).await?;
+    state.catalogue_cache.clear();
+    tracing::info!(sku = %product.sku, by = staff.username, "product created");
+    Ok((StatusCode::CREATED, Json(product)))
+}
+
+/// Replace a product's name, category, barcodes, price, tax class, threshold or status (admin, manager).
+#[utoipa::path(put, path = "/api/products/{sku}", request_body = ProductInput, responses((status = 200, description = "Updated"), (status = 404, description = "No such product"), (status = 422, description = "A field is invalid")))]
+pub async fn update_product(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(sku): Path<String>,
+    JsonBody(input): JsonBody<ProductInput>,
+) -> ApiResult<Json<ProductInfo>> {
+    staff.require(&[Role::Manager])?;
+    let sku = Sku::parse(&sku).map_err(|e| ApiError::bad("sku", e))?;
+    if input.sku.as_deref().is_some_and(|s| s != sku.as_str()) {
+        return Err(ApiError::invalid("sku", "the sku in the body differs from the one in the path"));
+    }
+    let product = input.into_product(sku)?;
+    catalogue::save_product(&state.db, &product, false).await?;
+    state.catalogue_cache.clear();
+    tracing::info!(sku = %product.sku, by = staff.username, "product updated");
+    Ok(Json(product))
+}
+
+#[utoipa::path(get, path = "/api/locations", responses((status = 200, description = "Every location of the chain")))]
+pub async fn list_locations(State(state): State<AppState>) -> ApiResult<Json<Vec<LocationInfo>>> {
+    Ok(Json(catalogue::locations(&state.db).await?))
+}
+
+/// Saves a cashier and publishes them to their store only (or to every store for staff who
+/// work anywhere): a register holds the PIN hashes of its own cashiers, no others. A cashier
+/// who moves is published to the old store as inactive.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashierInput {
+    pub id: u32,
+    pub name: String,
+    pub store: Option<String>,
+    /// Four to eight digits.
+    pub pin: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// Create or update a cashier (admin). The PIN is hashed here and checked at the registers.
+#[utoipa::path(post, path = "/api/cashiers", request_body = CashierInput, responses((status = 200, description = "Saved")))]
+pub async fn create_cashier(
+    State(state): State<AppState>,
+    staff: Staff,
+    JsonBody(input): JsonBody<CashierInput>,
+) -> ApiResult<Json<serde_json::Value>> {
+    staff.require(&[])?;
+    let id = CashierId::new(input.id).map_err(|e| ApiError::invalid("id", e))?;
+    if !(4..=8).contains(&input.pin.len()) || !input.pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid("pin", "a PIN has 4 to 8 digits"));
+    }
+    let store = input
+        .store
+        .as_deref()
+        .map(LocationCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("store", e))?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(ApiError::invalid("name", "a name has 1 to 60 characters"));
+    }
+    shared_model::text::check("name", &name, 60).map_err(|e| ApiError::invalid("name", e))?;
+    let pin_hash = state.passwords.hash(&input.pin).await?;
+    let cashier = CashierInfo { id, name, store, pin_hash, active: input.active };
+    catalogue::put_cashier(&state.db, &cashier).await?;
+    Ok(Json(serde_json::json!({ "id": cashier.id, "name": cashier.name })))
+}

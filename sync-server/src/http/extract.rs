@@ -1,0 +1,170 @@
+//! What handlers take from a request: bodies and query strings that answer problems naming
+//! the field at fault, the client's address, and who is calling (a head-office session or an
+//! enrolled register), checked by [`crate::identity`].
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::identity::{self, Register, Staff};
+
+fn body_problem(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the request body is over the size limit".into())
+    } else {
+        ApiError::BadRequest { detail: rejection.body_text(), field: None }
+    }
+}
+
+/// A JSON body whose errors name the field at fault. No text in it may hold a control
+/// character: NUL is refused by PostgreSQL (a 500 where SQLite said nothing), and ESC or GS
+/// bytes would reach receipts as printer commands.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(body_problem)?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad("body", shared_model::text::truncate(&e.to_string(), 300)))?;
+        if let Some(field) = control_character_at(&value, String::new()) {
+            return Err(ApiError::invalid(
+                field,
+                "control characters (such as NUL, ESC or a line break) are not allowed in text",
+            ));
+        }
+        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::bad(field, shared_model::text::truncate(&e.into_inner().to_string(), 300))
+        })
+    }
+}
+
+/// The path of the first string (or key) in `value` that holds a control character.
+fn control_character_at(value: &serde_json::Value, at: String) -> Option<String> {
+    let join = |key: &str| if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") };
+    match value {
+        serde_json::Value::String(text) => text.chars().any(char::is_control).then_some(at),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| control_character_at(item, format!("{at}[{i}]")))
+        }
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.chars().any(char::is_control) {
+                Some(join("(key)"))
+            } else {
+                control_character_at(item, join(&shared_model::text::truncate(key, 64)))
+            }
+        }),
+        _ => None,
+    }
+    .map(|path| if path.is_empty() { "body".to_owned() } else { path })
+}
+
+/// The address of the client, when the server was started by [`super::listener::serve`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(parts.extensions.get::<super::listener::PeerAddr>().map(|p| p.0.ip())))
+    }
+}
+
+/// A query string read into `T`, refused as a problem naming the parameter (axum's own
+/// `Query` answers plain text), and refused if any value holds a control character.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad("query", e.body_text()))?;
+        if let Some((name, _)) =
+            pairs.0.iter().find(|(name, value)| format!("{name}{value}").chars().any(char::is_control))
+        {
+            return Err(ApiError::invalid(
+                shared_model::text::truncate(name, 64),
+                "control characters are not allowed in a query parameter",
+            ));
+        }
+        let query = axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad("query", shared_model::text::truncate(&e.body_text(), 300)))?;
+        Ok(QueryParams(query.0))
+    }
+}
+
+/// A body in the sync protocol's versioned wire form, read by `shared_model`.
+#[derive(Debug)]
+pub struct WireBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for WireBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(WireBody).map_err(body_problem)
+    }
+}
+
+/// The credentials of an `Authorization: Bearer …` header; the scheme's case does not
+/// matter (RFC 9110 §11.1).
+fn bearer(parts: &Parts) -> Option<&str> {
+    let (scheme, credentials) = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim()).filter(|c| !c.is_empty())
+}
+
+/// A signed-in head-office user, from the session token.
+impl<S> FromRequestParts<S> for Staff
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::Unauthorized(
+                "sign in first: send Authorization: Bearer <token from /api/auth/login>".into(),
+            )
+        })?;
+        Ok(identity::staff_of_session(&state.db, token).await?)
+    }
+}
+
+/// An enrolled register, from its device secret.
+impl<S> FromRequestParts<S> for Register
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let secret = bearer(parts).ok_or_else(|| {
+            ApiError::Unauthorized(
+                "a register sends its device secret as Authorization: Bearer <secret>".into(),
+            )
+        })?;
+        Ok(identity::register_of_secret(&state.db, secret).await?)
+    }
+}

@@ -1,0 +1,115 @@
+//! Register sync and dead letters: the routes of [`crate::sync`], and enrolment.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use shared_model::protocol::{Enrolment, Message, SaleForReturn};
+use shared_model::{RecordId, RegisterId};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ClientAddr, JsonBody, QueryParams, WireBody};
+use crate::identity::{self, Register, Role, Staff};
+use crate::sync::{self, Pushed};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/registers/enrol", post(enrol))
+        .route("/api/sync/push", post(push))
+        .route("/api/sync/pull", post(pull))
+        .route("/api/sync/sales/{id}", get(sale_for_return))
+        .route("/api/dead-letters", get(dead_letters))
+}
+
+/// Exchange an enrolment code for a register's device secret.
+#[utoipa::path(post, path = "/api/registers/enrol", request_body = Object, responses((status = 200, description = "The register's id, store and device secret"), (status = 422, description = "Unknown, used or expired code")))]
+pub async fn enrol(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    JsonBody(body): JsonBody<EnrolInput>,
+) -> ApiResult<Json<Enrolment>> {
+    Ok(Json(identity::enrol(&state.db, address, &body.code).await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolInput {
+    pub code: String,
+}
+
+/// Push a batch of records (a register, with its device secret). Body: the versioned wire form
+/// of `PushBatch`; answer: `PushResponse`, or a problem naming each refused record.
+#[utoipa::path(post, path = "/api/sync/push", request_body(content = Object, description = "{\"format\":1,\"push\":{\"records\":[…]}}"), responses((status = 200, description = "Verdicts and what the server holds"), (status = 403, description = "A record for another register or store"), (status = 413, description = "Batch too large"), (status = 422, description = "Refused records, named")))]
+pub async fn push(
+    State(state): State<AppState>,
+    register: Register,
+    WireBody(body): WireBody,
+) -> ApiResult<Response> {
+    match sync::push(&state.db, &register, &body, state.settings.skew_bound_ms).await? {
+        Pushed::Held(response) => Ok(wire_response(response.encode())),
+        Pushed::Refused { detail, field, answer } => {
+            let serde_json::Value::Object(extra) =
+                serde_json::to_value(&answer).map_err(|e| ApiError::Internal(e.into()))?
+            else {
+                return Err(ApiError::Internal(anyhow::anyhow!("a refused push's answer is not an object")));
+            };
+            Err(ApiError::Unprocessable { detail, field: Some(field), extra })
+        }
+    }
+}
+
+fn wire_response(body: String) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Pull the changes after a cursor (a register, with its device secret).
+#[utoipa::path(post, path = "/api/sync/pull", request_body(content = Object, description = "{\"format\":1,\"pull\":{\"cursor\":0,\"limit\":1000}}"), responses((status = 200, description = "Changes and the next cursor")))]
+pub async fn pull(
+    State(state): State<AppState>,
+    register: Register,
+    WireBody(body): WireBody,
+) -> ApiResult<Response> {
+    Ok(wire_response(sync::pull(&state.db, &register, &body).await?.encode()))
+}
+
+/// A sale from any store, for a return at another store (a register, online).
+#[utoipa::path(get, path = "/api/sync/sales/{id}", responses((status = 200, description = "The sale and what was returned of it"), (status = 404, description = "Not at head office (yet)")))]
+pub async fn sale_for_return(
+    State(state): State<AppState>,
+    _register: Register,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SaleForReturn>> {
+    let id = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
+    Ok(Json(sync::sale_for_return(&state.db, &id).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterQuery {
+    /// Only letters older than this id (the last id of the previous page).
+    pub before: Option<i64>,
+    /// 1 to 200; 50 when absent.
+    pub limit: Option<u32>,
+    /// Only this register's.
+    pub register: Option<String>,
+}
+
+/// Records refused at push, with their reason, newest first, a page at a time (admin, manager).
+#[utoipa::path(get, path = "/api/dead-letters", params(DeadLetterQuery), security(("session" = [])), responses((status = 200, description = "Newest first", body = [sync::DeadLetter])))]
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    staff: Staff,
+    QueryParams(query): QueryParams<DeadLetterQuery>,
+) -> ApiResult<Json<Vec<sync::DeadLetter>>> {
+    staff.require(&[Role::Manager])?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit is between 1 and 200"));
+    }
+    let register = match &query.register {
+        Some(id) => Some(RegisterId::parse(id).map_err(|e| ApiError::invalid("register", e))?),
+        None => None,
+    };
+    Ok(Json(sync::dead_letters(&state.db, query.before, limit, register.as_ref()).await?))
+}
