@@ -182,44 +182,40 @@ pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> Resul
     Ok(())
 }
 
+/// Binds a product's row as `$1` (SKU) to `$8` (time of the write), the order both the
+/// insert and the update use.
+fn with_product<'q>(query: crate::db::Query<'q>, product: &'q ProductInfo) -> crate::db::Query<'q> {
+    query
+        .bind(product.sku.as_str())
+        .bind(product.name.as_str())
+        .bind(product.category.as_str())
+        .bind(product.price.as_cents())
+        .bind(product.tax_class.code())
+        .bind(i64::from(product.reorder_threshold))
+        .bind(i64::from(product.active))
+        .bind(now_ms())
+}
+
 /// Inserts a new product's row; a unique violation when the SKU exists.
 #[tracing::instrument(skip_all)]
 async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(product.sku.as_str())
-    .bind(&product.name)
-    .bind(&product.category)
-    .bind(product.price.as_cents())
-    .bind(product.tax_class.code())
-    .bind(i64::from(product.reorder_threshold))
-    .bind(i64::from(product.active))
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
+    );
+    with_product(insert, product).execute(&mut *conn).await?;
     Ok(())
 }
 
 /// Replaces an existing product's row; false when there is none.
 #[tracing::instrument(skip_all)]
 async fn update_product_row(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let update = sqlx::query(
         "UPDATE products SET name = $2, category = $3, price_cents = $4, tax_class = $5,
              reorder_threshold = $6, active = $7, updated_ms = $8
          WHERE sku = $1",
-    )
-    .bind(product.sku.as_str())
-    .bind(&product.name)
-    .bind(&product.category)
-    .bind(product.price.as_cents())
-    .bind(product.tax_class.code())
-    .bind(i64::from(product.reorder_threshold))
-    .bind(i64::from(product.active))
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
+    );
+    let done = with_product(update, product).execute(&mut *conn).await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -163,6 +163,24 @@ fn a_back_office_runs_the_till_from_the_command_line() {
 }
 
 /// What the store sees of a product's stock here, through the CLI.
+/// A till of store PLAT enrolled and synced from the command line, and the sign-in arguments
+/// of one of its cashiers.
+fn plat_till(server: &Server, cashiers: &[(u32, String, String, String)]) -> (Cli, Vec<String>) {
+    let (id, _, _, pin) = cashiers.iter().find(|c| c.2 == "PLAT").unwrap().clone();
+    let cli = Cli { dir: tempfile::tempdir().unwrap() };
+    cli.ok(&["enrol", "--server", &server.url(), "--code", &server.code_for("PLAT-02")]);
+    cli.ok(&["sync"]);
+    (cli, vec!["--cashier".into(), id.to_string(), "--pin".into(), pin])
+}
+
+/// `command`, the cashier's sign-in, then `extra`.
+fn signed_in(who: &[String], command: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![command.to_owned()];
+    args.extend(who.iter().cloned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 fn here(cli: &Cli, code: &str) -> i64 {
     let stock = cli.json(&["stock", code]);
     let rows = stock.as_array().unwrap();
@@ -172,18 +190,8 @@ fn here(cli: &Cli, code: &str) -> i64 {
 #[test]
 fn a_replenishment_goes_from_request_to_stock_through_the_command_line_alone() {
     let (server, cashiers) = Server::start();
-    let (id, _, _, pin) = cashiers.iter().find(|c| c.2 == "PLAT").unwrap().clone();
-    let cli = Cli { dir: tempfile::tempdir().unwrap() };
-    let id_text = id.to_string();
-    let who = ["--cashier", id_text.as_str(), "--pin", pin.as_str()];
-    let with = |command: &str, extra: &[&str]| {
-        let mut args = vec![command];
-        args.extend_from_slice(&who);
-        args.extend_from_slice(extra);
-        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-    };
-    cli.ok(&["enrol", "--server", &server.url(), "--code", &server.code_for("PLAT-02")]);
-    cli.ok(&["sync"]);
+    let (cli, who) = plat_till(&server, &cashiers);
+    let with = |command: &str, extra: &[&str]| signed_in(&who, command, extra);
     let before = here(&cli, "CAF-ESP-250");
 
     // The store asks for 12, from the command line, and head office hears of it.
@@ -252,18 +260,8 @@ fn a_replenishment_goes_from_request_to_stock_through_the_command_line_alone() {
 #[test]
 fn the_command_line_reads_amounts_and_takes_offline_returns_as_the_window_does() {
     let (mut server, cashiers) = Server::start();
-    let (id, _, _, pin) = cashiers.iter().find(|c| c.2 == "PLAT").unwrap().clone();
-    let cli = Cli { dir: tempfile::tempdir().unwrap() };
-    let id_text = id.to_string();
-    let who = ["--cashier", id_text.as_str(), "--pin", pin.as_str()];
-    let with = |command: &str, extra: &[&str]| {
-        let mut args = vec![command];
-        args.extend_from_slice(&who);
-        args.extend_from_slice(extra);
-        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-    };
-    cli.ok(&["enrol", "--server", &server.url(), "--code", &server.code_for("PLAT-02")]);
-    cli.ok(&["sync"]);
+    let (cli, who) = plat_till(&server, &cashiers);
+    let with = |command: &str, extra: &[&str]| signed_in(&who, command, extra);
 
     // Search ignores case and accents, on both sides, for every letter.
     let skus = |text: &str| {
