@@ -3,9 +3,10 @@
 //! An alert is keyed by its kind and subject, so raising it twice keeps one open alert.
 
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
+use shared_model::{LocationCode, RecordId, Sku};
+use sqlx::AnyConnection;
 
-use crate::db::{Db, now_ms};
+use crate::db::{Db, now_ms, parse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -47,9 +48,9 @@ impl Kind {
 
 #[derive(Debug, Default)]
 pub struct Alert {
-    pub location: Option<String>,
-    pub sku: Option<String>,
-    pub record_id: Option<String>,
+    pub location: Option<LocationCode>,
+    pub sku: Option<Sku>,
+    pub record_id: Option<RecordId>,
     pub message: String,
 }
 
@@ -65,9 +66,9 @@ pub async fn raise(conn: &mut AnyConnection, kind: Kind, subject: &str, alert: A
     )
     .bind(kind.as_str())
     .bind(subject)
-    .bind(alert.location)
-    .bind(alert.sku)
-    .bind(alert.record_id)
+    .bind(alert.location.map(String::from))
+    .bind(alert.sku.map(String::from))
+    .bind(alert.record_id.map(|id| id.to_string()))
     .bind(alert.message)
     .bind(now_ms())
     .execute(conn)
@@ -93,17 +94,50 @@ pub async fn resolve(conn: &mut AnyConnection, kind: Kind, subject: &str) -> sql
 pub struct AlertView {
     pub kind: String,
     pub subject: String,
-    pub location: Option<String>,
-    pub sku: Option<String>,
-    pub record_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub location: Option<LocationCode>,
+    #[schema(value_type = Option<String>)]
+    pub sku: Option<Sku>,
+    #[schema(value_type = Option<String>)]
+    pub record_id: Option<RecordId>,
     pub message: String,
     pub raised_ms: i64,
     pub resolved_ms: Option<i64>,
 }
 
+/// A row of `alerts`.
+#[derive(Debug, sqlx::FromRow)]
+struct AlertRow {
+    kind: String,
+    subject: String,
+    location: Option<String>,
+    sku: Option<String>,
+    record_id: Option<String>,
+    message: String,
+    raised_ms: i64,
+    resolved_ms: Option<i64>,
+}
+
+impl TryFrom<AlertRow> for AlertView {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AlertRow) -> sqlx::Result<AlertView> {
+        Ok(AlertView {
+            kind: row.kind,
+            subject: row.subject,
+            location: row.location.map(|l| parse("alerts.location", &l)).transpose()?,
+            sku: row.sku.map(|s| parse("alerts.sku", &s)).transpose()?,
+            record_id: row.record_id.map(|r| parse("alerts.record_id", &r)).transpose()?,
+            message: row.message,
+            raised_ms: row.raised_ms,
+            resolved_ms: row.resolved_ms,
+        })
+    }
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, open_only: bool, kind: Option<&str>) -> sqlx::Result<Vec<AlertView>> {
-    let rows = sqlx::query(
+    let rows: Vec<AlertRow> = sqlx::query_as(
         "SELECT kind, subject, location, sku, record_id, message, raised_ms, resolved_ms FROM alerts
          WHERE ($1 = 0 OR resolved_ms IS NULL) AND ($2 = '' OR kind = $2) ORDER BY raised_ms DESC, kind, subject",
     )
@@ -111,18 +145,5 @@ pub async fn list(db: &Db, open_only: bool, kind: Option<&str>) -> sqlx::Result<
     .bind(kind.unwrap_or(""))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AlertView {
-                kind: r.try_get("kind")?,
-                subject: r.try_get("subject")?,
-                location: r.try_get("location")?,
-                sku: r.try_get("sku")?,
-                record_id: r.try_get("record_id")?,
-                message: r.try_get("message")?,
-                raised_ms: r.try_get("raised_ms")?,
-                resolved_ms: r.try_get("resolved_ms")?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(AlertView::try_from).collect()
 }

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use shared_model::catalogue::{CashierInfo, LocationInfo, ProductInfo};
 use shared_model::protocol::Change;
 use shared_model::{Barcode, LocationCode, LocationKind, Money, Sku, TaxClass};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::db::{Db, Value, insert_rows, list_placeholders, now_ms, placeholder};
+use crate::db::{Db, Value, corrupt, from_i64, insert_rows, list_placeholders, now_ms, parse, placeholder};
 use crate::feed::{self, Entry};
 
 /// Why the catalogue refused, or could not answer.
@@ -67,40 +67,57 @@ pub async fn save_location(conn: &mut AnyConnection, location: &LocationInfo) ->
     feed::publish(conn, vec![entry]).await
 }
 
+/// A row of `locations`.
+#[derive(Debug, sqlx::FromRow)]
+struct LocationRow {
+    code: String,
+    kind: String,
+    name: String,
+    address: String,
+}
+
+impl TryFrom<LocationRow> for LocationInfo {
+    type Error = sqlx::Error;
+
+    fn try_from(row: LocationRow) -> sqlx::Result<LocationInfo> {
+        Ok(LocationInfo {
+            code: parse("locations.code", &row.code)?,
+            kind: kind_of(&row.kind)
+                .ok_or_else(|| corrupt("locations.kind", format!("{:?} is no kind of location", row.kind)))?,
+            name: row.name,
+            address: row.address,
+        })
+    }
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn locations(db: &Db) -> anyhow::Result<Vec<LocationInfo>> {
-    let rows = sqlx::query("SELECT code, kind, name, address FROM locations ORDER BY code")
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LocationInfo {
-                code: LocationCode::parse(&r.try_get::<String, _>("code")?)?,
-                kind: kind_of(&r.try_get::<String, _>("kind")?)
-                    .ok_or_else(|| anyhow::anyhow!("bad location kind"))?,
-                name: r.try_get("name")?,
-                address: r.try_get("address")?,
-            })
-        })
-        .collect()
+    let rows: Vec<LocationRow> =
+        sqlx::query_as("SELECT code, kind, name, address FROM locations ORDER BY code")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(LocationInfo::try_from).collect::<sqlx::Result<_>>()?)
 }
 
 /// The location of a kind, when there is exactly one (the logistics centre, the online shop).
 /// Which of `codes` are locations of the chain.
 #[tracing::instrument(skip_all)]
-pub async fn known_locations(conn: &mut AnyConnection, codes: &[&str]) -> sqlx::Result<BTreeSet<String>> {
+pub async fn known_locations(
+    conn: &mut AnyConnection,
+    codes: &[&LocationCode],
+) -> sqlx::Result<BTreeSet<LocationCode>> {
     let mut known = BTreeSet::new();
     for chunk in codes.chunks(500) {
         let sql = format!(
             "SELECT code FROM locations WHERE code IN ({})",
             list_placeholders(placeholder(conn), 1, chunk.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for code in chunk {
-            query = query.bind(*code);
+            query = query.bind(code.as_str());
         }
-        for row in query.fetch_all(&mut *conn).await? {
-            known.insert(row.try_get("code")?);
+        for code in query.fetch_all(&mut *conn).await? {
+            known.insert(parse("locations.code", &code)?);
         }
     }
     Ok(known)
@@ -109,8 +126,8 @@ pub async fn known_locations(conn: &mut AnyConnection, codes: &[&str]) -> sqlx::
 /// Whether the chain has any location yet (a fresh database has none).
 #[tracing::instrument(skip_all)]
 pub async fn has_locations(db: &Db) -> sqlx::Result<bool> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM locations").fetch_one(db.pool()).await?;
-    Ok(row.try_get::<i64, _>("n")? > 0)
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) AS n FROM locations").fetch_one(db.pool()).await?;
+    Ok(count > 0)
 }
 
 /// Whether `code` is one of the chain's stores.
@@ -154,15 +171,20 @@ pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> Resul
             list_placeholders(sign, 1, 1),
             list_placeholders(sign, 2, product.barcodes.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(product.sku.as_str());
+        let mut query = sqlx::query_as::<_, BarcodeRow>(sqlx::AssertSqlSafe(sql)).bind(product.sku.as_str());
         for code in &product.barcodes {
             query = query.bind(code.as_str());
         }
         if let Some(row) = query.fetch_optional(&mut *tx).await? {
-            let (code, other): (String, String) = (row.try_get("code")?, row.try_get("sku")?);
-            let index = product.barcodes.iter().position(|b| b.as_str() == code).unwrap_or_default();
+            let (code, other) = row.into_domain()?;
+            // The code is one of the product's (the query asked for those alone).
+            let field = product
+                .barcodes
+                .iter()
+                .position(|b| *b == code)
+                .map_or_else(|| "barcodes".to_owned(), |index| format!("barcodes[{index}]"));
             return Err(Error::Conflict(format!(
-                "barcode {code} (barcodes[{index}]) already belongs to product {other}"
+                "barcode {code} ({field}) already belongs to product {other}"
             )));
         }
     }
@@ -248,23 +270,61 @@ pub async fn write_product(conn: &mut AnyConnection, product: &ProductInfo) -> s
     publish_product(conn, product).await
 }
 
-fn product_of(row: &sqlx::any::AnyRow, barcodes: Vec<Barcode>) -> anyhow::Result<ProductInfo> {
-    Ok(ProductInfo {
-        sku: Sku::parse(&row.try_get::<String, _>("sku")?)?,
-        name: row.try_get("name")?,
-        category: row.try_get("category")?,
-        barcodes,
-        price: Money::from_cents(row.try_get("price_cents")?)?,
-        tax_class: TaxClass::from_code(&row.try_get::<String, _>("tax_class")?)
-            .ok_or_else(|| anyhow::anyhow!("bad tax class in the database"))?,
-        reorder_threshold: u32::try_from(row.try_get::<i64, _>("reorder_threshold")?)?,
-        active: row.try_get::<i64, _>("active")? != 0,
-    })
+/// The columns of a [`ProductRow`], in a query's select list.
+const PRODUCT_COLUMNS: &str = "sku, name, category, price_cents, tax_class, reorder_threshold, active";
+
+/// A row of `products` (its barcodes are rows of `barcodes`).
+#[derive(Debug, sqlx::FromRow)]
+struct ProductRow {
+    sku: String,
+    name: String,
+    category: String,
+    price_cents: i64,
+    tax_class: String,
+    reorder_threshold: i64,
+    /// 0 or 1: the Any driver reads no SQLite BOOLEAN, so flags are BIGINT.
+    active: i64,
+}
+
+impl ProductRow {
+    fn sku(&self) -> sqlx::Result<Sku> {
+        parse("products.sku", &self.sku)
+    }
+
+    /// The product, with its barcodes taken out of `barcodes` (none when it has none).
+    fn into_domain(self, barcodes: &mut BTreeMap<Sku, Vec<Barcode>>) -> sqlx::Result<ProductInfo> {
+        let sku = self.sku()?;
+        Ok(ProductInfo {
+            barcodes: barcodes.remove(&sku).unwrap_or_default(),
+            sku,
+            name: self.name,
+            category: self.category,
+            price: Money::from_cents(self.price_cents).map_err(|e| corrupt("products.price_cents", e))?,
+            tax_class: TaxClass::from_code(&self.tax_class).ok_or_else(|| {
+                corrupt("products.tax_class", format!("{:?} is no tax class", self.tax_class))
+            })?,
+            reorder_threshold: from_i64("products.reorder_threshold", self.reorder_threshold)?,
+            active: self.active != 0,
+        })
+    }
+}
+
+/// A row of `barcodes`.
+#[derive(Debug, sqlx::FromRow)]
+struct BarcodeRow {
+    code: String,
+    sku: String,
+}
+
+impl BarcodeRow {
+    fn into_domain(self) -> sqlx::Result<(Barcode, Sku)> {
+        Ok((parse("barcodes.code", &self.code)?, parse("barcodes.sku", &self.sku)?))
+    }
 }
 
 #[tracing::instrument(skip_all)]
-async fn barcodes_of(db: &Db, skus: &[String]) -> anyhow::Result<BTreeMap<String, Vec<Barcode>>> {
-    let mut out: BTreeMap<String, Vec<Barcode>> = BTreeMap::new();
+async fn barcodes_of(db: &Db, skus: &[Sku]) -> sqlx::Result<BTreeMap<Sku, Vec<Barcode>>> {
+    let mut out: BTreeMap<Sku, Vec<Barcode>> = BTreeMap::new();
     if skus.is_empty() {
         return Ok(out);
     }
@@ -272,12 +332,13 @@ async fn barcodes_of(db: &Db, skus: &[String]) -> anyhow::Result<BTreeMap<String
         "SELECT code, sku FROM barcodes WHERE sku IN ({}) ORDER BY code",
         list_placeholders(db.placeholder(), 1, skus.len())
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, BarcodeRow>(sqlx::AssertSqlSafe(sql));
     for sku in skus {
         query = query.bind(sku.as_str());
     }
     for row in query.fetch_all(db.pool()).await? {
-        out.entry(row.try_get("sku")?).or_default().push(Barcode::parse(&row.try_get::<String, _>("code")?)?);
+        let (code, sku) = row.into_domain()?;
+        out.entry(sku).or_default().push(code);
     }
     Ok(out)
 }
@@ -310,7 +371,7 @@ pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>>
             .to_string(),
         None => String::new(),
     };
-    let rows = sqlx::query(
+    let rows: Vec<ProductRow> = sqlx::query_as(
         "SELECT p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active FROM products p
          WHERE ($1 = '' OR lower(p.name) LIKE $1 OR lower(p.sku) LIKE $1)
            AND ($2 = '' OR p.category = $2)
@@ -325,30 +386,33 @@ pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>>
     .bind(i64::from(limit))
     .fetch_all(db.pool())
     .await?;
-    let skus: Vec<String> = rows.iter().map(|r| r.try_get("sku")).collect::<Result<_, _>>()?;
+    let skus: Vec<Sku> = rows.iter().map(ProductRow::sku).collect::<sqlx::Result<_>>()?;
     let mut barcodes = barcodes_of(db, &skus).await?;
-    rows.iter()
-        .zip(&skus)
-        .map(|(row, sku)| product_of(row, barcodes.remove(sku).unwrap_or_default()).map_err(Error::Internal))
-        .collect()
+    Ok(rows.into_iter().map(|row| row.into_domain(&mut barcodes)).collect::<sqlx::Result<_>>()?)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn product(db: &Db, sku: &Sku) -> Result<ProductInfo> {
-    let row = sqlx::query(
-        "SELECT sku, name, category, price_cents, tax_class, reorder_threshold, active FROM products WHERE sku = $1",
-    )
-    .bind(sku.as_str())
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or_else(|| Error::NotFound(format!("no product {sku}")))?;
-    let mut barcodes = barcodes_of(db, &[sku.to_string()]).await?;
-    Ok(product_of(&row, barcodes.remove(sku.as_str()).unwrap_or_default())?)
+    let row: ProductRow =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1")))
+            .bind(sku.as_str())
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no product {sku}")))?;
+    let mut barcodes = barcodes_of(db, std::slice::from_ref(sku)).await?;
+    Ok(row.into_domain(&mut barcodes)?)
 }
 
-/// Reorder thresholds of the given products.
+/// A product's reorder threshold, as stock alerts read it.
+#[derive(Debug, sqlx::FromRow)]
+struct ThresholdRow {
+    sku: String,
+    reorder_threshold: i64,
+}
+
+/// Reorder thresholds of the given products (those the catalogue has).
 #[tracing::instrument(skip_all)]
-pub async fn thresholds(conn: &mut AnyConnection, skus: &[&str]) -> sqlx::Result<BTreeMap<String, i64>> {
+pub async fn thresholds(conn: &mut AnyConnection, skus: &[&Sku]) -> sqlx::Result<BTreeMap<Sku, i64>> {
     if skus.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -356,26 +420,28 @@ pub async fn thresholds(conn: &mut AnyConnection, skus: &[&str]) -> sqlx::Result
         "SELECT sku, reorder_threshold FROM products WHERE sku IN ({})",
         list_placeholders(placeholder(conn), 1, skus.len())
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, ThresholdRow>(sqlx::AssertSqlSafe(sql));
     for sku in skus {
-        query = query.bind(*sku);
+        query = query.bind(sku.as_str());
     }
     query
         .fetch_all(conn)
         .await?
-        .iter()
-        .map(|r| Ok((r.try_get("sku")?, r.try_get("reorder_threshold")?)))
+        .into_iter()
+        .map(|row| Ok((parse("products.sku", &row.sku)?, row.reorder_threshold)))
         .collect()
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn save_cashier(conn: &mut AnyConnection, cashier: &CashierInfo) -> sqlx::Result<()> {
-    let previous: Option<Option<String>> = sqlx::query("SELECT store FROM cashiers WHERE id = $1")
-        .bind(i64::from(cashier.id.get()))
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("store"))
-        .transpose()?;
+    // The store the cashier had (`Some(None)`: every store), if the cashier existed.
+    let previous: Option<Option<LocationCode>> =
+        sqlx::query_scalar::<_, Option<String>>("SELECT store FROM cashiers WHERE id = $1")
+            .bind(i64::from(cashier.id.get()))
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|store| store.map(|s| parse("cashiers.store", &s)).transpose())
+            .transpose()?;
     sqlx::query(
         "INSERT INTO cashiers (id, name, store, pin_hash, active) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, store = excluded.store,
@@ -388,13 +454,13 @@ pub async fn save_cashier(conn: &mut AnyConnection, cashier: &CashierInfo) -> sq
     .bind(i64::from(cashier.active))
     .execute(&mut *conn)
     .await?;
-    let entry = |info: CashierInfo, store: Option<String>| Entry {
+    let entry = |info: CashierInfo, store: Option<LocationCode>| Entry {
         kind: "cashier",
-        key: format!("{}@{}", info.id, store.as_deref().unwrap_or("*")),
+        key: format!("{}@{}", info.id, store.as_ref().map_or("*", LocationCode::as_str)),
         audience: store,
         change: Change::Cashier(info),
     };
-    let current = cashier.store.as_ref().map(|s| s.to_string());
+    let current = cashier.store.clone();
     let mut entries = Vec::new();
     if let Some(old) = previous.filter(|old| *old != current) {
         entries.push(entry(CashierInfo { active: false, ..cashier.clone() }, old));

@@ -312,17 +312,23 @@ pub async fn insert_rows(
     Ok(())
 }
 
-/// Like [`insert_rows`], with a `RETURNING …` clause in `suffix`: the rows it returns.
-pub async fn insert_rows_returning(
+/// Like [`insert_rows`], with a `RETURNING …` clause in `suffix`: the rows it returns, read
+/// into the caller's row type.
+pub async fn insert_rows_returning<T>(
     conn: &mut sqlx::AnyConnection,
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<Value>>,
     suffix: &str,
-) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
     let mut returned = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(rows_per_statement(columns.len())) {
-        returned.extend(insert_statement(conn, table, columns, chunk, suffix).fetch_all(&mut *conn).await?);
+        for row in insert_statement(conn, table, columns, chunk, suffix).fetch_all(&mut *conn).await? {
+            returned.push(T::from_row(&row)?);
+        }
     }
     Ok(returned)
 }
@@ -382,15 +388,45 @@ where
     value.try_into().map_err(|_| OutOfRange { what, value: value.to_string() })
 }
 
-/// Milliseconds since the Unix epoch, by this server's clock.
+/// A value read back from the database that its type refuses: an id that does not parse, a
+/// negative count, a number past the type it stands for. The row is refused, never read as a
+/// default; the error names the column.
+#[derive(Debug, thiserror::Error)]
+#[error("{column} in the database: {reason}")]
+pub struct Corrupt {
+    pub column: &'static str,
+    pub reason: String,
+}
+
+/// The decoding error for a value of `column` that its type refuses.
+pub fn corrupt(column: &'static str, reason: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(Corrupt { column, reason: reason.to_string() }))
+}
+
+/// Parses a text column into its type (`Sku`, `LocationCode`, `RecordId`, …).
+pub fn parse<T>(column: &'static str, text: &str) -> sqlx::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e| corrupt(column, e))
+}
+
+/// A BIGINT column into the unsigned or narrower number it stands for (a seq, a cursor, a
+/// line number), or an error naming the column. The one conversion of numbers out of the
+/// database, as [`to_i64`] is the one into it.
+pub fn from_i64<T>(column: &'static str, value: i64) -> sqlx::Result<T>
+where
+    T: TryFrom<i64>,
+{
+    T::try_from(value)
+        .map_err(|_| corrupt(column, format!("{value} does not fit a {}", std::any::type_name::<T>())))
+}
+
+/// Milliseconds since the Unix epoch, by this server's clock (which chrono reads as an `i64`
+/// for ±262 000 years). A clock set before 1970 reads as 1970, so the value is never negative.
 pub fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default(),
-    )
-    .unwrap_or(i64::MAX)
+    chrono::Utc::now().timestamp_millis().max(0)
 }
 
 /// Whether an error is a unique key's violation (PostgreSQL 23505; SQLite's extended codes
@@ -416,7 +452,7 @@ pub fn is_retryable(error: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::to_i64;
+    use super::{from_i64, parse, to_i64};
 
     #[test]
     fn an_unsigned_number_past_bigint_is_refused_by_name_not_clamped() {
@@ -426,5 +462,23 @@ mod tests {
         assert_eq!(error.what, "hlc.wall_ms");
         assert!(error.to_string().contains("18446744073709551615"), "{error}");
         assert_eq!(to_i64("index", 7usize).unwrap(), 7);
+    }
+
+    #[test]
+    fn a_number_read_back_that_does_not_fit_is_refused_by_name_not_clamped() {
+        assert_eq!(from_i64::<u64>("registers.holds", 42).unwrap(), 42);
+        assert_eq!(from_i64::<u16>("return_lines.original_line", 7).unwrap(), 7);
+        let error = from_i64::<u64>("registers.holds", -1).unwrap_err().to_string();
+        assert!(error.contains("registers.holds") && error.contains("-1"), "{error}");
+        assert!(from_i64::<u16>("return_lines.original_line", 70_000).is_err());
+    }
+
+    #[test]
+    fn an_id_read_back_that_does_not_parse_is_refused_by_column() {
+        let sku: shared_model::Sku = parse("products.sku", "CAF-ESP-250").unwrap();
+        assert_eq!(sku.as_str(), "CAF-ESP-250");
+        let error = parse::<shared_model::Sku>("products.sku", "not a sku").unwrap_err();
+        assert!(matches!(error, sqlx::Error::Decode(_)), "{error}");
+        assert!(error.to_string().contains("products.sku"), "{error}");
     }
 }

@@ -142,8 +142,8 @@ pub fn demo_products() -> Vec<ProductInfo> {
 }
 
 /// Opening stock of a product at a location; deterministic so the demo is the same every time.
-fn opening(location_index: usize, product_index: usize, kind: LocationKind) -> i64 {
-    let spread = i64::try_from((location_index * 7 + product_index * 13) % 30).unwrap_or_default();
+fn opening(location_index: i64, product_index: i64, kind: LocationKind) -> i64 {
+    let spread = (location_index * 7 + product_index * 13) % 30;
     match kind {
         LocationKind::Store => 12 + spread,
         LocationKind::Logistics => 240 + spread * 4,
@@ -152,18 +152,19 @@ fn opening(location_index: usize, product_index: usize, kind: LocationKind) -> i
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn is_loaded(db: &Db) -> anyhow::Result<bool> {
     Ok(catalogue::has_locations(db).await?)
 }
 
 /// Loads the demo chain into an empty database.
+#[tracing::instrument(skip_all)]
 pub async fn load(db: &Db) -> anyhow::Result<Credentials> {
     let mut rng = rand::rng();
-    let cashiers: Vec<(u32, String, String, String)> = CASHIERS
-        .iter()
-        .enumerate()
-        .map(|(i, (store, name))| {
-            let id = 1001 + u32::try_from(i).unwrap_or_default();
+    // Cashier numbers from 1001, in the order of the list.
+    let cashiers: Vec<(u32, String, String, String)> = (1001..)
+        .zip(CASHIERS)
+        .map(|(id, (store, name))| {
             (id, (*name).to_owned(), (*store).to_owned(), format!("{:04}", rng.random_range(0..10_000)))
         })
         .collect();
@@ -199,13 +200,14 @@ pub async fn load(db: &Db) -> anyhow::Result<Credentials> {
         catalogue::save_cashier(&mut tx, &info).await?;
     }
     let mut moves = Vec::new();
-    for (li, &(code, kind, ..)) in LOCATIONS.iter().enumerate() {
-        for (pi, product) in products.iter().enumerate() {
+    for (li, &(code, kind, ..)) in (0..).zip(LOCATIONS) {
+        let location = LocationCode::parse(code)?;
+        for (pi, product) in (0..).zip(&products) {
             let quantity = opening(li, pi, kind);
             if quantity > 0 {
                 moves.push(Move {
-                    location: code.into(),
-                    sku: product.sku.to_string(),
+                    location: location.clone(),
+                    sku: product.sku.clone(),
                     delta: quantity,
                     kind: "opening",
                     record_id: None,
@@ -237,6 +239,7 @@ pub struct DemoCodes {
     pub live: Vec<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn codes_for_unenrolled(db: &Db) -> anyhow::Result<DemoCodes> {
     let mut codes = DemoCodes::default();
     for id in identity::unenrolled(db).await? {

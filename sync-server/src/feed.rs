@@ -14,10 +14,11 @@
 
 use std::collections::BTreeMap;
 
+use shared_model::LocationCode;
 use shared_model::protocol::{Change, Cursor};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::db::{Db, Value, insert_rows};
+use crate::db::{Db, Value, from_i64, insert_rows};
 
 /// One change to publish: `kind` and `key` identify what it replaces; `audience` is the store
 /// that may see it, or `None` for every register.
@@ -25,8 +26,15 @@ use crate::db::{Db, Value, insert_rows};
 pub struct Entry {
     pub kind: &'static str,
     pub key: String,
-    pub audience: Option<String>,
+    pub audience: Option<LocationCode>,
     pub change: Change,
+}
+
+/// A row of `feed`, as a pull reads it.
+#[derive(Debug, sqlx::FromRow)]
+struct FeedRow {
+    version: i64,
+    payload: String,
 }
 
 /// Publishes `entries` at new versions. Call it last in the transaction.
@@ -43,18 +51,19 @@ pub async fn publish(conn: &mut AnyConnection, entries: Vec<Entry>) -> sqlx::Res
         return Ok(());
     }
     let count = crate::db::to_i64("changes published at once", latest.len())?;
-    let top: i64 = sqlx::query("UPDATE feed_clock SET version = version + $1 WHERE id = 1 RETURNING version")
-        .bind(count)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("version")?;
+    let top: i64 =
+        sqlx::query_scalar("UPDATE feed_clock SET version = version + $1 WHERE id = 1 RETURNING version")
+            .bind(count)
+            .fetch_one(&mut *conn)
+            .await?;
     let rows = latest
         .into_iter()
         .zip(top - count + 1..)
         .map(|(e, version)| {
             let payload =
                 serde_json::to_string(&e.change).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-            Ok(vec![Value::from(e.kind), e.key.into(), e.audience.into(), version.into(), payload.into()])
+            let audience = e.audience.map(String::from);
+            Ok(vec![Value::from(e.kind), e.key.into(), audience.into(), version.into(), payload.into()])
         })
         .collect::<sqlx::Result<_>>()?;
     insert_rows(
@@ -80,7 +89,7 @@ pub struct Page {
 #[tracing::instrument(skip_all)]
 pub async fn read(db: &Db, store: &str, cursor: Cursor, limit: u32) -> anyhow::Result<Page> {
     let after = crate::db::to_i64("cursor", cursor.0)?;
-    let rows = sqlx::query(
+    let rows: Vec<FeedRow> = sqlx::query_as(
         "SELECT version, payload FROM feed WHERE version > $1 AND (audience IS NULL OR audience = $2)
          ORDER BY version LIMIT $3",
     )
@@ -92,11 +101,9 @@ pub async fn read(db: &Db, store: &str, cursor: Cursor, limit: u32) -> anyhow::R
     let more = rows.len() > limit as usize;
     let mut next = cursor;
     let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-    for row in rows.iter().take(limit as usize) {
-        let version: i64 = row.try_get("version")?;
-        let payload: String = row.try_get("payload")?;
-        changes.push(serde_json::from_str(&payload)?);
-        next = Cursor(u64::try_from(version).unwrap_or_default());
+    for row in rows.into_iter().take(limit as usize) {
+        changes.push(serde_json::from_str(&row.payload)?);
+        next = Cursor(from_i64("feed.version", row.version)?);
     }
     Ok(Page { changes, next, more })
 }

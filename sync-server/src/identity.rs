@@ -10,9 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared_model::protocol::Enrolment;
 use shared_model::{LocationCode, RegisterId};
-use sqlx::Row;
 
-use crate::db::{Db, now_ms};
+use crate::db::{Db, from_i64, now_ms, parse};
 
 /// Why identity refused, or could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -217,16 +216,14 @@ const MAX_LOCK_MS: i64 = 60 * 60_000;
 #[tracing::instrument(skip_all)]
 async fn check_throttle(db: &Db, key: &str, what: &str) -> Result<()> {
     let locked_until: Option<i64> =
-        sqlx::query("SELECT locked_until_ms FROM attempt_throttle WHERE key = $1")
+        sqlx::query_scalar("SELECT locked_until_ms FROM attempt_throttle WHERE key = $1")
             .bind(key)
             .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.try_get("locked_until_ms"))
-            .transpose()?;
+            .await?;
     let now = now_ms();
     match locked_until {
         Some(until) if until > now => {
-            let seconds = u64::try_from((until - now + 999) / 1_000).unwrap_or(1);
+            let seconds = whole_seconds(until - now);
             Err(Error::Throttled {
                 detail: format!("too many failed {what}: try again in {seconds} s"),
                 retry_after_s: seconds,
@@ -244,7 +241,7 @@ async fn check_throttle(db: &Db, key: &str, what: &str) -> Result<()> {
 async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let failures: i64 = sqlx::query(
+    let failures: i64 = sqlx::query_scalar(
         "INSERT INTO attempt_throttle (key, failures, window_start_ms) VALUES ($1, 1, $2)
          ON CONFLICT (key) DO UPDATE SET
            failures = CASE WHEN attempt_throttle.window_start_ms < $3 THEN 1 ELSE attempt_throttle.failures + 1 END,
@@ -255,9 +252,8 @@ async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result
     .bind(now)
     .bind(now - rule.window_ms)
     .fetch_one(&mut *tx)
-    .await?
-    .try_get("failures")?;
-    let doublings = u32::try_from((failures - rule.failures).clamp(0, 16)).unwrap_or(16);
+    .await?;
+    let doublings = (failures - rule.failures).clamp(0, 16);
     let lock = rule.lock_ms.saturating_mul(1 << doublings).min(MAX_LOCK_MS);
     if failures >= rule.failures {
         sqlx::query("UPDATE attempt_throttle SET locked_until_ms = $1 WHERE key = $2")
@@ -268,7 +264,7 @@ async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result
     }
     tx.commit().await?;
     if failures > rule.failures {
-        let seconds = u64::try_from((lock + 999) / 1_000).unwrap_or(1);
+        let seconds = whole_seconds(lock);
         return Err(Error::Throttled {
             detail: format!("too many failed {what}: try again in {seconds} s"),
             retry_after_s: seconds,
@@ -295,6 +291,12 @@ async fn uncount(db: &Db, key: &str, rule: Throttle, forget: bool) -> sqlx::Resu
     Ok(())
 }
 
+/// A wait of `ms` milliseconds (positive: a lock still running) in whole seconds, rounded up,
+/// for `Retry-After`.
+fn whole_seconds(ms: i64) -> u64 {
+    ms.unsigned_abs().div_ceil(1_000)
+}
+
 fn account_key(username: &str) -> String {
     format!("user:{}", username.to_lowercase())
 }
@@ -310,8 +312,7 @@ fn address_key(kind: &str, address: Option<std::net::IpAddr>) -> String {
 /// Returns the password when it made one (the one given, or a random one to print once).
 #[tracing::instrument(skip_all)]
 pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Result<Option<String>> {
-    let users: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?.try_get("n")?;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?;
     if users > 0 {
         return Ok(None);
     }
@@ -334,6 +335,13 @@ pub async fn create_user(db: &Db, username: &str, password: &str, role: Role) ->
     )
     .await?;
     Ok(())
+}
+
+/// A row of `users`, as signing in reads it.
+#[derive(Debug, sqlx::FromRow)]
+struct UserRow {
+    password_hash: String,
+    role: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -365,17 +373,13 @@ pub async fn log_in(
     check_throttle(db, &account, "sign-ins for this account").await?;
     count_attempt(db, &from, PER_ADDRESS, "sign-ins from this address").await?;
     count_attempt(db, &account, PER_ACCOUNT, "sign-ins for this account").await?;
-    let row = sqlx::query("SELECT password_hash, role FROM users WHERE username = $1")
+    let known: Option<UserRow> = sqlx::query_as("SELECT password_hash, role FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(db.pool())
         .await?;
-    let known = match &row {
-        Some(row) => Some((row.try_get::<String, _>("password_hash")?, row.try_get::<String, _>("role")?)),
-        None => None,
-    };
-    let hash = known.as_ref().map_or_else(|| decoy_hash().to_owned(), |(hash, _)| hash.clone());
+    let hash = known.as_ref().map_or_else(|| decoy_hash().to_owned(), |user| user.password_hash.clone());
     let verified = slots.verify(password, &hash).await?;
-    let role = known.and_then(|(_, role)| Role::parse(&role)).filter(|_| verified);
+    let role = known.and_then(|user| Role::parse(&user.role)).filter(|_| verified);
     let Some(role) = role else {
         return Err(Error::Unauthorized("wrong username or password".into()));
     };
@@ -425,11 +429,10 @@ pub async fn change_password(
     let account = account_key(&staff.username);
     check_throttle(db, &account, "sign-ins for this account").await?;
     count_attempt(db, &account, PER_ACCOUNT, "sign-ins for this account").await?;
-    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE username = $1")
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
         .bind(&staff.username)
         .fetch_one(db.pool())
-        .await?
-        .try_get("password_hash")?;
+        .await?;
     if current.chars().count() > MAX_PASSWORD || !slots.verify(current, &hash).await? {
         return Err(Error::invalid("current_password", "the current password is wrong"));
     }
@@ -470,11 +473,19 @@ impl Staff {
     }
 }
 
+/// A row of `sessions` with its user's name and role.
+#[derive(Debug, sqlx::FromRow)]
+struct SessionRow {
+    username: String,
+    role: String,
+    expires_ms: i64,
+}
+
 /// The head-office user whose session `token` is.
 #[tracing::instrument(skip_all)]
 pub async fn staff_of_session(db: &Db, token: &str) -> Result<Staff> {
     let token_hash = hash_secret(token);
-    let row = sqlx::query(
+    let session: SessionRow = sqlx::query_as(
         "SELECT u.username, u.role, s.expires_ms FROM sessions s JOIN users u ON u.username = s.username
          WHERE s.token_hash = $1",
     )
@@ -482,12 +493,11 @@ pub async fn staff_of_session(db: &Db, token: &str) -> Result<Staff> {
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| Error::Unauthorized("the session token is not valid: sign in again".into()))?;
-    if row.try_get::<i64, _>("expires_ms")? < now_ms() {
+    if session.expires_ms < now_ms() {
         return Err(Error::Unauthorized("the session has expired: sign in again".into()));
     }
-    let role = Role::parse(&row.try_get::<String, _>("role")?)
-        .ok_or_else(|| Error::Forbidden("unknown role".into()))?;
-    Ok(Staff { username: row.try_get("username")?, role, token_hash })
+    let role = Role::parse(&session.role).ok_or_else(|| Error::Forbidden("unknown role".into()))?;
+    Ok(Staff { username: session.username, role, token_hash })
 }
 
 /// An enrolled register, authenticated by its device secret.
@@ -497,23 +507,65 @@ pub struct Register {
     pub store: LocationCode,
 }
 
+/// The columns of a [`RegisterRow`], in a query's select list.
+const REGISTER_COLUMNS: &str = "id, store, secret_hash, revoked_ms, holds, last_push_ms, last_pull_ms";
+
+/// A row of `registers` (but for when it enrolled).
+#[derive(Debug, sqlx::FromRow)]
+struct RegisterRow {
+    id: String,
+    store: String,
+    secret_hash: Option<String>,
+    revoked_ms: Option<i64>,
+    holds: i64,
+    last_push_ms: Option<i64>,
+    last_pull_ms: Option<i64>,
+}
+
+impl RegisterRow {
+    fn register(&self) -> sqlx::Result<Register> {
+        Ok(Register { id: parse("registers.id", &self.id)?, store: parse("registers.store", &self.store)? })
+    }
+
+    fn holds(&self) -> sqlx::Result<u64> {
+        from_i64("registers.holds", self.holds)
+    }
+}
+
+impl TryFrom<RegisterRow> for RegisterStatus {
+    type Error = sqlx::Error;
+
+    fn try_from(row: RegisterRow) -> sqlx::Result<RegisterStatus> {
+        let Register { id, store } = row.register()?;
+        Ok(RegisterStatus {
+            id,
+            store,
+            enrolled: row.secret_hash.is_some(),
+            revoked: row.revoked_ms.is_some(),
+            holds: row.holds,
+            last_push_ms: row.last_push_ms,
+            last_pull_ms: row.last_pull_ms,
+        })
+    }
+}
+
 /// The enrolled register whose device secret is `secret`.
 #[tracing::instrument(skip_all)]
 pub async fn register_of_secret(db: &Db, secret: &str) -> Result<Register> {
-    let row = sqlx::query("SELECT id, store, revoked_ms FROM registers WHERE secret_hash = $1")
-        .bind(hash_secret(secret))
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| Error::Unauthorized("this device secret is not known: enrol the register".into()))?;
-    let id: String = row.try_get("id")?;
-    if row.try_get::<Option<i64>, _>("revoked_ms")?.is_some() {
+    let row: RegisterRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {REGISTER_COLUMNS} FROM registers WHERE secret_hash = $1"
+    )))
+    .bind(hash_secret(secret))
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| Error::Unauthorized("this device secret is not known: enrol the register".into()))?;
+    if row.revoked_ms.is_some() {
         return Err(Error::Unauthorized(format!(
-            "register {id} has been revoked by head office: enrol it again with a new code"
+            "register {} has been revoked by head office: enrol it again with a new code",
+            row.id
         )));
     }
-    let id = RegisterId::parse(&id).map_err(Error::internal)?;
-    let store = LocationCode::parse(&row.try_get::<String, _>("store")?).map_err(Error::internal)?;
-    Ok(Register { id, store })
+    Ok(row.register()?)
 }
 
 /// Adds a register to one of the chain's stores (not yet enrolled); refused when its store is
@@ -543,7 +595,7 @@ pub async fn add_register(db: &Db, id: &RegisterId) -> anyhow::Result<()> {
 /// earlier unused one stops working.
 #[tracing::instrument(skip_all)]
 pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> Result<String> {
-    let known = sqlx::query("SELECT id FROM registers WHERE id = $1")
+    let known: Option<String> = sqlx::query_scalar("SELECT id FROM registers WHERE id = $1")
         .bind(register.as_str())
         .fetch_optional(db.pool())
         .await?;
@@ -569,23 +621,23 @@ pub async fn issue_enrolment_code(db: &Db, register: &RegisterId) -> Result<Stri
 /// Registers added but never enrolled, in id order.
 #[tracing::instrument(skip_all)]
 pub async fn unenrolled(db: &Db) -> anyhow::Result<Vec<RegisterId>> {
-    let rows = sqlx::query("SELECT id FROM registers WHERE secret_hash IS NULL ORDER BY id")
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|row| Ok(RegisterId::parse(&row.try_get::<String, _>("id")?)?)).collect()
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM registers WHERE secret_hash IS NULL ORDER BY id")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(ids.iter().map(|id| parse("registers.id", id)).collect::<sqlx::Result<_>>()?)
 }
 
 /// When a register's live enrolment code expires, if it has one.
 #[tracing::instrument(skip_all)]
 pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Option<i64>> {
-    sqlx::query(
+    sqlx::query_scalar(
         "SELECT MAX(expires_ms) AS expires_ms FROM enrolment_codes WHERE register_id = $1 AND used_ms IS NULL AND expires_ms >= $2",
     )
     .bind(register.as_str())
     .bind(now_ms())
     .fetch_one(db.pool())
-    .await?
-    .try_get("expires_ms")
+    .await
 }
 
 /// Exchanges an enrolment code, once, for a device secret. Enrolling again replaces the
@@ -603,7 +655,7 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Re
     // Claiming and checking the code is one statement: two devices racing with one code
     // cannot both win.
     let now = now_ms();
-    let claimed = sqlx::query(
+    let claimed: Option<String> = sqlx::query_scalar(
         "UPDATE enrolment_codes SET used_ms = $1 WHERE code_hash = $2 AND used_ms IS NULL AND expires_ms >= $1
          RETURNING register_id",
     )
@@ -625,25 +677,22 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Re
             "this enrolment code is not valid (unknown, used, replaced or expired): ask head office for a new one",
         ));
     };
-    let register: String = claimed.try_get("register_id")?;
-    let row = sqlx::query("SELECT store, holds FROM registers WHERE id = $1")
-        .bind(&register)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row: RegisterRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {REGISTER_COLUMNS} FROM registers WHERE id = $1"
+    )))
+    .bind(&claimed)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (Register { id: register, store }, holds) = (row.register()?, row.holds()?);
     let secret = new_token();
     sqlx::query("UPDATE registers SET secret_hash = $1, enrolled_ms = $2, revoked_ms = NULL WHERE id = $3")
         .bind(hash_secret(&secret))
         .bind(now_ms())
-        .bind(&register)
+        .bind(register.as_str())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Enrolment {
-        register: RegisterId::parse(&register).map_err(Error::internal)?,
-        store: LocationCode::parse(&row.try_get::<String, _>("store")?).map_err(Error::internal)?,
-        secret,
-        holds: u64::try_from(row.try_get::<i64, _>("holds")?).map_err(Error::internal)?,
-    })
+    Ok(Enrolment { register, store, secret, holds })
 }
 
 /// Revokes a register's device secret, and any enrolment code it had not used yet: a code
@@ -669,8 +718,10 @@ pub async fn revoke(db: &Db, register: &RegisterId) -> Result<()> {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RegisterStatus {
-    pub id: String,
-    pub store: String,
+    #[schema(value_type = String)]
+    pub id: RegisterId,
+    #[schema(value_type = String)]
+    pub store: LocationCode,
     pub enrolled: bool,
     pub revoked: bool,
     pub holds: i64,
@@ -680,25 +731,11 @@ pub struct RegisterStatus {
 
 #[tracing::instrument(skip_all)]
 pub async fn registers(db: &Db) -> Result<Vec<RegisterStatus>> {
-    let rows = sqlx::query(
-        "SELECT id, store, secret_hash, revoked_ms, holds, last_push_ms, last_pull_ms FROM registers ORDER BY id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RegisterStatus {
-                id: r.try_get("id")?,
-                store: r.try_get("store")?,
-                enrolled: r.try_get::<Option<String>, _>("secret_hash")?.is_some(),
-                revoked: r.try_get::<Option<i64>, _>("revoked_ms")?.is_some(),
-                holds: r.try_get("holds")?,
-                last_push_ms: r.try_get("last_push_ms")?,
-                last_pull_ms: r.try_get("last_pull_ms")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+    let rows: Vec<RegisterRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {REGISTER_COLUMNS} FROM registers ORDER BY id")))
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(RegisterStatus::try_from).collect::<sqlx::Result<_>>()?)
 }
 
 /// Records what the server now holds of a register after a push.
@@ -726,13 +763,15 @@ pub async fn holds<'e, E>(conn: E, register: &RegisterId) -> sqlx::Result<u64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let held: Option<i64> = sqlx::query("SELECT holds FROM registers WHERE id = $1")
+    let held: Option<i64> = sqlx::query_scalar("SELECT holds FROM registers WHERE id = $1")
         .bind(register.as_str())
         .fetch_optional(conn)
-        .await?
-        .map(|r| r.try_get("holds"))
-        .transpose()?;
-    u64::try_from(held.unwrap_or(0)).map_err(|e| sqlx::Error::Decode(e.into()))
+        .await?;
+    match held {
+        Some(held) => from_i64("registers.holds", held),
+        // A register the server has never heard of holds nothing yet.
+        None => Ok(0),
+    }
 }
 
 #[tracing::instrument(skip_all)]

@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use shared_model::protocol::{Change, StockLevel};
 use shared_model::{LocationCode, Sku};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::alerts::{self, Alert, Kind};
 use crate::catalogue;
-use crate::db::{Db, Value, insert_rows, now_ms, placeholder, rows_per_statement, values_placeholders};
+use crate::db::{
+    Db, Value, insert_rows, now_ms, parse, placeholder, rows_per_statement, values_placeholders,
+};
 use crate::feed::Entry;
 
 /// Why a stock question could not be answered.
@@ -28,12 +30,44 @@ pub enum Error {
 /// One change of stock to record.
 #[derive(Debug, Clone)]
 pub struct Move {
-    pub location: String,
-    pub sku: String,
+    pub location: LocationCode,
+    pub sku: Sku,
     pub delta: i64,
     /// sale, return, count, adjustment, transfer_in, transfer_out, opening.
     pub kind: &'static str,
+    /// What made the move: the id of the record, when a record did.
     pub record_id: Option<String>,
+}
+
+/// A row of `stock_levels`.
+#[derive(Debug, sqlx::FromRow)]
+struct LevelRow {
+    location: String,
+    sku: String,
+    quantity: i64,
+    updated_ms: i64,
+}
+
+/// The stock of a product at a location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Level {
+    location: LocationCode,
+    sku: Sku,
+    quantity: i64,
+    updated_ms: i64,
+}
+
+impl TryFrom<LevelRow> for Level {
+    type Error = sqlx::Error;
+
+    fn try_from(row: LevelRow) -> sqlx::Result<Level> {
+        Ok(Level {
+            location: parse("stock_levels.location", &row.location)?,
+            sku: parse("stock_levels.sku", &row.sku)?,
+            quantity: row.quantity,
+            updated_ms: row.updated_ms,
+        })
+    }
 }
 
 /// Records the movements, updates the levels, raises or resolves stock alerts, and returns the
@@ -67,7 +101,7 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
     .await?;
 
     // Sorted keys: concurrent transactions lock rows in the same order and cannot deadlock.
-    let mut deltas: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut deltas: BTreeMap<(&LocationCode, &Sku), i64> = BTreeMap::new();
     for m in moves {
         *deltas.entry((&m.location, &m.sku)).or_default() += m.delta;
     }
@@ -78,51 +112,44 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
             "INSERT INTO stock_levels (location, sku, quantity, updated_ms) VALUES {}
              ON CONFLICT (location, sku) DO UPDATE SET quantity = stock_levels.quantity + excluded.quantity,
                  updated_ms = excluded.updated_ms
-             RETURNING location, sku, quantity",
+             RETURNING location, sku, quantity, updated_ms",
             values_placeholders(placeholder(conn), chunk.len(), 4)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, LevelRow>(sqlx::AssertSqlSafe(sql));
         for ((location, sku), delta) in chunk {
-            query = query.bind(*location).bind(*sku).bind(*delta).bind(at);
+            query = query.bind(location.as_str()).bind(sku.as_str()).bind(*delta).bind(at);
         }
         for row in query.fetch_all(&mut *conn).await? {
-            let location: String = row.try_get("location")?;
-            let sku: String = row.try_get("sku")?;
-            let quantity: i64 = row.try_get("quantity")?;
-            crate::db::check_total(&format!("the stock of {sku} at {location}"), quantity)?;
-            levels.push((location, sku, quantity));
+            let level = Level::try_from(row)?;
+            crate::db::check_total(
+                &format!("the stock of {} at {}", level.sku, level.location),
+                level.quantity,
+            )?;
+            levels.push(level);
         }
     }
-    let delta_of: BTreeMap<(&str, &str), i64> = deltas.iter().map(|(k, d)| (*k, *d)).collect();
-    let skus: Vec<&str> = {
-        let mut s: Vec<&str> = levels.iter().map(|(_, sku, _)| sku.as_str()).collect();
+    let delta_of: BTreeMap<(&LocationCode, &Sku), i64> = deltas.iter().map(|(k, d)| (*k, *d)).collect();
+    let skus: Vec<&Sku> = {
+        let mut s: Vec<&Sku> = levels.iter().map(|l| &l.sku).collect();
         s.sort_unstable();
         s.dedup();
         s
     };
     let thresholds = catalogue::thresholds(conn, &skus).await?;
+    // The rows' instant, as registers read it: exact, since `now_ms` is never negative.
+    let as_of_ms = at.unsigned_abs();
     let mut entries = Vec::with_capacity(levels.len());
-    for (location, sku, quantity) in &levels {
-        let before = quantity - delta_of.get(&(location.as_str(), sku.as_str())).copied().unwrap_or_default();
-        let threshold = thresholds.get(sku).copied().unwrap_or(0);
-        stock_alerts(conn, location, sku, before, *quantity, threshold).await?;
-        let parsed = (LocationCode::parse(location), Sku::parse(sku));
-        if let (Err(e), _) | (_, Err(e)) = &parsed {
-            tracing::error!(location, sku, error = %e, "a stock level with a malformed key is not published");
-        }
-        if let (Ok(location), Ok(sku)) = parsed {
-            entries.push(Entry {
-                kind: "stock",
-                key: format!("{location}/{sku}"),
-                audience: None,
-                change: Change::StockLevel(StockLevel {
-                    location,
-                    sku,
-                    quantity: *quantity,
-                    as_of_ms: u64::try_from(at).unwrap_or_default(),
-                }),
-            });
-        }
+    for Level { location, sku, quantity, .. } in levels {
+        // Every level returned is one of `deltas`; a product not in the catalogue has no threshold.
+        let before = quantity - delta_of.get(&(&location, &sku)).copied().unwrap_or_default();
+        let threshold = thresholds.get(&sku).copied().unwrap_or(0);
+        stock_alerts(conn, &location, &sku, before, quantity, threshold).await?;
+        entries.push(Entry {
+            kind: "stock",
+            key: format!("{location}/{sku}"),
+            audience: None,
+            change: Change::StockLevel(StockLevel { location, sku, quantity, as_of_ms }),
+        });
     }
     Ok(entries)
 }
@@ -131,16 +158,16 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
 #[tracing::instrument(skip_all)]
 async fn stock_alerts(
     conn: &mut AnyConnection,
-    location: &str,
-    sku: &str,
+    location: &LocationCode,
+    sku: &Sku,
     before: i64,
     after: i64,
     threshold: i64,
 ) -> sqlx::Result<()> {
     let subject = format!("{location}/{sku}");
     let alert = |message: String| Alert {
-        location: Some(location.to_owned()),
-        sku: Some(sku.to_owned()),
+        location: Some(location.clone()),
+        sku: Some(sku.clone()),
         record_id: None,
         message,
     };
@@ -185,7 +212,7 @@ pub async fn levels(db: &Db, query: &StockQuery) -> Result<Vec<LevelView>, Error
     if let Some(sku) = &query.sku {
         Sku::parse(sku).map_err(|e| Error::Malformed { field: "sku", detail: e.to_string() })?;
     }
-    let rows = sqlx::query(
+    let rows: Vec<LevelRow> = sqlx::query_as(
         "SELECT location, sku, quantity, updated_ms FROM stock_levels
          WHERE ($1 = '' OR location = $1) AND ($2 = '' OR sku = $2) ORDER BY location, sku",
     )
@@ -193,37 +220,48 @@ pub async fn levels(db: &Db, query: &StockQuery) -> Result<Vec<LevelView>, Error
     .bind(query.sku.clone().unwrap_or_default())
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LevelView {
-                location: r.try_get("location")?,
-                sku: r.try_get("sku")?,
-                quantity: r.try_get("quantity")?,
-                updated_ms: r.try_get("updated_ms")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+    let view = |level: Level| LevelView {
+        location: level.location.into(),
+        sku: level.sku.into(),
+        quantity: level.quantity,
+        updated_ms: level.updated_ms,
+    };
+    Ok(rows.into_iter().map(|row| Level::try_from(row).map(view)).collect::<sqlx::Result<_>>()?)
+}
+
+/// Units on hand at a location, all products together.
+#[derive(Debug, sqlx::FromRow)]
+struct LocationUnitsRow {
+    location: String,
+    units: i64,
 }
 
 /// Total units on hand per location.
 #[tracing::instrument(skip_all)]
-pub async fn totals_by_location(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query(
+pub async fn totals_by_location(db: &Db) -> sqlx::Result<Vec<(LocationCode, i64)>> {
+    let rows: Vec<LocationUnitsRow> = sqlx::query_as(
         "SELECT location, CAST(SUM(quantity) AS BIGINT) AS units FROM stock_levels GROUP BY location ORDER BY location",
     )
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("location")?, r.try_get("units")?))).collect()
+    rows.into_iter().map(|row| Ok((parse("stock_levels.location", &row.location)?, row.units))).collect()
+}
+
+/// The movements of a (location, product), added up.
+#[derive(Debug, sqlx::FromRow)]
+struct MovementSumRow {
+    location: String,
+    sku: String,
+    total: i64,
 }
 
 /// Sum of the movements of every (location, product): what the levels must equal.
 #[tracing::instrument(skip_all)]
 pub async fn movement_sums(db: &Db) -> sqlx::Result<BTreeMap<(String, String), i64>> {
-    let rows = sqlx::query(
+    let rows: Vec<MovementSumRow> = sqlx::query_as(
         "SELECT location, sku, CAST(SUM(delta) AS BIGINT) AS total FROM stock_movements GROUP BY location, sku",
     )
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|r| Ok(((r.try_get("location")?, r.try_get("sku")?), r.try_get("total")?))).collect()
+    Ok(rows.into_iter().map(|row| ((row.location, row.sku), row.total)).collect())
 }

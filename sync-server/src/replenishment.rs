@@ -6,11 +6,11 @@
 use serde::Serialize;
 use shared_model::protocol::{Change, Decision, ReplenishmentDecision, TransferNotice};
 use shared_model::stock::ItemQuantity;
-use shared_model::{Record, RecordBody, RecordId};
-use sqlx::{AnyConnection, Row};
+use shared_model::{LocationCode, Record, RecordBody, RecordId};
+use sqlx::AnyConnection;
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, Value, insert_rows, lock_keys, now_ms};
+use crate::db::{Db, Value, corrupt, insert_rows, lock_keys, now_ms, parse};
 use crate::feed::{self, Entry};
 use crate::inventory::{self, Move};
 
@@ -33,20 +33,20 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
     let rows = records
         .iter()
         .filter_map(|r| match &r.body {
-            RecordBody::ReplenishmentRequested(request) => Some(Ok(vec![
-                Value::from(r.id.to_string()),
-                r.store.as_str().into(),
-                match crate::db::to_i64("hlc.wall_ms", r.hlc.wall_ms) {
-                    Ok(ms) => ms.into(),
-                    Err(e) => return Some(Err(e)),
-                },
-                serde_json::to_string(&request.lines).unwrap_or_default().into(),
-                request.note.clone().into(),
-                "pending".into(),
-            ])),
+            RecordBody::ReplenishmentRequested(request) => Some((r, request)),
             _ => None,
         })
-        .collect::<Result<_, crate::db::OutOfRange>>()?;
+        .map(|(r, request)| {
+            Ok(vec![
+                Value::from(r.id.to_string()),
+                r.store.as_str().into(),
+                crate::db::to_i64("hlc.wall_ms", r.hlc.wall_ms)?.into(),
+                serde_json::to_string(&request.lines).map_err(|e| sqlx::Error::Encode(Box::new(e)))?.into(),
+                request.note.clone().into(),
+                "pending".into(),
+            ])
+        })
+        .collect::<sqlx::Result<_>>()?;
     insert_rows(
         conn,
         "replenishment_requests",
@@ -90,15 +90,16 @@ async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::
     insert_rows(conn, "transfer_receipts", &["record_id", "transfer", "store", "lines"], rows, "").await?;
     for (record, receipt) in receipts {
         let transfer = receipt.transfer.to_string();
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM transfer_receipts WHERE transfer = $1")
-            .bind(&transfer)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?;
-        let shipped = sqlx::query("SELECT to_loc, lines FROM transfers WHERE id = $1")
-            .bind(&transfer)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) AS n FROM transfer_receipts WHERE transfer = $1")
+                .bind(&transfer)
+                .fetch_one(&mut *conn)
+                .await?;
+        let shipped: Option<TransferRow> =
+            sqlx::query_as("SELECT to_loc, lines FROM transfers WHERE id = $1")
+                .bind(&transfer)
+                .fetch_optional(&mut *conn)
+                .await?;
         let received: std::collections::BTreeMap<String, u32> =
             receipt.lines.iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
         let problem = match shipped {
@@ -108,12 +109,10 @@ async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::
                 record.store
             )),
             Some(row) => {
-                let lines: Vec<ItemQuantity> = serde_json::from_str(&row.try_get::<String, _>("lines")?)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let (to, lines) = row.into_domain()?;
                 let sent: std::collections::BTreeMap<String, u32> =
                     lines.iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
-                let to: String = row.try_get("to_loc")?;
-                if to != record.store.as_str() {
+                if to != record.store {
                     Some(format!("transfer {transfer} was shipped to {to} but received at {}", record.store))
                 } else if sent != received {
                     Some(format!("transfer {transfer} was received in other quantities than were shipped"))
@@ -124,8 +123,8 @@ async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::
         };
         if let Some(message) = problem {
             let alert = Alert {
-                location: Some(record.store.to_string()),
-                record_id: Some(record.id.to_string()),
+                location: Some(record.store.clone()),
+                record_id: Some(record.id),
                 message,
                 ..Alert::default()
             };
@@ -135,10 +134,26 @@ async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::
     Ok(())
 }
 
+/// A transfer shipped: where to, and what.
+#[derive(Debug, sqlx::FromRow)]
+struct TransferRow {
+    to_loc: String,
+    lines: String,
+}
+
+impl TransferRow {
+    fn into_domain(self) -> sqlx::Result<(LocationCode, Vec<ItemQuantity>)> {
+        let lines = serde_json::from_str(&self.lines).map_err(|e| corrupt("transfers.lines", e))?;
+        Ok((parse("transfers.to_loc", &self.to_loc)?, lines))
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RequestView {
-    pub id: String,
-    pub store: String,
+    #[schema(value_type = String)]
+    pub id: RecordId,
+    #[schema(value_type = String)]
+    pub store: LocationCode,
     pub requested_ms: i64,
     #[schema(value_type = Object)]
     pub lines: Vec<ItemQuantity>,
@@ -147,30 +162,50 @@ pub struct RequestView {
     pub decided_by: Option<String>,
 }
 
+/// The columns of a [`RequestRow`], in a query's select or returning list.
+const REQUEST_COLUMNS: &str = "record_id, store, requested_ms, lines, note, status, decided_by";
+
+/// A row of `replenishment_requests` (but for the decision's time and note).
+#[derive(Debug, sqlx::FromRow)]
+struct RequestRow {
+    record_id: String,
+    store: String,
+    requested_ms: i64,
+    lines: String,
+    note: Option<String>,
+    status: String,
+    decided_by: Option<String>,
+}
+
+impl TryFrom<RequestRow> for RequestView {
+    type Error = sqlx::Error;
+
+    fn try_from(row: RequestRow) -> sqlx::Result<RequestView> {
+        Ok(RequestView {
+            id: parse("replenishment_requests.record_id", &row.record_id)?,
+            store: parse("replenishment_requests.store", &row.store)?,
+            requested_ms: row.requested_ms,
+            lines: serde_json::from_str(&row.lines)
+                .map_err(|e| corrupt("replenishment_requests.lines", e))?,
+            note: row.note,
+            status: row.status,
+            decided_by: row.decided_by,
+        })
+    }
+}
+
 /// Replenishment requests with `status` (pending, approved or rejected; all when `None`),
 /// oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn requests(db: &Db, status: Option<&str>) -> anyhow::Result<Vec<RequestView>> {
-    let rows = sqlx::query(
-        "SELECT record_id, store, requested_ms, lines, note, status, decided_by FROM replenishment_requests
-         WHERE ($1 = '' OR status = $1) ORDER BY requested_ms, record_id",
-    )
+    let rows: Vec<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {REQUEST_COLUMNS} FROM replenishment_requests
+         WHERE ($1 = '' OR status = $1) ORDER BY requested_ms, record_id"
+    )))
     .bind(status.unwrap_or_default())
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RequestView {
-                id: r.try_get("record_id")?,
-                store: r.try_get("store")?,
-                requested_ms: r.try_get("requested_ms")?,
-                lines: serde_json::from_str(&r.try_get::<String, _>("lines")?)?,
-                note: r.try_get("note")?,
-                status: r.try_get("status")?,
-                decided_by: r.try_get("decided_by")?,
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().map(RequestView::try_from).collect::<sqlx::Result<_>>()?)
 }
 
 /// Records logistics' decision on a request; an approval ships a transfer out of `logistics`.
@@ -181,7 +216,7 @@ pub async fn decide_request(
     decision: Decision,
     note: Option<String>,
     by: &str,
-    logistics: &shared_model::LocationCode,
+    logistics: &LocationCode,
 ) -> Result<ReplenishmentDecision, Error> {
     let mut tx = db.begin().await?;
     // Claiming the row with a conditional update makes two deciders race safely: one wins.
@@ -189,10 +224,10 @@ pub async fn decide_request(
         Decision::Approved => "approved",
         Decision::Rejected => "rejected",
     };
-    let claimed = sqlx::query(
+    let claimed: Option<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE replenishment_requests SET status = $1, decided_by = $2, decided_ms = $3, decision_note = $4
-         WHERE record_id = $5 AND status = 'pending' RETURNING store, lines",
-    )
+         WHERE record_id = $5 AND status = 'pending' RETURNING {REQUEST_COLUMNS}"
+    )))
     .bind(status)
     .bind(by)
     .bind(now_ms())
@@ -201,19 +236,17 @@ pub async fn decide_request(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = claimed else {
-        let exists = sqlx::query("SELECT status FROM replenishment_requests WHERE record_id = $1")
-            .bind(request.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT status FROM replenishment_requests WHERE record_id = $1")
+                .bind(request.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         return Err(match exists {
             Some(_) => Error::Conflict(format!("request {request} has already been decided")),
             None => Error::NotFound(format!("no replenishment request {request}")),
         });
     };
-    let store = shared_model::LocationCode::parse(&row.try_get::<String, _>("store")?)
-        .map_err(anyhow::Error::from)?;
-    let lines: Vec<ItemQuantity> =
-        serde_json::from_str(&row.try_get::<String, _>("lines")?).map_err(anyhow::Error::from)?;
+    let RequestView { store, lines, .. } = RequestView::try_from(row)?;
     let mut entries = Vec::new();
     let mut transfer = None;
     if decision == Decision::Approved {
@@ -222,14 +255,15 @@ pub async fn decide_request(
         let moves: Vec<Move> = lines
             .iter()
             .map(|l| Move {
-                location: logistics.to_string(),
-                sku: l.sku.to_string(),
+                location: logistics.clone(),
+                sku: l.sku.clone(),
                 delta: -i64::from(l.quantity.get()),
                 kind: "transfer_out",
                 record_id: None,
             })
             .collect();
         entries.extend(inventory::apply(&mut tx, &moves).await?);
+        let shipped = now_ms();
         sqlx::query(
             "INSERT INTO transfers (id, from_loc, to_loc, lines, shipped_ms) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -237,19 +271,20 @@ pub async fn decide_request(
         .bind(logistics.as_str())
         .bind(store.as_str())
         .bind(serde_json::to_string(&lines).map_err(anyhow::Error::from)?)
-        .bind(now_ms())
+        .bind(shipped)
         .execute(&mut *tx)
         .await?;
         entries.push(Entry {
             kind: "transfer",
             key: id.to_string(),
-            audience: Some(store.to_string()),
+            audience: Some(store.clone()),
             change: Change::Transfer(TransferNotice {
                 transfer: id,
                 from: logistics.clone(),
                 to: store.clone(),
                 lines,
-                shipped_ms: u64::try_from(now_ms()).unwrap_or_default(),
+                // Exact: `now_ms` is never negative.
+                shipped_ms: shipped.unsigned_abs(),
             }),
         });
     }
@@ -257,7 +292,7 @@ pub async fn decide_request(
     entries.push(Entry {
         kind: "replenishment",
         key: request.to_string(),
-        audience: Some(store.to_string()),
+        audience: Some(store.clone()),
         change: Change::ReplenishmentDecision(answer.clone()),
     });
     feed::publish(&mut tx, entries).await?;

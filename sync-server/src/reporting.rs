@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use shared_model::Record;
 use shared_model::projection::{Projection, SalesReport};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::db::{Db, OutOfRange, Value, insert_rows_returning, to_i64};
+use crate::db::{Db, OutOfRange, Value, insert_rows_returning, parse, to_i64};
 use crate::inventory;
 
 /// Why a report could not be made.
@@ -71,8 +71,8 @@ pub async fn apply(
     ];
     let suffix =
         format!("{} RETURNING {}", add_on_conflict("daily_sales", &DAY[..2], &DAY[2..]), DAY.join(", "));
-    for row in insert_rows_returning(conn, "daily_sales", DAY, days, &suffix).await? {
-        check_totals(&row, "store", DAY)?;
+    for row in insert_rows_returning::<DailySalesRow>(conn, "daily_sales", DAY, days, &suffix).await? {
+        row.check_totals()?;
     }
 
     let products = report
@@ -97,8 +97,10 @@ pub async fn apply(
         add_on_conflict("daily_products", &PRODUCT[..3], &PRODUCT[3..]),
         PRODUCT.join(", ")
     );
-    for row in insert_rows_returning(conn, "daily_products", PRODUCT, products, &suffix).await? {
-        check_totals(&row, "sku", PRODUCT)?;
+    for row in
+        insert_rows_returning::<DailyProductRow>(conn, "daily_products", PRODUCT, products, &suffix).await?
+    {
+        row.check_totals()?;
     }
     for ((store, day), count) in redated {
         sqlx::query("UPDATE daily_sales SET redated = redated + $1 WHERE store = $2 AND business_day = $3")
@@ -111,14 +113,71 @@ pub async fn apply(
     Ok(())
 }
 
-/// Every total of a daily row just written stays within [`crate::db::MAX_TOTAL`]. On SQLite an
-/// integer sum that overflows turns into a float, which reading as an integer refuses too.
-fn check_totals(row: &sqlx::any::AnyRow, subject: &str, columns: &[&str]) -> sqlx::Result<()> {
-    let who: String = row.try_get(subject)?;
-    let day: String = row.try_get("business_day")?;
-    for column in columns.iter().filter(|c| !matches!(**c, "store" | "business_day" | "sku")) {
-        let total: i64 = row.try_get(*column)?;
-        crate::db::check_total(&format!("{column} of {who} on {day}"), total)?;
+/// A row of `daily_sales`, as written (the count of re-dated records is kept apart).
+#[derive(Debug, sqlx::FromRow)]
+struct DailySalesRow {
+    store: String,
+    business_day: String,
+    sales: i64,
+    returns: i64,
+    net_sales: i64,
+    gst: i64,
+    qst: i64,
+    collected: i64,
+    net_refunds: i64,
+    gst_refunded: i64,
+    qst_refunded: i64,
+    refunded: i64,
+}
+
+impl DailySalesRow {
+    /// Every total of the row just written stays within [`crate::db::MAX_TOTAL`]. On SQLite an
+    /// integer sum that overflows turns into a float, which reading the row as integers refuses too.
+    fn check_totals(&self) -> sqlx::Result<()> {
+        let totals = [
+            ("sales", self.sales),
+            ("returns", self.returns),
+            ("net_sales", self.net_sales),
+            ("gst", self.gst),
+            ("qst", self.qst),
+            ("collected", self.collected),
+            ("net_refunds", self.net_refunds),
+            ("gst_refunded", self.gst_refunded),
+            ("qst_refunded", self.qst_refunded),
+            ("refunded", self.refunded),
+        ];
+        check_totals(&self.store, &self.business_day, &totals)
+    }
+}
+
+/// A row of `daily_products`.
+#[derive(Debug, sqlx::FromRow)]
+struct DailyProductRow {
+    sku: String,
+    business_day: String,
+    sold: i64,
+    returned: i64,
+    net_sales: i64,
+    net_refunds: i64,
+}
+
+impl DailyProductRow {
+    /// Like [`DailySalesRow::check_totals`].
+    fn check_totals(&self) -> sqlx::Result<()> {
+        let totals = [
+            ("sold", self.sold),
+            ("returned", self.returned),
+            ("net_sales", self.net_sales),
+            ("net_refunds", self.net_refunds),
+        ];
+        check_totals(&self.sku, &self.business_day, &totals)
+    }
+}
+
+/// Each of `totals` (column, value) of `who`'s row of `day` is within [`crate::db::MAX_TOTAL`].
+fn check_totals(who: &str, day: &str, totals: &[(&str, i64)]) -> sqlx::Result<()> {
+    for (column, total) in totals {
+        crate::db::check_total(&format!("{column} of {who} on {day}"), *total)?;
     }
     Ok(())
 }
@@ -157,6 +216,58 @@ pub struct ProductFigures {
     pub net: i64,
 }
 
+/// A store's totals over a range of days, as the report reads them.
+#[derive(Debug, sqlx::FromRow)]
+struct StoreTotalsRow {
+    store: String,
+    sales: i64,
+    returns: i64,
+    net_sales: i64,
+    gst: i64,
+    qst: i64,
+    collected: i64,
+    net_refunds: i64,
+    refunded: i64,
+    redated: i64,
+}
+
+impl TryFrom<StoreTotalsRow> for StoreFigures {
+    type Error = sqlx::Error;
+
+    fn try_from(row: StoreTotalsRow) -> sqlx::Result<StoreFigures> {
+        let store: shared_model::LocationCode = parse("daily_sales.store", &row.store)?;
+        Ok(StoreFigures {
+            store: store.into(),
+            sales: row.sales,
+            returns: row.returns,
+            net_sales: row.net_sales,
+            gst: row.gst,
+            qst: row.qst,
+            collected: row.collected,
+            net_refunds: row.net_refunds,
+            refunded: row.refunded,
+            redated: row.redated,
+        })
+    }
+}
+
+/// A product's units and net sales over a range of days.
+#[derive(Debug, sqlx::FromRow)]
+struct ProductTotalsRow {
+    sku: String,
+    units: i64,
+    net: i64,
+}
+
+impl TryFrom<ProductTotalsRow> for ProductFigures {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ProductTotalsRow) -> sqlx::Result<ProductFigures> {
+        let sku: shared_model::Sku = parse("daily_products.sku", &row.sku)?;
+        Ok(ProductFigures { sku: sku.into(), units: row.units, net: row.net })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LocationStock {
     pub location: String,
@@ -176,7 +287,7 @@ pub struct SalesReportView {
 /// The consolidated report for an inclusive range of business days (UC1).
 #[tracing::instrument(skip_all)]
 pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow::Result<SalesReportView> {
-    let rows = sqlx::query(
+    let rows: Vec<StoreTotalsRow> = sqlx::query_as(
         "SELECT store, CAST(SUM(sales) AS BIGINT) AS sales, CAST(SUM(returns) AS BIGINT) AS returns,
                 CAST(SUM(net_sales) AS BIGINT) AS net_sales, CAST(SUM(gst) AS BIGINT) AS gst,
                 CAST(SUM(qst) AS BIGINT) AS qst, CAST(SUM(collected) AS BIGINT) AS collected,
@@ -188,23 +299,7 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
     .bind(to.to_string())
     .fetch_all(db.pool())
     .await?;
-    let stores = rows
-        .iter()
-        .map(|r| {
-            Ok(StoreFigures {
-                store: r.try_get("store")?,
-                sales: r.try_get("sales")?,
-                returns: r.try_get("returns")?,
-                net_sales: r.try_get("net_sales")?,
-                gst: r.try_get("gst")?,
-                qst: r.try_get("qst")?,
-                collected: r.try_get("collected")?,
-                net_refunds: r.try_get("net_refunds")?,
-                refunded: r.try_get("refunded")?,
-                redated: r.try_get("redated")?,
-            })
-        })
-        .collect::<sqlx::Result<Vec<_>>>()?;
+    let stores = rows.into_iter().map(StoreFigures::try_from).collect::<sqlx::Result<Vec<_>>>()?;
     let add = |a: i64, b: i64| {
         a.checked_add(b).ok_or_else(|| {
             crate::sync::TotalOverflow(
@@ -227,7 +322,7 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
                 redated: add(t.redated, s.redated)?,
             })
         })?;
-    let rows = sqlx::query(
+    let rows: Vec<ProductTotalsRow> = sqlx::query_as(
         "SELECT sku, CAST(SUM(sold) - SUM(returned) AS BIGINT) AS units,
                 CAST(SUM(net_sales) - SUM(net_refunds) AS BIGINT) AS net
          FROM daily_products WHERE business_day >= $1 AND business_day <= $2
@@ -238,16 +333,11 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
     .bind(i64::from(top))
     .fetch_all(db.pool())
     .await?;
-    let top_products = rows
-        .iter()
-        .map(|r| {
-            Ok(ProductFigures { sku: r.try_get("sku")?, units: r.try_get("units")?, net: r.try_get("net")? })
-        })
-        .collect::<sqlx::Result<Vec<_>>>()?;
+    let top_products = rows.into_iter().map(ProductFigures::try_from).collect::<sqlx::Result<Vec<_>>>()?;
     let stock = inventory::totals_by_location(db)
         .await?
         .into_iter()
-        .map(|(location, units)| LocationStock { location, units })
+        .map(|(location, units)| LocationStock { location: location.into(), units })
         .collect();
     Ok(SalesReportView { from: from.to_string(), to: to.to_string(), stores, total, top_products, stock })
 }

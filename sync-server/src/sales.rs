@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use shared_model::{Record, RecordBody};
-use sqlx::{AnyConnection, Row};
+use shared_model::{Record, RecordBody, RecordId};
+use sqlx::AnyConnection;
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, Value, insert_rows, list_placeholders, lock_keys, placeholder};
+use crate::db::{Db, Value, from_i64, insert_rows, list_placeholders, lock_keys, parse, placeholder};
 
 /// Writes the sales, returns and till closes among `records` (all new to the server).
 #[tracing::instrument(skip_all)]
@@ -57,7 +57,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
                         tender.amount().as_cents().into(),
                     ]);
                 }
-                touched_sales.insert(id.clone());
+                touched_sales.insert(record.id);
             }
             RecordBody::Return(ret) => {
                 let t = ret.totals;
@@ -95,7 +95,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
                     ]);
                 }
                 if let Some(original) = original {
-                    touched_sales.insert(original.sale.to_string());
+                    touched_sales.insert(original.sale);
                 }
                 if !ret.verified {
                     let message = format!(
@@ -105,8 +105,8 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
                         original.map(|o| format!(" {} of {}", o.sale, o.store)).unwrap_or_default()
                     );
                     let alert = Alert {
-                        location: Some(record.store.to_string()),
-                        record_id: Some(id.clone()),
+                        location: Some(record.store.clone()),
+                        record_id: Some(record.id),
                         message,
                         ..Alert::default()
                     };
@@ -195,11 +195,27 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
     check_returns(conn, &touched_sales.into_iter().collect::<Vec<_>>()).await
 }
 
+/// What was returned of a line of a sale, all returns together.
+#[derive(Debug, sqlx::FromRow)]
+struct ReturnedRow {
+    original_sale: String,
+    original_line: i64,
+    returned: i64,
+}
+
+/// A line of a sale, as returns are checked against it.
+#[derive(Debug, sqlx::FromRow)]
+struct SaleLineRow {
+    record_id: String,
+    line_no: i64,
+    quantity: i64,
+}
+
 /// Compares what was returned of each line of these sales with what was sold. The sales are
 /// locked first: a sale and its return, or two returns of it, pushed at the same moment by
 /// different registers then see each other's rows instead of each judging alone.
 #[tracing::instrument(skip_all)]
-async fn check_returns(conn: &mut AnyConnection, sales: &[String]) -> sqlx::Result<()> {
+async fn check_returns(conn: &mut AnyConnection, sales: &[RecordId]) -> sqlx::Result<()> {
     let keys: Vec<String> = sales.iter().map(|s| format!("sale:{s}")).collect();
     lock_keys(conn, &keys).await?;
     for chunk in sales.chunks(500) {
@@ -208,31 +224,30 @@ async fn check_returns(conn: &mut AnyConnection, sales: &[String]) -> sqlx::Resu
             "SELECT original_sale, original_line, CAST(SUM(quantity) AS BIGINT) AS returned FROM return_lines
              WHERE original_sale IN ({list}) AND original_line IS NOT NULL GROUP BY original_sale, original_line"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, ReturnedRow>(sqlx::AssertSqlSafe(sql));
         for id in chunk {
-            query = query.bind(id.as_str());
+            query = query.bind(id.to_string());
         }
         let returned = query.fetch_all(&mut *conn).await?;
         if returned.is_empty() {
             continue;
         }
         let sql = format!("SELECT record_id, line_no, quantity FROM sale_lines WHERE record_id IN ({list})");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, SaleLineRow>(sqlx::AssertSqlSafe(sql));
         for id in chunk {
-            query = query.bind(id.as_str());
+            query = query.bind(id.to_string());
         }
-        let sold: BTreeMap<(String, i64), i64> = query
+        let sold: BTreeMap<(RecordId, i64), i64> = query
             .fetch_all(&mut *conn)
             .await?
-            .iter()
-            .map(|r| Ok(((r.try_get("record_id")?, r.try_get("line_no")?), r.try_get("quantity")?)))
+            .into_iter()
+            .map(|row| Ok(((parse("sale_lines.record_id", &row.record_id)?, row.line_no), row.quantity)))
             .collect::<sqlx::Result<_>>()?;
         for row in returned {
-            let sale: String = row.try_get("original_sale")?;
-            let line: i64 = row.try_get("original_line")?;
-            let returned: i64 = row.try_get("returned")?;
+            let sale: RecordId = parse("return_lines.original_sale", &row.original_sale)?;
+            let (line, returned) = (row.original_line, row.returned);
             let subject = format!("{sale}/{line}");
-            let message = match sold.get(&(sale.clone(), line)) {
+            let message = match sold.get(&(sale, line)) {
                 Some(&quantity) if returned <= quantity => {
                     alerts::resolve(conn, Kind::OverReturn, &subject).await?;
                     continue;
@@ -244,24 +259,33 @@ async fn check_returns(conn: &mut AnyConnection, sales: &[String]) -> sqlx::Resu
                     "{returned} returned of line {line} of sale {sale}, which head office has not received"
                 ),
             };
-            let alert = Alert { record_id: Some(sale.clone()), message, ..Alert::default() };
+            let alert = Alert { record_id: Some(sale), message, ..Alert::default() };
             alerts::raise(conn, Kind::OverReturn, &subject, alert).await?;
         }
     }
     Ok(())
 }
 
-/// Units returned so far of each line of a sale.
+/// What was returned of one line of a sale, all returns together.
+#[derive(Debug, sqlx::FromRow)]
+struct LineReturnedRow {
+    original_line: i64,
+    returned: i64,
+}
+
+/// Units returned so far of each line of a sale, by line number.
 #[tracing::instrument(skip_all)]
-pub async fn returned_of(db: &Db, sale: &str) -> sqlx::Result<BTreeMap<i64, i64>> {
-    let rows = sqlx::query(
+pub async fn returned_of(db: &Db, sale: &RecordId) -> sqlx::Result<BTreeMap<u16, i64>> {
+    let rows: Vec<LineReturnedRow> = sqlx::query_as(
         "SELECT original_line, CAST(SUM(quantity) AS BIGINT) AS returned FROM return_lines
          WHERE original_sale = $1 AND original_line IS NOT NULL GROUP BY original_line",
     )
-    .bind(sale)
+    .bind(sale.to_string())
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("original_line")?, r.try_get("returned")?))).collect()
+    rows.into_iter()
+        .map(|row| Ok((from_i64("return_lines.original_line", row.original_line)?, row.returned)))
+        .collect()
 }
 
 /// Sales and returns counted per store: what head office must hold exactly once.
@@ -273,28 +297,36 @@ pub struct Ledger {
     pub refunded: i64,
 }
 
+/// Sales (or returns) of a store: how many, and what they came to, cash rounding included.
+#[derive(Debug, sqlx::FromRow)]
+struct StoreCountRow {
+    store: String,
+    n: i64,
+    paid: i64,
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn ledger_by_store(db: &Db) -> sqlx::Result<BTreeMap<String, Ledger>> {
     let mut out: BTreeMap<String, Ledger> = BTreeMap::new();
-    for row in sqlx::query(
+    let sales: Vec<StoreCountRow> = sqlx::query_as(
         "SELECT store, COUNT(*) AS n, CAST(SUM(total + rounding) AS BIGINT) AS paid FROM sales GROUP BY store",
     )
     .fetch_all(db.pool())
-    .await?
-    {
-        let entry = out.entry(row.try_get("store")?).or_default();
-        entry.sales = row.try_get("n")?;
-        entry.collected = row.try_get("paid")?;
+    .await?;
+    for row in sales {
+        let entry = out.entry(row.store).or_default();
+        entry.sales = row.n;
+        entry.collected = row.paid;
     }
-    for row in sqlx::query(
+    let returns: Vec<StoreCountRow> = sqlx::query_as(
         "SELECT store, COUNT(*) AS n, CAST(SUM(total + rounding) AS BIGINT) AS paid FROM returns GROUP BY store",
     )
     .fetch_all(db.pool())
-    .await?
-    {
-        let entry = out.entry(row.try_get("store")?).or_default();
-        entry.returns = row.try_get("n")?;
-        entry.refunded = row.try_get("paid")?;
+    .await?;
+    for row in returns {
+        let entry = out.entry(row.store).or_default();
+        entry.returns = row.n;
+        entry.refunded = row.paid;
     }
     Ok(out)
 }

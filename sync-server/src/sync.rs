@@ -24,11 +24,11 @@ use shared_model::protocol::{
     MAX_BATCH, MAX_PULL, Message, Outcome, PullRequest, PullResponse, PushBatch, PushRefused, PushResponse,
     Refusal, RefusalCode, SaleForReturn, Verdict,
 };
-use shared_model::{Record, RecordId, RegisterId};
-use sqlx::{AnyConnection, Row};
+use shared_model::{LocationCode, Record, RecordId, RegisterId, Sku};
+use sqlx::AnyConnection;
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, OutOfRange, list_placeholders, now_ms, placeholder, to_i64};
+use crate::db::{Db, OutOfRange, from_i64, list_placeholders, now_ms, parse, placeholder, to_i64};
 use crate::identity::{self, Register};
 use crate::{feed, inventory, replenishment, reporting, sales};
 
@@ -87,7 +87,7 @@ pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64)
     let mut refusals = Vec::new();
     let skew_bound = skew_bound_ms;
     for (index, raw) in batch.records.iter().enumerate() {
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        let index = batch_index(index)?;
         let refuse = |field: String, reason: String| {
             let loose: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
             let pick =
@@ -148,11 +148,19 @@ pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64)
             Ok(Pushed::Held(PushResponse {
                 verdicts,
                 holds,
-                server_time_ms: u64::try_from(now_ms()).unwrap_or_default(),
+                // Exact: `now_ms` is never negative.
+                server_time_ms: now_ms().unsigned_abs(),
             }))
         }
         Ingested::Conflicts(refusals) => refuse_batch(db, &register.id, records.len(), refusals).await,
     }
+}
+
+/// The protocol's number for the record at `index` of a batch. A batch holds at most
+/// [`MAX_BATCH`] records, checked before any is read, so it fits; past `u32` it would be an
+/// error, never a clamp.
+fn batch_index(index: usize) -> anyhow::Result<u32> {
+    u32::try_from(index).map_err(|_| anyhow::anyhow!("record index {index} is past what a batch can number"))
 }
 
 #[tracing::instrument(skip_all)]
@@ -193,11 +201,10 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Res
     let now = now_ms();
     let mut tx = db.begin().await?;
     let kept: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM dead_letters WHERE register_id = $1 AND payload <> ''")
+        sqlx::query_scalar("SELECT COUNT(*) AS n FROM dead_letters WHERE register_id = $1 AND payload <> ''")
             .bind(register.as_str())
             .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
+            .await?;
     let mut with_payload = DEAD_LETTERS_WITH_PAYLOAD - kept;
     for Refused { refusal: r, payload: pushed } in refusals {
         let reason = shared_model::text::truncate(&r.reason, DEAD_LETTER_REASON);
@@ -216,7 +223,9 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Res
         .bind(register.as_str())
         .bind(now)
         .bind(r.id.map(|id| id.to_string()))
-        .bind(r.seq.and_then(|s| i64::try_from(s).ok()))
+        // A seq past what the ledger stores names no record head office could hold: the letter
+        // is parked without one (its payload still shows it).
+        .bind(r.seq.and_then(|s| to_i64("seq", s).ok()))
         .bind(shared_model::text::truncate(&r.field, 200))
         .bind(reason)
         .bind(payload)
@@ -258,19 +267,21 @@ async fn culprits(
     skew_bound_ms: u64,
     cause: &anyhow::Error,
 ) -> anyhow::Result<Vec<Refused>> {
-    let refusal = |index: usize, error: &anyhow::Error| Refused {
-        refusal: Refusal {
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            code: RefusalCode::Invalid,
-            id: Some(records[index].id),
-            seq: Some(records[index].seq),
-            field: format!("records[{index}].record"),
-            reason: format!(
-                "head office cannot store this record: {}",
-                shared_model::text::truncate(&format!("{error:#}"), 300)
-            ),
-        },
-        payload: records[index].encode(),
+    let refusal = |index: usize, error: &anyhow::Error| -> anyhow::Result<Refused> {
+        Ok(Refused {
+            refusal: Refusal {
+                index: batch_index(index)?,
+                code: RefusalCode::Invalid,
+                id: Some(records[index].id),
+                seq: Some(records[index].seq),
+                field: format!("records[{index}].record"),
+                reason: format!(
+                    "head office cannot store this record: {}",
+                    shared_model::text::truncate(&format!("{error:#}"), 300)
+                ),
+            },
+            payload: records[index].encode(),
+        })
     };
     let mut found = Vec::new();
     for index in 0..records.len() {
@@ -278,7 +289,7 @@ async fn culprits(
             if !caused_by_data(&e) {
                 return Err(e);
             }
-            found.push(refusal(index, &e));
+            found.push(refusal(index, &e)?);
         }
     }
     if found.is_empty() {
@@ -292,7 +303,7 @@ async fn culprits(
                 Err(e) => return Err(e),
             }
         }
-        found.push(refusal(bad - 1, cause));
+        found.push(refusal(bad - 1, cause)?);
     }
     Ok(found)
 }
@@ -352,16 +363,18 @@ async fn try_ingest(
     commit: bool,
 ) -> anyhow::Result<Ingested> {
     let encoded: Vec<String> = records.iter().map(Record::encode).collect();
-    let conflict = |index: usize, code: RefusalCode, reason: String| Refused {
-        refusal: Refusal {
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            code,
-            id: Some(records[index].id),
-            seq: Some(records[index].seq),
-            field: format!("records[{index}].record.id"),
-            reason,
-        },
-        payload: encoded[index].clone(),
+    let conflict = |index: usize, code: RefusalCode, reason: String| -> anyhow::Result<Refused> {
+        Ok(Refused {
+            refusal: Refusal {
+                index: batch_index(index)?,
+                code,
+                id: Some(records[index].id),
+                seq: Some(records[index].seq),
+                field: format!("records[{index}].record.id"),
+                reason,
+            },
+            payload: encoded[index].clone(),
+        })
     };
 
     // Within the batch: a second copy of a record is a duplicate of the first; two different
@@ -377,7 +390,7 @@ async fn try_ingest(
                     index,
                     RefusalCode::IdTaken,
                     format!("record {} appears twice with different content", record.id),
-                ));
+                )?);
             }
             continue;
         }
@@ -386,7 +399,7 @@ async fn try_ingest(
                 index,
                 RefusalCode::SeqTaken,
                 format!("seq {} is used by records {other} and {}", record.seq, record.id),
-            ));
+            )?);
             continue;
         }
         first_by_id.insert(record.id, index);
@@ -398,7 +411,7 @@ async fn try_ingest(
 
     let mut tx = db.begin().await?;
     let received = now_ms();
-    let mut new_ids: BTreeSet<String> = BTreeSet::new();
+    let mut new_ids: BTreeSet<RecordId> = BTreeSet::new();
     let columns = [
         "id",
         "origin",
@@ -417,7 +430,7 @@ async fn try_ingest(
             columns.join(", "),
             crate::db::values_placeholders(placeholder(&tx), chunk.len(), columns.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for &index in chunk {
             let r = &records[index];
             query = query
@@ -432,42 +445,41 @@ async fn try_ingest(
                 .bind(received)
                 .bind(encoded[index].as_str());
         }
-        for row in query.fetch_all(&mut *tx).await? {
-            new_ids.insert(row.try_get("id")?);
+        for id in query.fetch_all(&mut *tx).await? {
+            new_ids.insert(parse("records.id", &id)?);
         }
     }
 
     // What was not inserted is either the same record again, or a clash with a held one.
-    let held: Vec<usize> =
-        unique.iter().copied().filter(|&i| !new_ids.contains(&records[i].id.to_string())).collect();
-    let mut held_content: BTreeMap<String, String> = BTreeMap::new();
+    let held: Vec<usize> = unique.iter().copied().filter(|&i| !new_ids.contains(&records[i].id)).collect();
+    let mut held_content: BTreeMap<RecordId, String> = BTreeMap::new();
     for chunk in held.chunks(500) {
         let sql = format!(
             "SELECT id, content FROM records WHERE id IN ({})",
             list_placeholders(placeholder(&tx), 1, chunk.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, HeldRow>(sqlx::AssertSqlSafe(sql));
         for &index in chunk {
             query = query.bind(records[index].id.to_string());
         }
         for row in query.fetch_all(&mut *tx).await? {
-            held_content.insert(row.try_get("id")?, row.try_get("content")?);
+            held_content.insert(parse("records.id", &row.id)?, row.content);
         }
     }
     for &index in &held {
         let record = &records[index];
-        match held_content.get(&record.id.to_string()) {
+        match held_content.get(&record.id) {
             Some(content) if *content == encoded[index] => {}
             Some(_) => conflicts.push(conflict(
                 index,
                 RefusalCode::IdTaken,
                 format!("record {} is already held with different content", record.id),
-            )),
+            )?),
             None => conflicts.push(conflict(
                 index,
                 RefusalCode::SeqTaken,
                 format!("{} seq {} is already held as another record", record.origin, record.seq),
-            )),
+            )?),
         }
     }
     if !conflicts.is_empty() {
@@ -476,7 +488,7 @@ async fn try_ingest(
     }
 
     let fresh: Vec<&Record> =
-        unique.iter().map(|&i| &records[i]).filter(|r| new_ids.contains(&r.id.to_string())).collect();
+        unique.iter().map(|&i| &records[i]).filter(|r| new_ids.contains(&r.id)).collect();
     sales::apply(&mut tx, &fresh).await?;
     let (dated, redated) = redate(&fresh, received, skew_bound_ms);
     reporting::apply(&mut tx, &dated.iter().collect::<Vec<_>>(), &redated).await?;
@@ -486,8 +498,8 @@ async fn try_ingest(
         .iter()
         .flat_map(|r| {
             movements(r).into_iter().map(|Movement { location, sku, delta, kind }| inventory::Move {
-                location: location.to_string(),
-                sku: sku.to_string(),
+                location,
+                sku,
                 delta,
                 kind: kind.as_str(),
                 record_id: Some(r.id.to_string()),
@@ -510,15 +522,15 @@ async fn try_ingest(
         .iter()
         .enumerate()
         .map(|(index, r)| {
-            let accepted = first_by_id.get(&r.id) == Some(&index) && new_ids.contains(&r.id.to_string());
-            Verdict {
-                index: u32::try_from(index).unwrap_or(u32::MAX),
+            let accepted = first_by_id.get(&r.id) == Some(&index) && new_ids.contains(&r.id);
+            Ok(Verdict {
+                index: batch_index(index)?,
                 id: Some(r.id),
                 seq: Some(r.seq),
                 outcome: if accepted { Outcome::Accepted } else { Outcome::Duplicate },
-            }
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     Ok(Ingested::Done { verdicts, holds })
 }
 
@@ -530,7 +542,7 @@ async fn try_ingest(
 async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx::Result<u64> {
     let mut holds = to_i64("holds", identity::holds(&mut *conn, register).await?)?;
     loop {
-        let seqs: Vec<i64> = sqlx::query(
+        let seqs: Vec<i64> = sqlx::query_scalar(
             "SELECT seq FROM records WHERE origin = $1 AND seq > $2
              UNION SELECT seq FROM dead_letters WHERE register_id = $1 AND seq > $2
              ORDER BY seq LIMIT 5000",
@@ -538,10 +550,7 @@ async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx:
         .bind(register.as_str())
         .bind(holds)
         .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("seq"))
-        .collect::<sqlx::Result<_>>()?;
+        .await?;
         let before = holds;
         for seq in &seqs {
             if *seq != holds + 1 {
@@ -550,7 +559,7 @@ async fn advance_holds(conn: &mut AnyConnection, register: &RegisterId) -> sqlx:
             holds = *seq;
         }
         if holds == before || seqs.len() < 5000 {
-            return Ok(u64::try_from(holds).unwrap_or_default());
+            return from_i64("records.seq", holds);
         }
     }
 }
@@ -604,24 +613,24 @@ fn local_day(ms: i64) -> chrono::NaiveDate {
 #[tracing::instrument(skip_all)]
 async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
     use shared_model::RecordBody;
-    let mut skus: BTreeMap<String, &Record> = BTreeMap::new();
-    let mut places: BTreeMap<String, &Record> = BTreeMap::new();
+    let mut skus: BTreeMap<Sku, &Record> = BTreeMap::new();
+    let mut places: BTreeMap<LocationCode, &Record> = BTreeMap::new();
     for &record in records {
         for movement in movements(record) {
-            skus.entry(movement.sku.to_string()).or_insert(record);
+            skus.entry(movement.sku).or_insert(record);
         }
         match &record.body {
             RecordBody::ReplenishmentRequested(request) => {
                 for line in &request.lines {
-                    skus.entry(line.sku.to_string()).or_insert(record);
+                    skus.entry(line.sku.clone()).or_insert(record);
                 }
             }
             RecordBody::TransferReceived(receipt) => {
-                places.entry(receipt.from.to_string()).or_insert(record);
+                places.entry(receipt.from.clone()).or_insert(record);
             }
             RecordBody::Return(ret) => {
                 if let Some(original) = &ret.original {
-                    places.entry(original.store.to_string()).or_insert(record);
+                    places.entry(original.store.clone()).or_insert(record);
                 }
             }
             _ => {}
@@ -632,8 +641,8 @@ async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::R
                 .unwrap_or_default();
             if (day - stamped).num_days().abs() > 1 {
                 let alert = Alert {
-                    location: Some(record.store.to_string()),
-                    record_id: Some(record.id.to_string()),
+                    location: Some(record.store.clone()),
+                    record_id: Some(record.id),
                     message: format!(
                         "record {} from {} is filed under {day}, but was stamped on {stamped}",
                         record.id, record.origin
@@ -644,33 +653,33 @@ async fn flag_unknowns(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::R
             }
         }
     }
-    let names: Vec<&str> = skus.keys().map(String::as_str).collect();
+    let names: Vec<&Sku> = skus.keys().collect();
     let known = crate::catalogue::thresholds(conn, &names).await?;
     for (sku, record) in skus.iter().filter(|(sku, _)| !known.contains_key(*sku)) {
         let alert = Alert {
-            location: Some(record.store.to_string()),
+            location: Some(record.store.clone()),
             sku: Some(sku.clone()),
-            record_id: Some(record.id.to_string()),
+            record_id: Some(record.id),
             message: format!(
                 "record {} from {} names {sku}, which is not in the catalogue",
                 record.id, record.origin
             ),
         };
-        alerts::raise(conn, Kind::UnknownSku, sku, alert).await?;
+        alerts::raise(conn, Kind::UnknownSku, sku.as_str(), alert).await?;
     }
-    let codes: Vec<&str> = places.keys().map(String::as_str).collect();
+    let codes: Vec<&LocationCode> = places.keys().collect();
     let known = crate::catalogue::known_locations(conn, &codes).await?;
     for (code, record) in places.iter().filter(|(code, _)| !known.contains(*code)) {
         let alert = Alert {
-            location: Some(record.store.to_string()),
-            record_id: Some(record.id.to_string()),
+            location: Some(record.store.clone()),
+            record_id: Some(record.id),
             message: format!(
                 "record {} from {} names location {code}, which the chain does not have",
                 record.id, record.origin
             ),
             ..Alert::default()
         };
-        alerts::raise(conn, Kind::UnknownLocation, code, alert).await?;
+        alerts::raise(conn, Kind::UnknownLocation, code.as_str(), alert).await?;
     }
     Ok(())
 }
@@ -701,8 +710,8 @@ async fn skew_alerts(
             record.seq
         );
         let alert = Alert {
-            location: Some(record.store.to_string()),
-            record_id: Some(record.id.to_string()),
+            location: Some(record.store.clone()),
+            record_id: Some(record.id),
             message,
             ..Alert::default()
         };
@@ -732,7 +741,8 @@ pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullRespo
         changes: page.changes,
         next: page.next,
         more: page.more,
-        server_time_ms: u64::try_from(now_ms()).unwrap_or_default(),
+        // Exact: `now_ms` is never negative.
+        server_time_ms: now_ms().unsigned_abs(),
     };
     Ok(response)
 }
@@ -740,36 +750,37 @@ pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullRespo
 /// A sale from any store, with what was returned of it, for a return at another store.
 #[tracing::instrument(skip_all)]
 pub async fn sale_for_return(db: &Db, id: &RecordId) -> Result<SaleForReturn, Error> {
-    let row = sqlx::query("SELECT content FROM records WHERE id = $1 AND kind = 'sale'")
+    let content: String = sqlx::query_scalar("SELECT content FROM records WHERE id = $1 AND kind = 'sale'")
         .bind(id.to_string())
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| Error::NotFound(format!("sale {id} is not at head office (yet)")))?;
-    let content: String = row.try_get("content")?;
     let record = Record::decode(content.as_bytes()).map_err(anyhow::Error::from)?;
-    let returned = sales::returned_of(db, &id.to_string())
+    let returned = sales::returned_of(db, id)
         .await?
         .into_iter()
         .map(|(line, units)| {
-            let line = u16::try_from(line).map_err(anyhow::Error::from)?;
-            // A count past u32 (merged offline returns) still says "all of it".
-            let units = u32::try_from(units.clamp(0, i64::from(u32::MAX))).unwrap_or(u32::MAX);
+            // A count past u32 (merged offline returns) still says "all of it": clamped on
+            // purpose, so the conversion after it always fits.
+            let units = from_i64("return_lines.quantity", units.clamp(0, i64::from(u32::MAX)))?;
             Ok((line, units))
         })
-        .collect::<Result<_, Error>>()?;
+        .collect::<sqlx::Result<_>>()?;
     Ok(SaleForReturn { record, returned })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
     pub id: i64,
-    pub register: String,
+    #[schema(value_type = String)]
+    pub register: RegisterId,
     /// When it was first refused.
     pub received_ms: i64,
     /// When it was last refused, and how many times.
     pub last_ms: i64,
     pub times: i64,
-    pub record_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub record_id: Option<RecordId>,
     pub seq: Option<i64>,
     pub field: Option<String>,
     pub reason: String,
@@ -777,6 +788,49 @@ pub struct DeadLetter {
     pub payload: String,
     /// The size of the whole payload as pushed.
     pub payload_bytes: i64,
+}
+
+/// A row of `dead_letters` (but for its digest).
+#[derive(Debug, sqlx::FromRow)]
+struct DeadLetterRow {
+    id: i64,
+    register_id: String,
+    received_ms: i64,
+    last_ms: i64,
+    times: i64,
+    record_id: Option<String>,
+    seq: Option<i64>,
+    field: Option<String>,
+    reason: String,
+    payload: String,
+    payload_bytes: i64,
+}
+
+impl TryFrom<DeadLetterRow> for DeadLetter {
+    type Error = sqlx::Error;
+
+    fn try_from(row: DeadLetterRow) -> sqlx::Result<DeadLetter> {
+        Ok(DeadLetter {
+            id: row.id,
+            register: parse("dead_letters.register_id", &row.register_id)?,
+            received_ms: row.received_ms,
+            last_ms: row.last_ms,
+            times: row.times,
+            record_id: row.record_id.map(|id| parse("dead_letters.record_id", &id)).transpose()?,
+            seq: row.seq,
+            field: row.field,
+            reason: row.reason,
+            payload: row.payload,
+            payload_bytes: row.payload_bytes,
+        })
+    }
+}
+
+/// A stored record's id and content, as a push compares a record again with what is held.
+#[derive(Debug, sqlx::FromRow)]
+struct HeldRow {
+    id: String,
+    content: String,
 }
 
 /// Records refused at push, newest first: `limit` of them older than `before`, of `register`
@@ -788,7 +842,7 @@ pub async fn dead_letters(
     limit: u32,
     register: Option<&RegisterId>,
 ) -> sqlx::Result<Vec<DeadLetter>> {
-    let rows = sqlx::query(
+    let rows: Vec<DeadLetterRow> = sqlx::query_as(
         "SELECT id, register_id, received_ms, last_ms, times, record_id, seq, field, reason, payload, payload_bytes
          FROM dead_letters WHERE id < $1 AND ($2 IS NULL OR register_id = $2) ORDER BY id DESC LIMIT $3",
     )
@@ -797,23 +851,5 @@ pub async fn dead_letters(
     .bind(i64::from(limit))
     .fetch_all(db.pool())
     .await?;
-    let letters = rows
-        .iter()
-        .map(|r| {
-            Ok(DeadLetter {
-                id: r.try_get("id")?,
-                register: r.try_get("register_id")?,
-                received_ms: r.try_get("received_ms")?,
-                last_ms: r.try_get("last_ms")?,
-                times: r.try_get("times")?,
-                record_id: r.try_get("record_id")?,
-                seq: r.try_get("seq")?,
-                field: r.try_get("field")?,
-                reason: r.try_get("reason")?,
-                payload: r.try_get("payload")?,
-                payload_bytes: r.try_get("payload_bytes")?,
-            })
-        })
-        .collect::<sqlx::Result<_>>()?;
-    Ok(letters)
+    rows.into_iter().map(DeadLetter::try_from).collect()
 }
