@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 fn gs1_valid(code: &str) -> bool {
     let d: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
-    let offset = if d.len() % 2 == 0 { 1 } else { 0 };
+    let offset = if d.len().is_multiple_of(2) { 1 } else { 0 };
     d.iter().enumerate().map(|(i, x)| if (i + offset) % 2 == 0 { *x } else { x * 3 }).sum::<u32>() % 10 == 0
 }
 

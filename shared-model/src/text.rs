@@ -51,6 +51,26 @@ pub fn truncate(message: &str, max: usize) -> String {
     }
 }
 
+/// Text as search compares it: lower case, accents and other marks taken off every letter
+/// (`Épicerie` → `epicerie`, `Œufs` → `oeufs`, `Straße` → `strasse`).
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let mut folded = String::with_capacity(text.len());
+    for c in text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
+        match c {
+            'œ' => folded.push_str("oe"),
+            'æ' => folded.push_str("ae"),
+            'ß' => folded.push_str("ss"),
+            'ø' => folded.push('o'),
+            'ł' => folded.push('l'),
+            'đ' => folded.push('d'),
+            c => folded.push(c),
+        }
+    }
+    folded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

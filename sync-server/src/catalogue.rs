@@ -216,14 +216,15 @@ fn with_product<'q>(query: crate::db::Query<'q>, product: &'q ProductInfo) -> cr
         .bind(i64::from(product.reorder_threshold))
         .bind(i64::from(product.active))
         .bind(now_ms())
+        .bind(shared_model::text::fold(&product.name))
 }
 
 /// Inserts a new product's row; a unique violation when the SKU exists.
 #[tracing::instrument(skip_all)]
 async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     let insert = sqlx::query(
-        "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms, folded)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     );
     with_product(insert, product).execute(&mut *conn).await?;
     Ok(())
@@ -234,7 +235,7 @@ async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx
 async fn update_product_row(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<bool> {
     let update = sqlx::query(
         "UPDATE products SET name = $2, category = $3, price_cents = $4, tax_class = $5,
-             reorder_threshold = $6, active = $7, updated_ms = $8
+             reorder_threshold = $6, active = $7, updated_ms = $8, folded = $9
          WHERE sku = $1",
     );
     let done = with_product(update, product).execute(&mut *conn).await?;
@@ -346,7 +347,7 @@ async fn barcodes_of(db: &Db, skus: &[Sku]) -> sqlx::Result<BTreeMap<Sku, Vec<Ba
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 pub struct ProductQuery {
-    /// Words of the name, or the start of a SKU.
+    /// Part of the name (case and accents ignored) or of the SKU.
     pub q: Option<String>,
     pub category: Option<String>,
     /// A barcode, exact.
@@ -357,14 +358,30 @@ pub struct ProductQuery {
     pub after: Option<String>,
 }
 
+/// What the shop narrows a product search by, beyond [`ProductQuery`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShopFilter {
+    pub min_price: Option<Money>,
+    pub max_price: Option<Money>,
+    /// Leave out retired products.
+    pub on_sale_only: bool,
+}
+
 /// Products in SKU order, filtered; keyset pagination with `after`.
 #[tracing::instrument(skip_all)]
 pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>> {
+    search(db, query, ShopFilter::default()).await
+}
+
+/// Products in SKU order, filtered by `query` and `filter`.
+#[tracing::instrument(skip_all)]
+pub async fn search(db: &Db, query: &ProductQuery, filter: ShopFilter) -> Result<Vec<ProductInfo>> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(Error::Malformed { field: "limit", detail: "limit must be between 1 and 500".into() });
     }
-    let pattern = query.q.as_deref().map(|q| format!("%{}%", q.trim().to_lowercase())).unwrap_or_default();
+    let pattern =
+        query.q.as_deref().map(|q| format!("%{}%", shared_model::text::fold(q.trim()))).unwrap_or_default();
     let barcode = match query.barcode.as_deref() {
         Some(code) => Barcode::parse(code)
             .map_err(|e| Error::Malformed { field: "barcode", detail: e.to_string() })?
@@ -373,10 +390,11 @@ pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>>
     };
     let rows: Vec<ProductRow> = sqlx::query_as(
         "SELECT p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active FROM products p
-         WHERE ($1 = '' OR lower(p.name) LIKE $1 OR lower(p.sku) LIKE $1)
+         WHERE ($1 = '' OR p.folded LIKE $1 OR lower(p.sku) LIKE $1)
            AND ($2 = '' OR p.category = $2)
            AND ($3 = '' OR p.sku IN (SELECT b.sku FROM barcodes b WHERE b.code = $3))
            AND p.sku > $4
+           AND p.price_cents >= $6 AND p.price_cents <= $7 AND p.active >= $8
          ORDER BY p.sku LIMIT $5",
     )
     .bind(pattern)
@@ -384,6 +402,9 @@ pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>>
     .bind(barcode)
     .bind(query.after.clone().unwrap_or_default())
     .bind(i64::from(limit))
+    .bind(filter.min_price.map_or(i64::MIN, Money::as_cents))
+    .bind(filter.max_price.map_or(i64::MAX, Money::as_cents))
+    .bind(i64::from(filter.on_sale_only))
     .fetch_all(db.pool())
     .await?;
     let skus: Vec<Sku> = rows.iter().map(ProductRow::sku).collect::<sqlx::Result<_>>()?;
@@ -401,6 +422,42 @@ pub async fn product(db: &Db, sku: &Sku) -> Result<ProductInfo> {
             .ok_or_else(|| Error::NotFound(format!("no product {sku}")))?;
     let mut barcodes = barcodes_of(db, std::slice::from_ref(sku)).await?;
     Ok(row.into_domain(&mut barcodes)?)
+}
+
+/// Fills in the search form of product names written before there was one (a database made
+/// before migration 0003); answers how many.
+#[tracing::instrument(skip_all)]
+pub async fn fold_old_names(db: &Db) -> sqlx::Result<usize> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT sku, name FROM products WHERE folded = ''").fetch_all(db.pool()).await?;
+    for (sku, name) in &rows {
+        db.write(
+            sqlx::query("UPDATE products SET folded = $1 WHERE sku = $2")
+                .bind(shared_model::text::fold(name))
+                .bind(sku.as_str()),
+        )
+        .await?;
+    }
+    Ok(rows.len())
+}
+
+/// The given products that the catalogue has, by SKU.
+#[tracing::instrument(skip_all)]
+pub async fn products_by_sku(db: &Db, skus: &[Sku]) -> sqlx::Result<BTreeMap<Sku, ProductInfo>> {
+    if skus.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku IN ({})",
+        list_placeholders(db.placeholder(), 1, skus.len())
+    );
+    let mut query = sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql));
+    for sku in skus {
+        query = query.bind(sku.as_str());
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    let mut barcodes = barcodes_of(db, skus).await?;
+    rows.into_iter().map(|row| row.into_domain(&mut barcodes).map(|p| (p.sku.clone(), p))).collect()
 }
 
 /// A product's reorder threshold, as stock alerts read it.

@@ -121,7 +121,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 /// A hash of a password nobody knows, checked when a username is unknown so that an unknown
 /// name costs what a known one does (otherwise 1.5 ms against 40 ms tells names apart).
-fn decoy_hash() -> &'static str {
+pub fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
 }
@@ -337,6 +337,32 @@ pub async fn create_user(db: &Db, username: &str, password: &str, role: Role) ->
     Ok(())
 }
 
+/// A sign-in attempt, counted before its password is checked.
+#[derive(Debug)]
+pub struct Attempt {
+    account: String,
+    from: String,
+}
+
+/// Counts a sign-in attempt for `account` (a key naming the kind of account, like
+/// `user:NAME` or `shopper:EMAIL`) from `address`, or refuses it (429) while either is
+/// locked. Head office's users and the shop's customers share this rule: five failures for
+/// an account or twenty from one address in 15 minutes lock it, doubling to an hour.
+pub async fn start_attempt(db: &Db, account: &str, address: Option<std::net::IpAddr>) -> Result<Attempt> {
+    let from = address_key("sign-in", address);
+    check_throttle(db, &from, "sign-ins from this address").await?;
+    check_throttle(db, account, "sign-ins for this account").await?;
+    count_attempt(db, &from, PER_ADDRESS, "sign-ins from this address").await?;
+    count_attempt(db, account, PER_ACCOUNT, "sign-ins for this account").await?;
+    Ok(Attempt { account: account.to_owned(), from })
+}
+
+/// Takes back a sign-in attempt that succeeded: the account's failures are forgotten.
+pub async fn attempt_succeeded(db: &Db, attempt: Attempt) -> sqlx::Result<()> {
+    uncount(db, &attempt.account, PER_ACCOUNT, true).await?;
+    uncount(db, &attempt.from, PER_ADDRESS, false).await
+}
+
 /// A row of `users`, as signing in reads it.
 #[derive(Debug, sqlx::FromRow)]
 struct UserRow {
@@ -368,11 +394,7 @@ pub async fn log_in(
     if password.chars().count() > MAX_PASSWORD {
         return Err(Error::invalid("password", format!("a password has at most {MAX_PASSWORD} characters")));
     }
-    let (account, from) = (account_key(username), address_key("sign-in", address));
-    check_throttle(db, &from, "sign-ins from this address").await?;
-    check_throttle(db, &account, "sign-ins for this account").await?;
-    count_attempt(db, &from, PER_ADDRESS, "sign-ins from this address").await?;
-    count_attempt(db, &account, PER_ACCOUNT, "sign-ins for this account").await?;
+    let attempt = start_attempt(db, &account_key(username), address).await?;
     let known: Option<UserRow> = sqlx::query_as("SELECT password_hash, role FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(db.pool())
@@ -383,8 +405,7 @@ pub async fn log_in(
     let Some(role) = role else {
         return Err(Error::Unauthorized("wrong username or password".into()));
     };
-    uncount(db, &account, PER_ACCOUNT, true).await?;
-    uncount(db, &from, PER_ADDRESS, false).await?;
+    attempt_succeeded(db, attempt).await?;
     let now = now_ms();
     // Expired sessions are of no use to anyone: each sign-in sweeps them away.
     db.write(sqlx::query("DELETE FROM sessions WHERE expires_ms < $1").bind(now)).await?;

@@ -265,3 +265,132 @@ pub async fn movement_sums(db: &Db) -> sqlx::Result<BTreeMap<(String, String), i
     .await?;
     Ok(rows.into_iter().map(|row| ((row.location, row.sku), row.total)).collect())
 }
+
+/// A line an online checkout could not reserve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Short {
+    pub sku: Sku,
+    pub available: i64,
+    pub wanted: i64,
+}
+
+/// Reserves `lines` (product, units) at `location` for an online checkout, all or none: each
+/// line is a conditional update that succeeds only if the units not yet reserved cover it, so
+/// two checkouts can never both take the last unit (no read-then-write). On a short line the
+/// caller must roll back its transaction, which undoes the lines reserved before it.
+#[tracing::instrument(skip_all)]
+pub async fn reserve(
+    conn: &mut AnyConnection,
+    location: &LocationCode,
+    lines: &[(Sku, i64)],
+) -> sqlx::Result<Result<(), Short>> {
+    // Sorted: concurrent checkouts lock rows in the same order and cannot deadlock.
+    let mut sorted: Vec<&(Sku, i64)> = lines.iter().collect();
+    sorted.sort();
+    for (sku, wanted) in sorted {
+        let taken = sqlx::query(
+            "UPDATE stock_levels SET reserved = reserved + $1
+             WHERE location = $2 AND sku = $3 AND quantity - reserved >= $1",
+        )
+        .bind(*wanted)
+        .bind(location.as_str())
+        .bind(sku.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            let available: Option<i64> = sqlx::query_scalar(
+                "SELECT quantity - reserved FROM stock_levels WHERE location = $1 AND sku = $2",
+            )
+            .bind(location.as_str())
+            .bind(sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            return Ok(Err(Short {
+                sku: sku.clone(),
+                available: available.unwrap_or(0).max(0),
+                wanted: *wanted,
+            }));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Gives back units reserved by [`reserve`] (a checkout cancelled).
+#[tracing::instrument(skip_all)]
+pub async fn release(
+    conn: &mut AnyConnection,
+    location: &LocationCode,
+    lines: &[(Sku, i64)],
+) -> sqlx::Result<()> {
+    let mut sorted: Vec<&(Sku, i64)> = lines.iter().collect();
+    sorted.sort();
+    for (sku, units) in sorted {
+        sqlx::query(
+            "UPDATE stock_levels SET reserved = CASE WHEN reserved > $1 THEN reserved - $1 ELSE 0 END
+             WHERE location = $2 AND sku = $3",
+        )
+        .bind(*units)
+        .bind(location.as_str())
+        .bind(sku.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Turns reserved units into units gone: the reservation is released and the same units leave
+/// `location` as an `online_sale` movement of the ledger, in the caller's transaction.
+#[tracing::instrument(skip_all)]
+pub async fn take_reserved(
+    conn: &mut AnyConnection,
+    location: &LocationCode,
+    lines: &[(Sku, i64)],
+    reference: &str,
+) -> sqlx::Result<Vec<Entry>> {
+    release(conn, location, lines).await?;
+    let moves: Vec<Move> = lines
+        .iter()
+        .map(|(sku, units)| Move {
+            location: location.clone(),
+            sku: sku.clone(),
+            delta: -units,
+            kind: "online_sale",
+            record_id: Some(reference.to_owned()),
+        })
+        .collect();
+    apply(conn, &moves).await
+}
+
+/// Units of each product that can be promised online at `location`: on hand less reserved,
+/// never below zero.
+#[tracing::instrument(skip_all)]
+pub async fn available(db: &Db, location: &LocationCode, skus: &[Sku]) -> sqlx::Result<BTreeMap<Sku, i64>> {
+    let mut out = BTreeMap::new();
+    if skus.is_empty() {
+        return Ok(out);
+    }
+    for chunk in skus.chunks(500) {
+        let sql = format!(
+            "SELECT sku, quantity - reserved AS available FROM stock_levels WHERE location = {} AND sku IN ({})",
+            crate::db::list_placeholders(db.placeholder(), 1, 1),
+            crate::db::list_placeholders(db.placeholder(), 2, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(location.as_str());
+        for sku in chunk {
+            query = query.bind(sku.as_str());
+        }
+        for (sku, units) in query.fetch_all(db.pool()).await? {
+            out.insert(parse::<Sku>("sku", &sku)?, units.max(0));
+        }
+    }
+    Ok(out)
+}
+
+/// Units reserved at every location, summed: zero once every checkout has finished.
+#[tracing::instrument(skip_all)]
+pub async fn reserved_total(db: &Db) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM stock_levels")
+        .fetch_one(db.pool())
+        .await
+}

@@ -12,6 +12,7 @@
 //! | [`replenishment`] | store requests, logistics decisions, transfers |
 //! | [`alerts`] | what head office should look at |
 //! | [`identity`] | head-office users, sessions, registers and enrolment |
+//! | [`shop`] | the online shop: customers, carts, the checkout saga, orders, payments |
 //! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI |
 //! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
@@ -34,6 +35,7 @@ pub mod inventory;
 pub mod replenishment;
 pub mod reporting;
 pub mod sales;
+pub mod shop;
 pub mod sync;
 
 use std::net::SocketAddr;
@@ -62,6 +64,7 @@ pub struct Config {
 /// until SIGTERM or Ctrl-C, finishing the requests under way.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, config.max_connections).await?;
+    catalogue::fold_old_names(&db).await?;
     if config.demo {
         if demo::is_loaded(&db).await? {
             println!("Demo chain already loaded in {}.", config.database_url);
@@ -97,6 +100,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             );
         }
     }
+    let mut settings = config.settings;
+    if settings.payment_url.is_none() && config.demo {
+        // The demo pays through the local processor, in this process, in test mode.
+        let processor =
+            TcpListener::bind("127.0.0.1:0").await.context("cannot start the local card processor")?;
+        let url = format!("http://{}", processor.local_addr()?);
+        println!("Card processor: the local one at {url} (test mode: card 4242 4242 4242 4242 is approved)");
+        tokio::spawn(http::processor::serve(processor, std::time::Duration::from_secs(60)));
+        settings.payment_url = Some(url);
+    }
     let shutdown = shutdown_signal();
     let listener = TcpListener::bind(config.listen)
         .await
@@ -105,8 +118,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     println!("Caisse sync server listening on {scheme}://{address}");
     tracing::info!(%address, scheme, "listening");
-    let app = router(AppState::new(db.clone(), config.settings));
+    let state = AppState::new(db.clone(), settings);
+    // Sagas a crash left unfinished are resumed now and then every few seconds.
+    let recovery = shop::recovery::spawn(state.shop.clone(), db.clone());
+    let app = router(state);
     listener::serve(listener, app, config.tls, config.limits, shutdown).await?;
+    recovery.abort();
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -46,6 +46,17 @@ struct Args {
     /// Seconds a request body may take to arrive.
     #[arg(long, env = "CAISSE_BODY_TIMEOUT_SECONDS", default_value_t = 60)]
     body_timeout_seconds: u64,
+    /// The card processor the online shop pays through (its HTTP API base). Without it the
+    /// demo starts the local test-mode processor; `--no-demo` without it takes no payment.
+    #[arg(long, env = "CAISSE_PAYMENT_URL")]
+    payment_url: Option<String>,
+    /// Seconds a call to the card processor may take before its answer counts as lost.
+    #[arg(long, env = "CAISSE_PAYMENT_TIMEOUT_SECONDS", default_value_t = 10)]
+    payment_timeout_seconds: u64,
+    /// Seconds a checkout belongs to its request before the recovery takes it over; must be
+    /// longer than the payment timeout.
+    #[arg(long, env = "CAISSE_CHECKOUT_LEASE_SECONDS", default_value_t = 30)]
+    checkout_lease_seconds: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "CAISSE_LOG_JSON")]
     log_json: bool,
@@ -83,6 +94,14 @@ async fn main() -> anyhow::Result<()> {
             skew_bound_ms: args.skew_bound_seconds * 1_000,
             body_limit: args.body_limit_mib * 1024 * 1024,
             body_timeout: std::time::Duration::from_secs(args.body_timeout_seconds.max(1)),
+            payment_url: args.payment_url,
+            payment_timeout: std::time::Duration::from_secs(args.payment_timeout_seconds.max(1)),
+            shop: sync_server::shop::Settings {
+                lease: std::time::Duration::from_secs(
+                    args.checkout_lease_seconds.max(args.payment_timeout_seconds.max(1) + 1),
+                ),
+                ..Default::default()
+            },
         },
     })
     .await

@@ -55,26 +55,6 @@ pub async fn apply(
             ])
         })
         .collect::<Result<_, OutOfRange>>()?;
-    const DAY: &[&str] = &[
-        "store",
-        "business_day",
-        "sales",
-        "returns",
-        "net_sales",
-        "gst",
-        "qst",
-        "collected",
-        "net_refunds",
-        "gst_refunded",
-        "qst_refunded",
-        "refunded",
-    ];
-    let suffix =
-        format!("{} RETURNING {}", add_on_conflict("daily_sales", &DAY[..2], &DAY[2..]), DAY.join(", "));
-    for row in insert_rows_returning::<DailySalesRow>(conn, "daily_sales", DAY, days, &suffix).await? {
-        row.check_totals()?;
-    }
-
     let products = report
         .products
         .iter()
@@ -90,8 +70,46 @@ pub async fn apply(
             ])
         })
         .collect::<Result<_, OutOfRange>>()?;
-    const PRODUCT: &[&str] =
-        &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
+    add_rows(conn, days, products).await?;
+    for ((store, day), count) in redated {
+        sqlx::query("UPDATE daily_sales SET redated = redated + $1 WHERE store = $2 AND business_day = $3")
+            .bind(*count)
+            .bind(store.as_str())
+            .bind(day.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+const DAY: &[&str] = &[
+    "store",
+    "business_day",
+    "sales",
+    "returns",
+    "net_sales",
+    "gst",
+    "qst",
+    "collected",
+    "net_refunds",
+    "gst_refunded",
+    "qst_refunded",
+    "refunded",
+];
+const PRODUCT: &[&str] = &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
+
+/// Adds rows of [`DAY`] and [`PRODUCT`] values into the daily totals, refusing a total past
+/// [`crate::db::MAX_TOTAL`].
+async fn add_rows(
+    conn: &mut AnyConnection,
+    days: Vec<Vec<Value>>,
+    products: Vec<Vec<Value>>,
+) -> sqlx::Result<()> {
+    let suffix =
+        format!("{} RETURNING {}", add_on_conflict("daily_sales", &DAY[..2], &DAY[2..]), DAY.join(", "));
+    for row in insert_rows_returning::<DailySalesRow>(conn, "daily_sales", DAY, days, &suffix).await? {
+        row.check_totals()?;
+    }
     let suffix = format!(
         "{} RETURNING {}",
         add_on_conflict("daily_products", &PRODUCT[..3], &PRODUCT[3..]),
@@ -102,15 +120,62 @@ pub async fn apply(
     {
         row.check_totals()?;
     }
-    for ((store, day), count) in redated {
-        sqlx::query("UPDATE daily_sales SET redated = redated + $1 WHERE store = $2 AND business_day = $3")
-            .bind(*count)
-            .bind(store.as_str())
-            .bind(day.to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
     Ok(())
+}
+
+/// What one online order (or its refund) adds to its channel's figures.
+#[derive(Debug, Clone)]
+pub struct ChannelEntry {
+    /// The business day, `YYYY-MM-DD`.
+    pub day: String,
+    /// A refund counts as a return; otherwise a sale.
+    pub refund: bool,
+    /// (SKU, units, net cents) per line.
+    pub lines: Vec<(String, i64, i64)>,
+    pub net: i64,
+    pub gst: i64,
+    pub qst: i64,
+    pub total: i64,
+}
+
+/// Adds an online order, or its refund, to the daily figures of `channel` (the online shop's
+/// location), in the caller's transaction: the same rows and fields as a store's sales, so the
+/// consolidated report shows the shop beside the stores.
+#[tracing::instrument(skip_all)]
+pub async fn add_channel(conn: &mut AnyConnection, channel: &str, entry: &ChannelEntry) -> sqlx::Result<()> {
+    // A sale fills the sale columns, a refund the refund columns, with the same amounts.
+    let as_sale = |v: i64| Value::from(if entry.refund { 0 } else { v });
+    let as_refund = |v: i64| Value::from(if entry.refund { v } else { 0 });
+    let day = vec![
+        Value::from(channel),
+        entry.day.as_str().into(),
+        as_sale(1),
+        as_refund(1),
+        as_sale(entry.net),
+        as_sale(entry.gst),
+        as_sale(entry.qst),
+        as_sale(entry.total),
+        as_refund(entry.net),
+        as_refund(entry.gst),
+        as_refund(entry.qst),
+        as_refund(entry.total),
+    ];
+    let products = entry
+        .lines
+        .iter()
+        .map(|(sku, units, net)| {
+            vec![
+                Value::from(channel),
+                entry.day.as_str().into(),
+                sku.as_str().into(),
+                as_sale(*units),
+                as_refund(*units),
+                as_sale(*net),
+                as_refund(*net),
+            ]
+        })
+        .collect();
+    add_rows(conn, vec![day], products).await
 }
 
 /// A row of `daily_sales`, as written (the count of re-dated records is kept apart).

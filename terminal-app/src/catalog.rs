@@ -178,25 +178,7 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<Product
     raws.into_iter().map(|raw| build(conn, raw)).collect()
 }
 
-/// Text as search compares it: lower case, accents and other marks taken off every letter
-/// (`Épicerie` → `epicerie`, `Œufs` → `oeufs`, `Straße` → `strasse`).
-pub fn fold(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    use unicode_normalization::char::is_combining_mark;
-    let mut folded = String::with_capacity(text.len());
-    for c in text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
-        match c {
-            'œ' => folded.push_str("oe"),
-            'æ' => folded.push_str("ae"),
-            'ß' => folded.push_str("ss"),
-            'ø' => folded.push('o'),
-            'ł' => folded.push('l'),
-            'đ' => folded.push('d'),
-            c => folded.push(c),
-        }
-    }
-    folded
-}
+pub use shared_model::text::fold;
 
 /// The name of a store or warehouse, as head office published it.
 pub fn location_name(conn: &Connection, code: &str) -> Result<Option<String>> {

@@ -79,12 +79,12 @@ impl Register {
             if pending_only { journal::pending_records(&self.conn)? } else { journal::all(&self.conn)? };
         let mut out = BTreeMap::new();
         for record in records {
-            if let RecordBody::Return(ret) = record.body {
-                if ret.original.as_ref().is_some_and(|o| o.sale == *sale) {
-                    for line in ret.lines {
-                        if let Some(index) = line.original_line {
-                            *out.entry(index).or_default() += line.quantity.get();
-                        }
+            if let RecordBody::Return(ret) = record.body
+                && ret.original.as_ref().is_some_and(|o| o.sale == *sale)
+            {
+                for line in ret.lines {
+                    if let Some(index) = line.original_line {
+                        *out.entry(index).or_default() += line.quantity.get();
                     }
                 }
             }

@@ -191,10 +191,10 @@ impl Client {
         let text = String::from_utf8_lossy(&bytes);
         if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
             // The problem's own members (type, title, detail…) sit beside these.
-            if let Ok(answer) = serde_json::from_str::<PushRefused>(&text) {
-                if !answer.refused.is_empty() {
-                    return Ok(Pushed::Refused(answer.refused, answer.holds));
-                }
+            if let Ok(answer) = serde_json::from_str::<PushRefused>(&text)
+                && !answer.refused.is_empty()
+            {
+                return Ok(Pushed::Refused(answer.refused, answer.holds));
             }
         }
         Err(not_served(status, &text))

@@ -261,21 +261,19 @@ async fn carry(client: TcpStream, upstream: SocketAddr, mode: u8, injected: Arc<
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if answered == 0 {
-            if let Fault::Duplicate = fault {
-                // The request arrives twice: replay what the client sent on a second connection.
-                let copy = sent.lock().await.clone();
-                tokio::spawn(async move {
-                    if let Ok(mut again) = TcpStream::connect(upstream).await {
-                        let _ = again.write_all(&copy).await;
-                        let mut sink = vec![0u8; 64 * 1024];
-                        let _ = tokio::time::timeout(Duration::from_secs(10), async {
-                            while matches!(again.read(&mut sink).await, Ok(n) if n > 0) {}
-                        })
-                        .await;
-                    }
-                });
-            }
+        if answered == 0 && matches!(fault, Fault::Duplicate) {
+            // The request arrives twice: replay what the client sent on a second connection.
+            let copy = sent.lock().await.clone();
+            tokio::spawn(async move {
+                if let Ok(mut again) = TcpStream::connect(upstream).await {
+                    let _ = again.write_all(&copy).await;
+                    let mut sink = vec![0u8; 64 * 1024];
+                    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                        while matches!(again.read(&mut sink).await, Ok(n) if n > 0) {}
+                    })
+                    .await;
+                }
+            });
         }
         let keep = match fault {
             Fault::Cut(limit) => n.min(limit.saturating_sub(answered)),
@@ -285,10 +283,10 @@ async fn carry(client: TcpStream, upstream: SocketAddr, mode: u8, injected: Arc<
             break;
         }
         answered += keep;
-        if let Fault::Cut(limit) = fault {
-            if answered >= limit {
-                break; // cut in the middle of the answer
-            }
+        if let Fault::Cut(limit) = fault
+            && answered >= limit
+        {
+            break; // cut in the middle of the answer
         }
     }
     forward.abort();

@@ -29,6 +29,15 @@ pub enum ApiError {
     /// The server is busy (every password-hashing slot taken): try again shortly.
     #[error("{detail}")]
     Unavailable { detail: String, retry_after_s: u64 },
+    /// Any other refusal, with its own status and problem type (402 declined, 409 out of stock…).
+    #[error("{detail}")]
+    Refused {
+        status: StatusCode,
+        slug: &'static str,
+        detail: String,
+        field: Option<String>,
+        extra: Map<String, Value>,
+    },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -65,6 +74,9 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
             }
             ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "The server is busy"),
+            ApiError::Refused { status, slug, .. } => {
+                (*status, slug, status.canonical_reason().unwrap_or("Refused"))
+            }
             ApiError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not complete the request")
             }
@@ -138,7 +150,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest { field: Some(field), .. } => {
                 object.insert("field".into(), field.into());
             }
-            ApiError::Unprocessable { field, extra, .. } => {
+            ApiError::Unprocessable { field, extra, .. } | ApiError::Refused { field, extra, .. } => {
                 if let Some(field) = field {
                     object.insert("field".into(), field.into());
                 }

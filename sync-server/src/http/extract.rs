@@ -126,7 +126,7 @@ impl<S: Send + Sync> FromRequest<S> for WireBody {
 
 /// The credentials of an `Authorization: Bearer …` header; the scheme's case does not
 /// matter (RFC 9110 §11.1).
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(super) fn bearer(parts: &Parts) -> Option<&str> {
     let (scheme, credentials) = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim()).filter(|c| !c.is_empty())
 }

@@ -8,7 +8,8 @@
 //! | [`extract`] | bodies, query strings, the client's address, who is calling |
 //! | [`error`] | `ApiError`: every failure as an RFC 9457 problem |
 //! | [`listener`] | connections: TLS, the connection cap, header and handshake deadlines |
-//! | `catalogue`, `identity`, `inventory`, `replenishment`, `reporting`, `sync` | each context's routes |
+//! | `catalogue`, `identity`, `inventory`, `replenishment`, `reporting`, `shop`, `sync` | each context's routes |
+//! | [`processor`] | the local card processor the demo and the tests pay through |
 
 pub mod catalogue;
 pub mod error;
@@ -16,8 +17,10 @@ pub mod extract;
 pub mod identity;
 pub mod inventory;
 pub mod listener;
+pub mod processor;
 pub mod replenishment;
 pub mod reporting;
+pub mod shop;
 pub mod sync;
 
 use std::sync::{Arc, OnceLock};
@@ -47,6 +50,11 @@ pub struct Settings {
     pub body_limit: usize,
     /// How long a request body may take to arrive once its head has.
     pub body_timeout: std::time::Duration,
+    /// The card processor the shop pays through (`None`: the shop takes no payment).
+    pub payment_url: Option<String>,
+    /// How long a call to the card processor may take before its answer counts as lost.
+    pub payment_timeout: std::time::Duration,
+    pub shop: crate::shop::Settings,
 }
 
 impl Default for Settings {
@@ -55,6 +63,9 @@ impl Default for Settings {
             skew_bound_ms: 5 * 60_000,
             body_limit: 16 * 1024 * 1024,
             body_timeout: std::time::Duration::from_secs(60),
+            payment_url: None,
+            payment_timeout: std::time::Duration::from_secs(10),
+            shop: crate::shop::Settings::default(),
         }
     }
 }
@@ -67,6 +78,7 @@ pub struct AppState {
     pub catalogue_cache: Arc<catalogue::ListCache>,
     /// Bounds the password hashes under way (argon2 takes 19 MiB each).
     pub passwords: Arc<crate::identity::PasswordSlots>,
+    pub shop: Arc<crate::shop::Shop>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -77,12 +89,25 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
+        let passwords = Arc::new(crate::identity::PasswordSlots::for_this_machine());
+        let gateway: Arc<dyn crate::shop::payments::PaymentGateway> = match &settings.payment_url {
+            Some(url) => match crate::shop::payments::HttpProcessor::new(url, settings.payment_timeout) {
+                Ok(processor) => Arc::new(processor),
+                Err(e) => {
+                    tracing::error!(error = %e, "the card processor's client cannot be made: the shop takes no payment");
+                    Arc::new(crate::shop::payments::NoProcessor)
+                }
+            },
+            None => Arc::new(crate::shop::payments::NoProcessor),
+        };
+        let shop = crate::shop::Shop::new(gateway, settings.shop.clone(), passwords.clone());
         AppState {
             db,
             settings: Arc::new(settings),
             prometheus: prometheus(),
             catalogue_cache: Arc::default(),
-            passwords: Arc::new(crate::identity::PasswordSlots::for_this_machine()),
+            passwords,
+            shop: Arc::new(shop),
         }
     }
 }
@@ -113,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inventory::routes())
         .merge(reporting::routes())
         .merge(replenishment::routes())
+        .merge(shop::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
@@ -252,6 +278,23 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         reporting::list_alerts,
         replenishment::list,
         replenishment::decide,
+        shop::sign_up,
+        shop::sign_in,
+        shop::refresh,
+        shop::sign_out,
+        shop::me,
+        shop::browse,
+        shop::product,
+        shop::view_cart,
+        shop::add_line,
+        shop::set_line,
+        shop::remove_line,
+        shop::checkout_cart,
+        shop::history,
+        shop::order,
+        shop::cancel,
+        shop::fulfilment_list,
+        shop::fulfilment_advance,
     )
 )]
 #[derive(Debug)]
@@ -271,6 +314,9 @@ fn security_of(method: &str, path: &str) -> Option<&'static str> {
             None
         }
         ("get", "/api/products" | "/api/products/{sku}" | "/api/locations") => None,
+        (_, "/api/shop/accounts" | "/api/shop/sessions" | "/api/shop/sessions/refresh") => None,
+        ("get", "/api/shop/products" | "/api/shop/products/{sku}") => None,
+        (_, p) if p.starts_with("/api/shop/") => Some("shopper"),
         (_, "/api/sync/push" | "/api/sync/pull" | "/api/sync/sales/{id}") => Some("device"),
         _ => Some("session"),
     }
@@ -293,6 +339,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
     components
         .add_security_scheme("session", bearer("A head-office session token from POST /api/auth/login."));
     components.add_security_scheme("device", bearer("A register's device secret, from enrolment."));
+    components.add_security_scheme(
+        "shopper",
+        bearer(
+            "A shopper's access token (a JWT) from POST /api/shop/sessions or /api/shop/sessions/refresh.",
+        ),
+    );
     let problem = |description: &str| {
         ResponseBuilder::new()
             .description(description)
@@ -320,7 +372,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
                     shared.push(("401", "Missing, unknown, expired or revoked credentials"));
                     shared.push(("403", "The role or register may not do this"));
                 }
-                None if path == "/api/auth/login" || path == "/api/registers/enrol" => {
+                None if path == "/api/shop/sessions/refresh" => {
+                    shared.push(("401", "The refresh token is unknown, used, expired or revoked"));
+                }
+                None if path == "/api/auth/login"
+                    || path == "/api/registers/enrol"
+                    || path.starts_with("/api/shop/") =>
+                {
                     shared.push(("401", "Wrong username or password"));
                     shared.push(("429", "Too many failed attempts: see Retry-After"));
                     shared.push(("503", "Too many sign-ins being checked: see Retry-After"));
@@ -329,6 +387,17 @@ pub fn document() -> utoipa::openapi::OpenApi {
             }
             if path.contains('{') {
                 shared.push(("404", "No such thing"));
+            }
+            if path.starts_with("/api/shop/")
+                && path != "/api/shop/products"
+                && path != "/api/shop/products/{sku}"
+            {
+                // Every shop route that writes may hash a password or find no logistics centre.
+                shared.push(("429", "Too many failed attempts: see Retry-After"));
+                shared.push(("503", "Busy, or the shop is closed: see Retry-After"));
+            }
+            if path.starts_with("/api/shop/products") {
+                shared.push(("503", "The shop is closed: the chain has no logistics centre yet"));
             }
             if path == "/api/auth/password" {
                 shared.push(("429", "Too many failed attempts: see Retry-After"));

@@ -1,0 +1,393 @@
+//! Shoppers' accounts and sign-ins.
+//!
+//! A sign-in gives a short-lived access token (a JWT signed with the chain's key, naming the
+//! customer and the session) and a refresh token. A refresh token is used once: refreshing
+//! answers a new pair and marks the old one used. A used refresh token presented again means
+//! it was copied: the whole session is revoked, and with it every access token naming it.
+//! Signing out revokes the session the same way. Access tokens are checked against their
+//! session at each request, so a revoked one is refused at once, not when it expires.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use super::{Error, Result, Shop};
+use crate::db::{Db, now_ms};
+use crate::identity;
+
+/// Longest email (RFC 5321's path limit) and name read.
+const MAX_EMAIL: usize = 254;
+const MAX_NAME: usize = 100;
+const MAX_PASSWORD: usize = 1_024;
+/// The password rule, said the same way everywhere it is refused.
+pub const PASSWORD_RULE: &str =
+    "a password has at least 12 characters, at least 5 of them different, and is not your email address";
+
+/// The keys access tokens are signed and checked with.
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(…)")
+    }
+}
+
+impl Keys {
+    /// The chain's key: the first instance to start makes it, every other one reads it.
+    pub async fn load(db: &Db) -> Result<Keys> {
+        let fresh = identity::new_token();
+        db.write(
+            sqlx::query("INSERT INTO shop_keys (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+                .bind(fresh),
+        )
+        .await?;
+        let secret: String =
+            sqlx::query_scalar("SELECT secret FROM shop_keys WHERE id = 1").fetch_one(db.pool()).await?;
+        Ok(Keys {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+        })
+    }
+}
+
+/// What an access token says.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The customer's id.
+    sub: String,
+    /// The session, checked at each request.
+    sid: String,
+    iat: i64,
+    exp: i64,
+    iss: String,
+}
+
+const ISSUER: &str = "caisse-shop";
+
+/// A signed-in shopper, as an access token names them.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    pub customer: i64,
+    pub session: String,
+}
+
+/// What signing in or refreshing answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Tokens {
+    pub access_token: String,
+    pub token_type: &'static str,
+    /// Seconds the access token is good for.
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub customer: Customer,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct Customer {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+}
+
+/// An email address, lower-cased: one `@`, a local part, and a domain with a dot.
+pub fn parse_email(text: &str) -> Result<String> {
+    let email = text.trim().to_lowercase();
+    let malformed = || Error::invalid("email", "an email address looks like name@example.com");
+    if email.chars().count() > MAX_EMAIL {
+        return Err(Error::invalid("email", format!("an email address has at most {MAX_EMAIL} characters")));
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(malformed)?;
+    let fine = |part: &str| {
+        !part.is_empty() && !part.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@')
+    };
+    if !fine(local)
+        || !fine(domain)
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
+        return Err(malformed());
+    }
+    Ok(email)
+}
+
+fn check_password(password: &str, email: &str) -> Result<()> {
+    let count = password.chars().count();
+    let distinct = password.chars().collect::<std::collections::BTreeSet<_>>().len();
+    if count > MAX_PASSWORD {
+        return Err(Error::invalid("password", format!("a password has at most {MAX_PASSWORD} characters")));
+    }
+    if count < identity::MIN_PASSWORD || distinct < 5 || password.eq_ignore_ascii_case(email) {
+        return Err(Error::invalid("password", PASSWORD_RULE));
+    }
+    Ok(())
+}
+
+/// Opens an account. An email already taken is a conflict.
+#[tracing::instrument(skip_all)]
+pub async fn sign_up(shop: &Shop, db: &Db, email: &str, name: &str, password: &str) -> Result<Customer> {
+    let email = parse_email(email)?;
+    let name = name.trim();
+    shared_model::text::check_required("name", name, MAX_NAME).map_err(|e| Error::invalid("name", e))?;
+    check_password(password, &email)?;
+    let hash = shop.passwords.hash(password).await?;
+    let inserted = db
+        .write(
+            sqlx::query(
+                "INSERT INTO customers (email, name, password_hash, created_ms) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&email)
+            .bind(name)
+            .bind(hash)
+            .bind(now_ms()),
+        )
+        .await;
+    match inserted {
+        Err(e) if crate::db::is_unique_violation(&e) => Err(Error::Conflict {
+            field: Some("email".into()),
+            detail: format!("an account already uses {email}: sign in instead"),
+        }),
+        Err(e) => Err(e.into()),
+        Ok(_) => {
+            customer_by_email(db, &email).await?.ok_or_else(|| Error::NotFound("the new account".into()))
+        }
+    }
+}
+
+async fn customer_by_email(db: &Db, email: &str) -> sqlx::Result<Option<Customer>> {
+    sqlx::query_as("SELECT id, email, name FROM customers WHERE email = $1")
+        .bind(email)
+        .fetch_optional(db.pool())
+        .await
+}
+
+pub async fn customer(db: &Db, id: i64) -> Result<Customer> {
+    sqlx::query_as("SELECT id, email, name FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| Error::Unauthorized("this account no longer exists".into()))
+}
+
+#[derive(FromRow)]
+struct Credentials {
+    id: i64,
+    password_hash: String,
+}
+
+/// Checks a password and opens a session. Failed attempts are slowed down per account and
+/// per address (the same rule as head office's sign-ins), and the answer says for how long.
+#[tracing::instrument(skip_all)]
+pub async fn sign_in(
+    shop: &Shop,
+    db: &Db,
+    address: Option<std::net::IpAddr>,
+    email: &str,
+    password: &str,
+) -> Result<Tokens> {
+    let email = parse_email(email)?;
+    if password.chars().count() > MAX_PASSWORD {
+        return Err(Error::invalid("password", format!("a password has at most {MAX_PASSWORD} characters")));
+    }
+    let attempt = identity::start_attempt(db, &format!("shopper:{email}"), address).await?;
+    let known: Option<Credentials> =
+        sqlx::query_as("SELECT id, password_hash FROM customers WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(db.pool())
+            .await?;
+    let hash = known.as_ref().map_or_else(|| identity::decoy_hash().to_owned(), |c| c.password_hash.clone());
+    let verified = shop.passwords.verify(password, &hash).await?;
+    let Some(credentials) = known.filter(|_| verified) else {
+        return Err(Error::Unauthorized("wrong email or password".into()));
+    };
+    identity::attempt_succeeded(db, attempt).await?;
+    let now = now_ms();
+    let session = uuid::Uuid::now_v7().to_string();
+    let expires = now + ms(shop.settings.refresh_ttl);
+    db.write(
+        sqlx::query(
+            "INSERT INTO shop_sessions (id, customer_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session)
+        .bind(credentials.id)
+        .bind(now)
+        .bind(expires),
+    )
+    .await?;
+    tokens(shop, db, credentials.id, &session).await
+}
+
+fn ms(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// A new access token and refresh token for `session`.
+async fn tokens(shop: &Shop, db: &Db, customer: i64, session: &str) -> Result<Tokens> {
+    let keys = shop.keys(db).await?;
+    let now = now_ms();
+    let claims = Claims {
+        sub: customer.to_string(),
+        sid: session.to_owned(),
+        iat: now / 1000,
+        exp: (now + ms(shop.settings.access_ttl)) / 1000,
+        iss: ISSUER.into(),
+    };
+    let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
+        .map_err(|e| Error::Internal(e.into()))?;
+    let refresh_token = identity::new_token();
+    db.write(
+        sqlx::query(
+            "INSERT INTO shop_refresh_tokens (token_hash, session_id, expires_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(identity::hash_secret(&refresh_token))
+        .bind(session)
+        .bind(now + ms(shop.settings.refresh_ttl)),
+    )
+    .await?;
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer",
+        expires_in: shop.settings.access_ttl.as_secs(),
+        refresh_token,
+        customer: self::customer(db, customer).await?,
+    })
+}
+
+#[derive(FromRow)]
+struct RefreshRow {
+    session_id: String,
+    expires_ms: i64,
+    used_ms: Option<i64>,
+    customer_id: i64,
+    revoked_ms: Option<i64>,
+}
+
+/// Trades a refresh token for a new pair. A token already used revokes its session: one of
+/// the two holders is not the shopper.
+#[tracing::instrument(skip_all)]
+pub async fn refresh(shop: &Shop, db: &Db, refresh_token: &str) -> Result<Tokens> {
+    let refused = || Error::Unauthorized("this refresh token is not valid: sign in again".into());
+    let hash = identity::hash_secret(refresh_token.trim());
+    let row: RefreshRow = sqlx::query_as(
+        "SELECT t.session_id, t.expires_ms, t.used_ms, s.customer_id, s.revoked_ms
+         FROM shop_refresh_tokens t JOIN shop_sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
+    )
+    .bind(&hash)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(refused)?;
+    let now = now_ms();
+    if row.revoked_ms.is_some() || row.expires_ms <= now {
+        return Err(refused());
+    }
+    // Used once, atomically: of two requests racing with one token, one wins.
+    let taken = db
+        .write(
+            sqlx::query(
+                "UPDATE shop_refresh_tokens SET used_ms = $1 WHERE token_hash = $2 AND used_ms IS NULL",
+            )
+            .bind(now)
+            .bind(&hash),
+        )
+        .await?
+        .rows_affected();
+    if row.used_ms.is_some() || taken == 0 {
+        revoke(db, &row.session_id).await?;
+        tracing::warn!(session = row.session_id, "a used refresh token was presented again: session revoked");
+        return Err(Error::Unauthorized(
+            "this refresh token was already used, so it may have been copied: the session is closed, sign in again"
+                .into(),
+        ));
+    }
+    tokens(shop, db, row.customer_id, &row.session_id).await
+}
+
+async fn revoke(db: &Db, session: &str) -> sqlx::Result<()> {
+    db.write(
+        sqlx::query("UPDATE shop_sessions SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
+            .bind(now_ms())
+            .bind(session),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends the shopper's session: its refresh token and every access token naming it stop working.
+#[tracing::instrument(skip_all)]
+pub async fn sign_out(db: &Db, shopper: &Shopper) -> Result<()> {
+    Ok(revoke(db, &shopper.session).await?)
+}
+
+#[derive(FromRow)]
+struct SessionRow {
+    customer_id: i64,
+    expires_ms: i64,
+    revoked_ms: Option<i64>,
+}
+
+/// The shopper an access token names, if it is genuine, unexpired and its session open.
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(shop: &Shop, db: &Db, token: &str) -> Result<Shopper> {
+    let keys = shop.keys(db).await?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_issuer(&[ISSUER]);
+    validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+    let claims = jsonwebtoken::decode::<Claims>(token, &keys.decoding, &validation)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                Error::Unauthorized("the access token has expired: refresh it or sign in again".into())
+            }
+            _ => Error::Unauthorized("the access token is not valid: sign in again".into()),
+        })?
+        .claims;
+    let customer: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| Error::Unauthorized("the access token is not valid: sign in again".into()))?;
+    let session: Option<SessionRow> =
+        sqlx::query_as("SELECT customer_id, expires_ms, revoked_ms FROM shop_sessions WHERE id = $1")
+            .bind(&claims.sid)
+            .fetch_optional(db.pool())
+            .await?;
+    match session {
+        Some(s) if s.customer_id == customer && s.revoked_ms.is_none() && s.expires_ms > now_ms() => {
+            Ok(Shopper { customer, session: claims.sid })
+        }
+        _ => Err(Error::Unauthorized("this session has ended: sign in again".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_and_lower_cased() {
+        assert_eq!(parse_email(" Ana@Example.COM ").unwrap(), "ana@example.com");
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "ana@@example.com",
+            "ana@.com",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_the_rule() {
+        for weak in ["short", "aaaaaaaaaaaaaaaa", "121212121212121", "ana@example.com"] {
+            let error = check_password(weak, "ana@example.com").unwrap_err();
+            assert!(error.to_string().contains("at least 12 characters"), "{weak}: {error}");
+        }
+        assert!(check_password("correct horse battery", "ana@example.com").is_ok());
+    }
+}
