@@ -46,6 +46,8 @@ pub struct HeadOffice {
     /// Cashier number and PIN for each store, from the demo's first start.
     pub cashiers: BTreeMap<String, (u32, String)>,
     pub codes: BTreeMap<String, String>,
+    /// Settings given as environment variables, kept for restarts.
+    pub env: Vec<(String, String)>,
 }
 
 impl HeadOffice {
@@ -55,7 +57,14 @@ impl HeadOffice {
 
     /// Starts the server in `dir` on `port` and reads the demo's cashiers and codes.
     pub fn start(dir: &Path, database_url: &str, port: u16) -> HeadOffice {
-        let (child, lines) = spawn_server(dir, database_url, port);
+        Self::start_with(dir, database_url, port, &[])
+    }
+
+    /// [`HeadOffice::start`] with settings in environment variables (`CAISSE_PAYMENT_URL`…).
+    pub fn start_with(dir: &Path, database_url: &str, port: u16, env: &[(&str, &str)]) -> HeadOffice {
+        let env: Vec<(String, String)> =
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let (child, lines) = spawn_server(dir, database_url, port, &env);
         let mut cashiers = BTreeMap::new();
         let mut codes = BTreeMap::new();
         for line in &lines {
@@ -76,6 +85,7 @@ impl HeadOffice {
             database_url: database_url.to_owned(),
             cashiers,
             codes,
+            env,
         }
     }
 
@@ -86,7 +96,7 @@ impl HeadOffice {
     }
 
     pub fn restart(&mut self) {
-        self.child = spawn_server(&self.dir, &self.database_url, self.port).0;
+        self.child = spawn_server(&self.dir, &self.database_url, self.port, &self.env).0;
     }
 }
 
@@ -97,9 +107,10 @@ impl Drop for HeadOffice {
     }
 }
 
-fn spawn_server(dir: &Path, database_url: &str, port: u16) -> (Child, Vec<String>) {
+fn spawn_server(dir: &Path, database_url: &str, port: u16, env: &[(String, String)]) -> (Child, Vec<String>) {
     let mut child = Command::new(binary("sync-server"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("DATABASE_URL", database_url)
         .env("CAISSE_LOG", "warn")
         .env("CAISSE_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -122,6 +133,38 @@ fn spawn_server(dir: &Path, database_url: &str, port: u16) -> (Child, Vec<String
     // Keep reading so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in out.lines() {});
     (child, lines)
+}
+
+/// The local card processor as a process of its own (it outlives head office's kills).
+#[derive(Debug)]
+pub struct Processor {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Processor {
+    /// Starts `caisse-processor` on a free loopback port; a hanging card's answer is held `hang_seconds`.
+    pub fn start(hang_seconds: u64) -> Processor {
+        let mut child = Command::new(binary("caisse-processor"))
+            .args(["--listen", "127.0.0.1:0", "--hang-seconds", &hang_seconds.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the processor starts");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("a line");
+        let url = line.trim().strip_prefix("listening on ").expect("the processor's address").to_owned();
+        std::thread::spawn(move || for _ in out.lines() {});
+        Processor { child, url }
+    }
+}
+
+impl Drop for Processor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// What the proxy does to the connections it carries.

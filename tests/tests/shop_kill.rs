@@ -1,0 +1,260 @@
+//! Head office SIGKILLed again and again while shoppers check out, then restarted: every
+//! checkout ends paid and confirmed or cancelled with nothing kept, checked against the card
+//! processor's own books (a process of its own, which outlives the kills) and the stock ledger.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, Processor, free_port};
+use serde_json::{Value, json};
+
+const SHOPPERS: usize = 16;
+const KILLS: usize = 4;
+const SKUS: &[&str] = &["CAF-ESP-250", "CAF-MOU-340", "THE-VRT-20"];
+
+struct Shopper {
+    token: String,
+    card: &'static str,
+}
+
+async fn sign_up(http: &reqwest::Client, base: &str, i: usize) -> Shopper {
+    let email = format!("kill{i}@example.com");
+    let password = "a long enough password";
+    let response = http
+        .post(format!("{base}/api/shop/accounts"))
+        .json(&json!({ "email": email, "name": "Shopper", "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let tokens: Value = http
+        .post(format!("{base}/api/shop/sessions"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Most pay with a good card; some are declined; some are charged but the answer is lost.
+    let card = match i % 4 {
+        0 => sync_server::http::processor::HANGS,
+        1 => sync_server::http::processor::DECLINED,
+        _ => sync_server::http::processor::APPROVED,
+    };
+    Shopper { token: tokens["access_token"].as_str().unwrap().to_owned(), card }
+}
+
+/// Checks out again and again until head office stops answering.
+async fn shop_until_killed(http: reqwest::Client, base: String, shopper: Shopper, id: usize, round: usize) {
+    for n in 0.. {
+        let sku = SKUS[(id + n) % SKUS.len()];
+        let added = http
+            .post(format!("{base}/api/shop/cart/lines"))
+            .bearer_auth(&shopper.token)
+            .json(&json!({ "sku": sku, "quantity": 1 }))
+            .send()
+            .await;
+        if added.is_err() {
+            return;
+        }
+        let checkout = http
+            .post(format!("{base}/api/shop/checkout"))
+            .bearer_auth(&shopper.token)
+            .header("Idempotency-Key", format!("kill-{round}-{id}-{n}"))
+            .json(&json!({ "card_number": shopper.card }))
+            .send()
+            .await;
+        match checkout {
+            Err(_) => return,
+            Ok(response) => {
+                let status = response.status().as_u16();
+                assert!([201, 202, 402, 409, 422, 502, 503].contains(&status), "checkout answered {status}");
+            }
+        }
+    }
+}
+
+async fn get(http: &reqwest::Client, url: String, token: &str) -> Value {
+    http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
+async fn run(database_url: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let processor = Processor::start(3);
+    let port = free_port();
+    let mut office = HeadOffice::start_with(
+        dir.path(),
+        &database_url,
+        port,
+        &[
+            ("CAISSE_PAYMENT_URL", &processor.url),
+            ("CAISSE_PAYMENT_TIMEOUT_SECONDS", "1"),
+            ("CAISSE_CHECKOUT_LEASE_SECONDS", "2"),
+        ],
+    );
+    let base = office.url();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let admin: Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = admin["token"].as_str().unwrap().to_owned();
+    let stock_of = |levels: &Value| -> BTreeMap<String, i64> {
+        levels
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["sku"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap()))
+            .collect()
+    };
+    let opening = stock_of(&get(&http, format!("{base}/api/stock?location=ANJOU"), &admin).await);
+    let mut shoppers = Vec::new();
+    for i in 0..SHOPPERS {
+        shoppers.push(sign_up(&http, &base, i).await);
+    }
+    let tokens: Vec<String> = shoppers.iter().map(|s| s.token.clone()).collect();
+
+    for round in 0..KILLS {
+        let tasks: Vec<_> = shoppers
+            .drain(..)
+            .enumerate()
+            .map(|(i, s)| tokio::spawn(shop_until_killed(http.clone(), base.clone(), s, i, round)))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(400 + 300 * round as u64)).await;
+        office.kill();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        office.restart();
+        shoppers = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Shopper {
+                token: t.clone(),
+                card: match i % 4 {
+                    0 => sync_server::http::processor::HANGS,
+                    1 => sync_server::http::processor::DECLINED,
+                    _ => sync_server::http::processor::APPROVED,
+                },
+            })
+            .collect();
+    }
+
+    // The restarted server finishes every saga left behind, once their leases run out.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut first_look = None;
+    let orders = loop {
+        let mut orders = Vec::new();
+        for token in &tokens {
+            let mine = get(&http, format!("{base}/api/shop/orders?limit=100"), token).await;
+            orders.extend(mine.as_array().unwrap().iter().cloned());
+        }
+        let unsettled = orders.iter().filter(|o| o["status"] == "pending_payment").count();
+        first_look.get_or_insert(unsettled);
+        if unsettled == 0 {
+            break orders;
+        }
+        assert!(Instant::now() < deadline, "{unsettled} checkouts still unsettled");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(orders.len() >= SHOPPERS, "too few checkouts were made: {}", orders.len());
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for order in &orders {
+        *by_status.entry(order["status"].as_str().unwrap()).or_default() += 1;
+    }
+    println!("orders by status: {by_status:?}; unsettled after the last restart: {first_look:?}");
+    assert!(orders.iter().any(|o| o["status"] == "paid"));
+
+    // Money: the processor's books match the orders to the cent.
+    let ledger: Value =
+        http.get(format!("{}/v1/ledger", processor.url)).send().await.unwrap().json().await.unwrap();
+    let charged: BTreeMap<String, i64> = ledger["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "succeeded")
+        .map(|c| (c["id"].as_str().unwrap().to_owned(), c["amount_cents"].as_i64().unwrap()))
+        .collect();
+    let refunded: BTreeMap<String, i64> = ledger["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["charge"].as_str().unwrap().to_owned(), r["amount_cents"].as_i64().unwrap()))
+        .collect();
+    let kept: BTreeMap<&String, i64> = charged
+        .iter()
+        .map(|(id, amount)| (id, amount - refunded.get(id).copied().unwrap_or(0)))
+        .filter(|(_, a)| *a != 0)
+        .collect();
+    let paid: Vec<&Value> = orders.iter().filter(|o| o["status"] == "paid").collect();
+    let paid_ids: BTreeSet<&str> = paid.iter().map(|o| o["payment_id"].as_str().unwrap()).collect();
+    assert_eq!(paid_ids.len(), paid.len(), "two orders share a charge");
+    assert_eq!(
+        kept.keys().map(|k| k.as_str()).collect::<BTreeSet<_>>(),
+        paid_ids,
+        "charges kept ≠ paid orders"
+    );
+    for order in &paid {
+        let id = order["payment_id"].as_str().unwrap().to_owned();
+        assert_eq!(kept[&id], order["total_cents"].as_i64().unwrap(), "order {}", order["number"]);
+    }
+    for order in orders.iter().filter(|o| o["status"] == "cancelled") {
+        if let Some(id) = order["payment_id"].as_str() {
+            assert!(!kept.contains_key(&id.to_owned()), "cancelled order {} kept its money", order["number"]);
+        }
+    }
+
+    // Stock: Anjou lost exactly the paid units, and nothing is left reserved.
+    let mut sold: BTreeMap<String, i64> = BTreeMap::new();
+    for order in &paid {
+        for line in order["lines"].as_array().unwrap() {
+            *sold.entry(line["sku"].as_str().unwrap().to_owned()).or_default() +=
+                line["quantity"].as_i64().unwrap();
+        }
+    }
+    let now = stock_of(&get(&http, format!("{base}/api/stock?location=ANJOU"), &admin).await);
+    for sku in SKUS {
+        let expected = opening[*sku] - sold.get(*sku).copied().unwrap_or(0);
+        assert_eq!(now[*sku], expected, "{sku}");
+        let product = get(&http, format!("{base}/api/shop/products/{sku}"), &tokens[0]).await;
+        assert_eq!(product["available"].as_i64().unwrap(), expected.max(0), "{sku}: units left reserved");
+    }
+    // The report's online channel counts exactly the paid orders.
+    let report = get(&http, format!("{base}/api/reports/sales?from=2000-01-01&to=2100-01-01"), &admin).await;
+    let web = report["stores"].as_array().unwrap().iter().find(|s| s["store"] == "WEB").cloned().unwrap();
+    assert_eq!(web["sales"].as_i64().unwrap(), paid.len() as i64);
+    assert_eq!(
+        web["collected"].as_i64().unwrap(),
+        paid.iter().map(|o| o["total_cents"].as_i64().unwrap()).sum::<i64>()
+    );
+    drop(office);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_survive_head_office_killed_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    run(format!("sqlite://{}/head-office.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_survive_head_office_killed_on_postgres() {
+    let admin = std::env::var("CAISSE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let (root, _) = admin.rsplit_once('/').unwrap();
+    let name = format!("caisse_t_shop_kill_{}", std::process::id());
+    let psql = |sql: &str| {
+        let status = Command::new("psql").arg(&admin).args(["-qc", sql]).status().expect("psql");
+        assert!(status.success(), "{sql}");
+    };
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {name}"));
+    run(format!("{root}/{name}")).await;
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
