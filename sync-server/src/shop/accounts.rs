@@ -206,7 +206,7 @@ pub async fn sign_in(
     identity::attempt_succeeded(db, attempt).await?;
     let now = now_ms();
     let session = uuid::Uuid::now_v7().to_string();
-    let expires = now + ms(shop.settings.refresh_ttl);
+    let expires = now.saturating_add(super::millis("the refresh token lifetime", shop.settings.refresh_ttl)?);
     db.write(
         sqlx::query(
             "INSERT INTO shop_sessions (id, customer_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
@@ -220,10 +220,6 @@ pub async fn sign_in(
     tokens(shop, db, credentials.id, &session).await
 }
 
-fn ms(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
-}
-
 /// A new access token and refresh token for `session`.
 async fn tokens(shop: &Shop, db: &Db, customer: i64, session: &str) -> Result<Tokens> {
     let keys = shop.keys(db).await?;
@@ -232,7 +228,7 @@ async fn tokens(shop: &Shop, db: &Db, customer: i64, session: &str) -> Result<To
         sub: customer.to_string(),
         sid: session.to_owned(),
         iat: now / 1000,
-        exp: (now + ms(shop.settings.access_ttl)) / 1000,
+        exp: now.saturating_add(super::millis("the access token lifetime", shop.settings.access_ttl)?) / 1000,
         iss: ISSUER.into(),
     };
     let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
@@ -244,7 +240,7 @@ async fn tokens(shop: &Shop, db: &Db, customer: i64, session: &str) -> Result<To
         )
         .bind(identity::hash_secret(&refresh_token))
         .bind(session)
-        .bind(now + ms(shop.settings.refresh_ttl)),
+        .bind(now.saturating_add(super::millis("the refresh token lifetime", shop.settings.refresh_ttl)?)),
     )
     .await?;
     Ok(Tokens {

@@ -147,7 +147,7 @@ pub async fn checkout(
     let quote = cart::totals(&lines);
     let id = uuid::Uuid::now_v7().to_string();
     let now = now_ms();
-    let lease = now + i64::try_from(shop.settings.lease.as_millis()).unwrap_or(i64::MAX / 4);
+    let lease = now.saturating_add(shop.settings.lease_ms()?);
 
     let mut tx = db.begin().await?;
     let inserted = sqlx::query(

@@ -121,6 +121,18 @@ pub struct Settings {
     pub sweep_every: Duration,
 }
 
+impl Settings {
+    /// The lease in milliseconds, as the checkouts table keeps times.
+    pub fn lease_ms(&self) -> Result<i64> {
+        millis("the checkout lease", self.lease)
+    }
+}
+
+/// A duration in milliseconds, or an error naming it when it does not fit a BIGINT.
+pub(crate) fn millis(what: &'static str, duration: Duration) -> Result<i64> {
+    Ok(crate::db::to_i64(what, duration.as_millis()).map_err(sqlx::Error::from)?)
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

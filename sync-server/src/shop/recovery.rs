@@ -24,15 +24,11 @@ pub struct Round {
     pub cancellations: u32,
 }
 
-fn lease_ms(shop: &Shop) -> i64 {
-    i64::try_from(shop.settings.lease.as_millis()).unwrap_or(i64::MAX / 4)
-}
-
 /// Finishes every checkout and cancellation whose lease has run out; answers what it did.
 #[tracing::instrument(skip_all)]
 pub async fn round(shop: &Shop, db: &Db) -> Result<Round> {
     let mut done = Round::default();
-    let lease = lease_ms(shop);
+    let lease = shop.settings.lease_ms()?;
     while let Some(id) = checkout::claim_expired(db, lease).await? {
         match checkout::decide(shop.gateway.find_charge(&id).await) {
             Decision::Confirm(payment) => {
