@@ -343,10 +343,10 @@ fn first_start(desk: &mut Desk, args: &Args) -> anyhow::Result<()> {
     if let (Some(server), Some(code)) = (&args.server, &args.enrol_code) {
         // A code already used or a head office out of reach leaves the enrolment screen up,
         // where a new code can be typed: the window opens either way.
-        if desk.register().identity().is_err() {
-            if let Err(problem) = desk.enrol(server, code) {
-                tracing::warn!(%server, %problem, "enrolment on first start failed");
-            }
+        if desk.register().identity().is_err()
+            && let Err(problem) = desk.enrol(server, code)
+        {
+            tracing::warn!(%server, %problem, "enrolment on first start failed");
         }
     }
     Ok(())
