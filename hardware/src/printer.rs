@@ -83,6 +83,7 @@ fn label(language: Language, key: &str) -> &'static str {
         "change" => ("Monnaie", "Change"),
         "return" => ("RETOUR", "RETURN"),
         "refunded" => ("Remboursé", "Refunded"),
+        "online_card" => ("Remboursé sur la carte de la commande", "Refunded to the card of order"),
         "z" => ("RAPPORT Z", "Z REPORT"),
         "sales" => ("Ventes", "Sales"),
         "returns" => ("Retours", "Returns"),
@@ -278,6 +279,9 @@ pub fn render(record: &Record, ctx: &ReceiptContext) -> Result<Vec<u8>, PrintErr
             for tender in &ret.tenders {
                 cash |= tender.is_cash();
                 put(&mut p, &row(&tender_label(lang, tender), &money(tender.amount()), columns))?;
+            }
+            if let Some(order) = ret.online_order {
+                put(&mut p, &format!("{} {order}", label(lang, "online_card")))?;
             }
         }
         RecordBody::TillClosed(z) => {

@@ -232,6 +232,64 @@ impl fmt::Display for CustomerId {
     }
 }
 
+/// An online order's number, as the shop shows it to its shopper: 1 and up, within what head
+/// office stores. At a register it is typed as printed, `W-123` (or `W123`, `#123`, `123`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct OrderNumber(u64);
+
+impl OrderNumber {
+    /// The largest number head office stores (a signed 64-bit key).
+    pub const MAX: u64 = i64::MAX.unsigned_abs();
+
+    pub fn new(number: u64) -> Result<Self, Invalid> {
+        if number == 0 || number > Self::MAX {
+            return Err(out_of_range("order number", number, 1, Self::MAX));
+        }
+        Ok(Self(number))
+    }
+
+    /// Reads an order number as a cashier types it: `W-123`, `W123`, `#123` or `123`.
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let trimmed = text.trim();
+        let digits = trimmed
+            .strip_prefix("W-")
+            .or_else(|| trimmed.strip_prefix("w-"))
+            .or_else(|| trimmed.strip_prefix(['W', 'w', '#']))
+            .unwrap_or(trimmed);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid::Malformed {
+                what: "order number",
+                value: trimmed.into(),
+                reason: "an online order's number, like W-123",
+            });
+        }
+        let number =
+            digits.parse::<u64>().map_err(|_| out_of_range("order number", u64::MAX, 1, Self::MAX))?;
+        Self::new(number)
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+impl TryFrom<u64> for OrderNumber {
+    type Error = Invalid;
+    fn try_from(value: u64) -> Result<Self, Invalid> {
+        Self::new(value)
+    }
+}
+impl From<OrderNumber> for u64 {
+    fn from(value: OrderNumber) -> u64 {
+        value.0
+    }
+}
+impl fmt::Display for OrderNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "W-{}", self.0)
+    }
+}
+
 /// A cashier's employee number, 1 to 999 999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
@@ -293,6 +351,20 @@ mod tests {
         for bad in ["", "1ABC", "TOOLONGCODE", "ab"] {
             assert!(LocationCode::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn order_numbers_read_as_cashiers_type_them() {
+        for text in ["W-42", "w-42", "W42", "#42", " 42 "] {
+            assert_eq!(OrderNumber::parse(text).unwrap().get(), 42, "{text:?}");
+        }
+        assert_eq!(OrderNumber::parse("W-42").unwrap().to_string(), "W-42");
+        for bad in
+            ["", "W-", "W-0", "0", "W-4a", "X-42", "-42", "99999999999999999999", "9223372036854775808"]
+        {
+            assert!(OrderNumber::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(serde_json::from_str::<OrderNumber>("0").is_err());
     }
 
     #[test]

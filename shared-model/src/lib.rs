@@ -46,7 +46,7 @@ mod wire;
 pub use barcode::Barcode;
 pub use error::Invalid;
 pub use hlc::Hlc;
-pub use ids::{CashierId, CustomerId, LocationCode, LocationKind, RecordId, RegisterId, Sku};
+pub use ids::{CashierId, CustomerId, LocationCode, LocationKind, OrderNumber, RecordId, RegisterId, Sku};
 pub use money::{Money, Percent, Quantity};
 pub use record::{RECORD_FORMAT, Record, RecordBody, Rejection};
 pub use tax::{TaxClass, Taxes};

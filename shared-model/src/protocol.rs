@@ -146,6 +146,48 @@ pub struct SaleForReturn {
     pub returned: BTreeMap<u16, u32>,
 }
 
+/// An online order as head office holds it, for its return at a store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderForReturn {
+    pub number: crate::ids::OrderNumber,
+    /// Only a `shipped` or `delivered` order comes back to a store.
+    pub status: String,
+    /// The day it was paid.
+    pub business_day: Option<chrono::NaiveDate>,
+    pub total: crate::money::Money,
+    pub lines: Vec<OrderLineForReturn>,
+    /// Units already returned, per line index, at every store.
+    pub returned: BTreeMap<u16, u32>,
+}
+
+/// One line of an online order, with what it was charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineForReturn {
+    pub sku: Sku,
+    pub description: String,
+    pub quantity: crate::money::Quantity,
+    pub tax_class: crate::tax::TaxClass,
+    pub net: crate::money::Money,
+    pub gst: crate::money::Money,
+    pub qst: crate::money::Money,
+}
+
+impl OrderLineForReturn {
+    /// The line's amounts, as the refund rule reads a sale line's.
+    pub fn amounts(&self) -> crate::sale::LineAmounts {
+        let taxes = crate::tax::Taxes { gst: self.gst, qst: self.qst };
+        crate::sale::LineAmounts {
+            gross: self.net,
+            discount: crate::money::Money::ZERO,
+            net: self.net,
+            taxes,
+            total: self.net + self.gst + self.qst,
+        }
+    }
+}
+
 /// A record inside a message, in its own versioned wire form, read with [`Record::decode`] so
 /// its checks run.
 mod record_wire {

@@ -7,12 +7,19 @@
 //! units were returned before. Each cumulative figure is rounded half away from zero, so
 //! returning a line unit by unit refunds, in total, exactly what the line was charged:
 //! never a cent more, never a cent less.
+//!
+//! # An online order returned at a store
+//!
+//! A return may name an online order instead of a receipt. Its lines are the order's, its
+//! refund is worked out by the same rule, and the register hands nothing back: the refund
+//! goes back to the shopper's card from head office when the record arrives there, once. Such
+//! a return therefore has no tenders and no cash rounding.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::ids::{CashierId, LocationCode, RecordId, Sku};
+use crate::ids::{CashierId, LocationCode, OrderNumber, RecordId, Sku};
 use crate::money::{Money, Quantity, round_div};
 use crate::sale::{LineAmounts, MAX_DESCRIPTION, MAX_LINES};
 use crate::tax::{TaxClass, Taxes};
@@ -126,6 +133,10 @@ pub struct Return {
     /// The sale returned against; `None` for a return without a receipt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<SaleRef>,
+    /// The online order returned against, instead of a receipt; its refund goes back to the
+    /// shopper's card from head office (see the module's documentation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online_order: Option<OrderNumber>,
     /// Whether the register saw the original sale and what had already been returned of
     /// it. An unverified return (taken offline against another store's receipt) is
     /// accepted and flagged for head office.
@@ -150,6 +161,12 @@ pub enum ReturnError {
     LineTwice(u16),
     #[error("a line names an original sale line, but the return names no original sale")]
     LineWithoutSale,
+    #[error("a return names either a receipt or an online order, not both")]
+    TwoOriginals,
+    #[error(
+        "an online order's refund goes back to its card from head office: the register pays nothing out, so the return has no tenders"
+    )]
+    OnlineTenders,
     #[error(
         "the description of {sku} is empty, longer than {MAX_DESCRIPTION} characters, or has control characters"
     )]
@@ -179,23 +196,13 @@ impl Return {
         reason: ReturnReason,
         note: Option<String>,
     ) -> Result<Return, ReturnError> {
-        check_lines(original.as_ref(), &lines)?;
-        if let Some(note) = &note {
-            crate::text::check("note", note, crate::stock::MAX_NOTE).map_err(ReturnError::BadNote)?;
-        }
-        let refund = lines.iter().fold(Refund::default(), |sum, line| Refund {
-            net: sum.net + line.refund.net,
-            gst: sum.gst + line.refund.gst,
-            qst: sum.qst + line.refund.qst,
-        });
-        if refund.total().as_cents() > Money::MAX {
-            return Err(ReturnError::TooLarge(refund.total()));
-        }
+        let refund = sum_lines(original.is_some(), &lines, note.as_deref())?;
         let settlement = settle_refund(refund.total(), &tenders)?;
         Ok(Return {
             business_day,
             cashier,
             original,
+            online_order: None,
             verified,
             lines,
             tenders,
@@ -211,18 +218,61 @@ impl Return {
         })
     }
 
+    /// Completes the return of (part of) an online order, checked against the order at head
+    /// office: no tenders, no rounding, the refund owed to the shopper's card.
+    pub fn complete_online(
+        business_day: NaiveDate,
+        cashier: CashierId,
+        order: OrderNumber,
+        lines: Vec<ReturnLine>,
+        reason: ReturnReason,
+        note: Option<String>,
+    ) -> Result<Return, ReturnError> {
+        let refund = sum_lines(true, &lines, note.as_deref())?;
+        Ok(Return {
+            business_day,
+            cashier,
+            original: None,
+            online_order: Some(order),
+            verified: true,
+            lines,
+            tenders: Vec::new(),
+            totals: ReturnTotals {
+                net: refund.net,
+                gst: refund.gst,
+                qst: refund.qst,
+                total: refund.total(),
+                rounding: Money::ZERO,
+            },
+            reason,
+            note,
+        })
+    }
+
     /// Recomputes the totals and compares them with what was recorded.
     pub fn check(&self) -> Result<(), ReturnError> {
-        let again = Return::complete(
-            self.business_day,
-            self.cashier,
-            self.original.clone(),
-            self.verified,
-            self.lines.clone(),
-            self.tenders.clone(),
-            self.reason,
-            self.note.clone(),
-        )?;
+        let again = match self.online_order {
+            Some(_) if self.original.is_some() => return Err(ReturnError::TwoOriginals),
+            Some(_) if !self.tenders.is_empty() => return Err(ReturnError::OnlineTenders),
+            Some(order) => Return::complete_online(
+                self.business_day,
+                self.cashier,
+                order,
+                self.lines.clone(),
+                self.reason,
+                self.note.clone(),
+            )?,
+            None => Return::complete(
+                self.business_day,
+                self.cashier,
+                self.original.clone(),
+                self.verified,
+                self.lines.clone(),
+                self.tenders.clone(),
+                self.reason,
+                self.note.clone(),
+            )?,
+        };
         let (r, c) = (&self.totals, &again.totals);
         let fields = [
             ("net", r.net, c.net),
@@ -240,7 +290,24 @@ impl Return {
     }
 }
 
-fn check_lines(original: Option<&SaleRef>, lines: &[ReturnLine]) -> Result<(), ReturnError> {
+/// Checks the lines and the note, and sums what the lines refund.
+fn sum_lines(has_original: bool, lines: &[ReturnLine], note: Option<&str>) -> Result<Refund, ReturnError> {
+    check_lines(has_original, lines)?;
+    if let Some(note) = note {
+        crate::text::check("note", note, crate::stock::MAX_NOTE).map_err(ReturnError::BadNote)?;
+    }
+    let refund = lines.iter().fold(Refund::default(), |sum, line| Refund {
+        net: sum.net + line.refund.net,
+        gst: sum.gst + line.refund.gst,
+        qst: sum.qst + line.refund.qst,
+    });
+    if refund.total().as_cents() > Money::MAX {
+        return Err(ReturnError::TooLarge(refund.total()));
+    }
+    Ok(refund)
+}
+
+fn check_lines(has_original: bool, lines: &[ReturnLine]) -> Result<(), ReturnError> {
     if lines.is_empty() {
         return Err(ReturnError::NoLines);
     }
@@ -257,7 +324,7 @@ fn check_lines(original: Option<&SaleRef>, lines: &[ReturnLine]) -> Result<(), R
             return Err(ReturnError::NegativeRefund { sku: line.sku.to_string() });
         }
         if let Some(index) = line.original_line {
-            if original.is_none() {
+            if !has_original {
                 return Err(ReturnError::LineWithoutSale);
             }
             if !seen.insert(index) {
@@ -301,5 +368,41 @@ mod tests {
             Refund::share_of(&line, three, 3, Quantity::ONE),
             Err(ReturnError::MoreThanSold { sold: 3, already_returned: 3, asked: 1 })
         ));
+    }
+
+    #[test]
+    fn an_online_return_pays_nothing_out_at_the_register() {
+        let line = ReturnLine {
+            sku: Sku::parse("CAF-ESP-250").unwrap(),
+            description: "Espresso".into(),
+            quantity: Quantity::ONE,
+            tax_class: TaxClass::Standard,
+            original_line: Some(0),
+            refund: Refund { net: Money::cents(1_000), gst: Money::cents(50), qst: Money::cents(100) },
+            restock: true,
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let cashier = CashierId::new(7).unwrap();
+        let order = OrderNumber::new(42).unwrap();
+        let ret =
+            Return::complete_online(day, cashier, order, vec![line], ReturnReason::Defective, None).unwrap();
+        assert_eq!(ret.totals.refunded(), Money::cents(1_150));
+        assert!(ret.tenders.is_empty());
+        ret.check().unwrap();
+        let json = serde_json::to_value(&ret).unwrap();
+        assert_eq!(json["online_order"], 42);
+
+        let mut paid_out = ret.clone();
+        paid_out.tenders = vec![Tender::Cash { amount: Money::cents(1_150) }];
+        assert_eq!(paid_out.check(), Err(ReturnError::OnlineTenders));
+        let mut both = ret.clone();
+        both.original = Some(SaleRef {
+            sale: RecordId::from_parts(1_700_000_000_000, [1; 10]),
+            store: LocationCode::parse("PLAT").unwrap(),
+        });
+        assert_eq!(both.check(), Err(ReturnError::TwoOriginals));
+        let mut inflated = ret;
+        inflated.totals.total = Money::cents(9_999);
+        assert!(matches!(inflated.check(), Err(ReturnError::TotalsMismatch { field: "total", .. })));
     }
 }

@@ -28,6 +28,10 @@ pub enum Kind {
     UnknownLocation,
     /// A record's business day is far from when its register stamped it.
     ImpossibleDay,
+    /// A refund owed to a shopper's card that the processor refused, or that head office
+    /// could not honour (an online order returned at a store that was not shipped, or is
+    /// already refunded in full).
+    RefundFailed,
 }
 
 impl Kind {
@@ -42,6 +46,7 @@ impl Kind {
             Kind::UnknownSku => "unknown_sku",
             Kind::UnknownLocation => "unknown_location",
             Kind::ImpossibleDay => "impossible_day",
+            Kind::RefundFailed => "refund_failed",
         }
     }
 }

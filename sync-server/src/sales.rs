@@ -80,6 +80,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
                     t.qst.as_cents().into(),
                     t.total.as_cents().into(),
                     t.rounding.as_cents().into(),
+                    ret.online_order.map(|n| crate::db::to_i64("online_order", n.get())).transpose()?.into(),
                 ]);
                 for (idx, line) in ret.lines.iter().enumerate() {
                     let linked = original.filter(|_| line.original_line.is_some());
@@ -155,6 +156,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
         "qst",
         "total",
         "rounding",
+        "online_order",
     ];
     insert_rows(conn, "sales", SALE, sales, "").await?;
     insert_rows(
@@ -282,6 +284,22 @@ pub async fn returned_of(db: &Db, sale: &RecordId) -> sqlx::Result<BTreeMap<u16,
     )
     .bind(sale.to_string())
     .fetch_all(db.pool())
+    .await?;
+    rows.into_iter()
+        .map(|row| Ok((from_i64("return_lines.original_line", row.original_line)?, row.returned)))
+        .collect()
+}
+
+/// Units returned so far of each line of an online order, at every store, by line number.
+#[tracing::instrument(skip_all)]
+pub async fn returned_of_order(conn: &mut AnyConnection, order: i64) -> sqlx::Result<BTreeMap<u16, i64>> {
+    let rows: Vec<LineReturnedRow> = sqlx::query_as(
+        "SELECT l.original_line, CAST(SUM(l.quantity) AS BIGINT) AS returned
+         FROM return_lines l JOIN returns r ON r.record_id = l.record_id
+         WHERE r.online_order = $1 AND l.original_line IS NOT NULL GROUP BY l.original_line",
+    )
+    .bind(order)
+    .fetch_all(conn)
     .await?;
     rows.into_iter()
         .map(|row| Ok((from_i64("return_lines.original_line", row.original_line)?, row.returned)))

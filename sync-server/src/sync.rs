@@ -490,6 +490,7 @@ async fn try_ingest(
     let fresh: Vec<&Record> =
         unique.iter().map(|&i| &records[i]).filter(|r| new_ids.contains(&r.id)).collect();
     sales::apply(&mut tx, &fresh).await?;
+    crate::shop::store_returns::owe(&mut tx, &fresh).await?;
     let (dated, redated) = redate(&fresh, received, skew_bound_ms);
     reporting::apply(&mut tx, &dated.iter().collect::<Vec<_>>(), &redated).await?;
     flag_unknowns(&mut tx, &fresh).await?;

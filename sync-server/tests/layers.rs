@@ -59,6 +59,7 @@ fn each_table_is_named_only_by_its_owner() {
         ("shop/cart.rs", &["cart_lines"]),
         ("shop/checkout.rs", &["checkouts"]),
         ("shop/orders.rs", &["orders"]),
+        ("shop/store_returns.rs", &["order_refunds"]),
     ];
     let files = source_files();
     for (owner, tables) in owners {

@@ -58,6 +58,20 @@ pub fn receipt(text: &str) -> Parsed<RecordId> {
         .map_err(|_| InputError::new("receipt", format!("{:?} is not a receipt number", text.trim())))
 }
 
+/// What a return is taken against: a receipt's number, or an online order's (`W-123`).
+pub fn receipt_code(text: &str) -> Parsed<crate::returns::ReceiptCode> {
+    use crate::returns::ReceiptCode;
+    if let Ok(id) = RecordId::parse(text.trim()) {
+        return Ok(ReceiptCode::Sale(id));
+    }
+    shared_model::OrderNumber::parse(text).map(ReceiptCode::Order).map_err(|_| {
+        InputError::new(
+            "receipt",
+            format!("{:?} is neither a receipt number nor an online order's number (W-123)", text.trim()),
+        )
+    })
+}
+
 /// How a refund is paid: `cash`, `debit` or `credit`.
 pub fn refund_method(text: &str) -> Parsed<RefundTo> {
     match text.trim() {
@@ -272,6 +286,11 @@ mod tests {
         let id = "01900000-0000-7000-8000-000000000001";
         assert_eq!(receipt(&format!(" {id} ")).unwrap().to_string(), id);
         assert_eq!(receipt("not-a-receipt").unwrap_err().field, "receipt");
+        use crate::returns::ReceiptCode;
+        assert!(matches!(receipt_code(id).unwrap(), ReceiptCode::Sale(_)));
+        assert!(matches!(receipt_code(" w-12 ").unwrap(), ReceiptCode::Order(n) if n.get() == 12));
+        assert_eq!(receipt_code("W-0").unwrap_err().field, "receipt");
+        assert_eq!(receipt_code("not-a-receipt").unwrap_err().field, "receipt");
         assert_eq!(refund_method("debit").unwrap(), RefundTo::Debit);
         assert_eq!(refund_method("cheque").unwrap_err().field, "refund_to");
         assert_eq!(return_reason("changed_mind").unwrap(), ReturnReason::ChangedMind);

@@ -70,6 +70,9 @@ pub fn text(record: &Record, width: usize) -> String {
             row(&mut out, width, "TPS / GST", &t.gst.to_string());
             row(&mut out, width, "TVQ / QST", &t.qst.to_string());
             row(&mut out, width, "REMBOURSÉ / REFUNDED", &t.refunded().to_string());
+            if let Some(order) = ret.online_order {
+                let _ = writeln!(out, "Carte de la commande / Card of order {order}");
+            }
         }
         other => {
             let _ = writeln!(out, "{}", other.kind());

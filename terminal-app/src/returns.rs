@@ -8,12 +8,21 @@
 //! the product's current price, for at most [`UNVERIFIED_LIMIT`] per return, marked unverified,
 //! and head office is alerted when the record arrives. Over the limit, the customer is asked to
 //! come back when the till is online.
+//!
+//! # Online orders
+//!
+//! An online order brought to a store is found at head office by its number (`W-123`) and
+//! its lines are returned like a receipt's. The till pays nothing out: the record names the
+//! order, and head office refunds the shopper's card when the record arrives, once. The lookup
+//! needs head office; it is kept, so a return looked up online is still taken if the network
+//! drops before the cashier finishes (the record waits in the journal like any other).
 
 use std::collections::BTreeMap;
 
+use shared_model::protocol::OrderForReturn;
 use shared_model::returns::{Refund, Return, ReturnLine, ReturnReason, SaleRef};
-use shared_model::sale::Sale;
-use shared_model::{Money, Quantity, Record, RecordBody, RecordId, Tender};
+use shared_model::sale::{LineAmounts, Sale};
+use shared_model::{Money, OrderNumber, Quantity, Record, RecordBody, RecordId, Sku, TaxClass, Tender};
 
 use crate::error::{RegisterError, Result};
 use crate::{Register, catalog, journal};
@@ -38,7 +47,125 @@ pub struct SaleForReturn {
     pub returned: BTreeMap<u16, u32>,
 }
 
+/// What a return is taken against: a receipt, or an online order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptCode {
+    Sale(RecordId),
+    Order(OrderNumber),
+}
+
+/// Statuses in which an online order comes back to a store: it reached the shopper.
+const RETURNABLE: &[&str] = &["shipped", "delivered"];
+
+/// A sold line as the refund rule reads it, from a sale or an online order.
+struct Sold<'a> {
+    sku: &'a Sku,
+    description: &'a str,
+    quantity: Quantity,
+    tax_class: TaxClass,
+    amounts: LineAmounts,
+}
+
+/// Where a looked-up order is kept, so its return survives the network dropping.
+fn lookup_key(number: OrderNumber) -> String {
+    format!("order_lookup:{}", number.get())
+}
+
 impl Register {
+    /// Finds an online order at head office, with what came back of it at every store and at
+    /// this till. Offline, the order as this till last looked it up, if it did.
+    pub fn find_order(&self, number: OrderNumber) -> Result<Option<OrderForReturn>> {
+        let secret = crate::store::setting(&self.conn, "secret")?.ok_or(RegisterError::NotEnrolled)?;
+        let (mut order, pending_only) = match self.client()?.order(&secret, number) {
+            Ok(Some(order)) => {
+                let kept =
+                    serde_json::to_string(&order).map_err(|e| RegisterError::Refused(e.to_string()))?;
+                crate::store::set_setting(&self.conn, &lookup_key(number), &kept)?;
+                (order, true)
+            }
+            Ok(None) => return Ok(None),
+            Err(e @ RegisterError::Offline(_)) => {
+                let Some(kept) = crate::store::setting(&self.conn, &lookup_key(number))? else {
+                    return Err(RegisterError::Offline(format!(
+                        "{e}; an online order is looked up at head office before its return"
+                    )));
+                };
+                let order: OrderForReturn =
+                    serde_json::from_str(&kept).map_err(|e| RegisterError::Refused(e.to_string()))?;
+                // Returns this till made since the lookup may have reached head office after
+                // it: count every one of this till's, whichever is more.
+                (order, false)
+            }
+            Err(e) => return Err(e),
+        };
+        let here = self.order_returns_of(number, pending_only)?;
+        for (line, units) in here {
+            let count = order.returned.entry(line).or_default();
+            *count = if pending_only { count.saturating_add(units) } else { (*count).max(units) };
+        }
+        Ok(Some(order))
+    }
+
+    /// Units of each line of an online order returned at this till: all, or those head office
+    /// does not hold yet.
+    fn order_returns_of(&self, number: OrderNumber, pending_only: bool) -> Result<BTreeMap<u16, u32>> {
+        let records =
+            if pending_only { journal::pending_records(&self.conn)? } else { journal::all(&self.conn)? };
+        let mut out = BTreeMap::new();
+        for record in records {
+            if let RecordBody::Return(ret) = record.body
+                && ret.online_order == Some(number)
+            {
+                for line in ret.lines {
+                    if let Some(index) = line.original_line {
+                        *out.entry(index).or_default() += line.quantity.get();
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes back `picks` (line index, quantity, restock) of an online order; the refund goes
+    /// back to the shopper's card from head office.
+    pub fn take_order_return(
+        &mut self,
+        order: &OrderForReturn,
+        picks: &[(u16, u32, bool)],
+        reason: ReturnReason,
+    ) -> Result<Record> {
+        if !RETURNABLE.contains(&order.status.as_str()) {
+            return Err(RegisterError::Rejected(format!(
+                "online order {} is {}: only a shipped order comes back to a store (the shopper cancels an order not shipped online)",
+                order.number, order.status
+            )));
+        }
+        let here = self.order_returns_of(order.number, false)?;
+        let sold: Vec<Sold<'_>> = order
+            .lines
+            .iter()
+            .map(|line| Sold {
+                sku: &line.sku,
+                description: &line.description,
+                quantity: line.quantity,
+                tax_class: line.tax_class,
+                amounts: line.amounts(),
+            })
+            .collect();
+        let lines = pick_lines(&sold, &order.returned, &here, picks)?;
+        let cashier = self.signed_in()?;
+        let ret = Return::complete_online(
+            crate::sale::business_day(self.clock.now_ms()),
+            cashier,
+            order.number,
+            lines,
+            reason,
+            None,
+        )
+        .map_err(|e| RegisterError::Rejected(e.to_string()))?;
+        self.append_return(ret)
+    }
+
     /// Finds a sale by the id on its receipt: here first, then at head office. What was already
     /// returned of it counts returns made anywhere: head office's count (when it answers) plus
     /// this register's returns it does not hold yet; offline, this register's own.
@@ -101,35 +228,21 @@ impl Register {
         reason: ReturnReason,
     ) -> Result<Record> {
         let here = self.returns_of(&found.record.id, false)?;
-        let lines = picks
+        let sold = found
+            .sale
+            .lines
             .iter()
-            .map(|&(index, quantity, restock)| {
-                let sold = found
-                    .sale
-                    .lines
-                    .get(usize::from(index))
-                    .ok_or(RegisterError::NoSuchLine(usize::from(index) + 1))?;
-                let quantity = Quantity::new(quantity)?;
-                // Returns made here since the sale was looked up count too.
-                let before = found
-                    .returned
-                    .get(&index)
-                    .copied()
-                    .unwrap_or(0)
-                    .max(here.get(&index).copied().unwrap_or(0));
-                let refund = Refund::share_of(&sold.amounts()?, sold.quantity, before, quantity)
-                    .map_err(|e| RegisterError::Rejected(e.to_string()))?;
-                Ok(ReturnLine {
-                    sku: sold.sku.clone(),
-                    description: sold.description.clone(),
-                    quantity,
-                    tax_class: sold.tax_class,
-                    original_line: Some(index),
-                    refund,
-                    restock,
+            .map(|line| {
+                Ok(Sold {
+                    sku: &line.sku,
+                    description: &line.description,
+                    quantity: line.quantity,
+                    tax_class: line.tax_class,
+                    amounts: line.amounts()?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let lines = pick_lines(&sold, &found.returned, &here, picks)?;
         let original = SaleRef { sale: found.record.id, store: found.record.store.clone() };
         self.record_return(Some(original), true, lines, refund_to, reason)
     }
@@ -179,7 +292,6 @@ impl Register {
         reason: ReturnReason,
     ) -> Result<Record> {
         let cashier = self.signed_in()?;
-        let identity = self.identity()?;
         let total: Money = lines.iter().map(|l| l.refund.total()).sum();
         let tenders = match refund_to {
             _ if total == Money::ZERO => Vec::new(),
@@ -203,6 +315,11 @@ impl Register {
             None,
         )
         .map_err(|e| RegisterError::Rejected(e.to_string()))?;
+        self.append_return(ret)
+    }
+
+    fn append_return(&mut self, ret: Return) -> Result<Record> {
+        let identity = self.identity()?;
         let tx = crate::store::write(&self.conn)?;
         let record = journal::append(
             &tx,
@@ -214,4 +331,36 @@ impl Register {
         tx.commit()?;
         Ok(record)
     }
+}
+
+/// The return lines of `picks` (line index, quantity, restock) against `sold`, when `returned`
+/// units came back before (head office's count with this till's pending ones) and `here` at
+/// this till (returns made since the lookup count too).
+fn pick_lines(
+    sold: &[Sold<'_>],
+    returned: &BTreeMap<u16, u32>,
+    here: &BTreeMap<u16, u32>,
+    picks: &[(u16, u32, bool)],
+) -> Result<Vec<ReturnLine>> {
+    picks
+        .iter()
+        .map(|&(index, quantity, restock)| {
+            let line =
+                sold.get(usize::from(index)).ok_or(RegisterError::NoSuchLine(usize::from(index) + 1))?;
+            let quantity = Quantity::new(quantity)?;
+            let before =
+                returned.get(&index).copied().unwrap_or(0).max(here.get(&index).copied().unwrap_or(0));
+            let refund = Refund::share_of(&line.amounts, line.quantity, before, quantity)
+                .map_err(|e| RegisterError::Rejected(e.to_string()))?;
+            Ok(ReturnLine {
+                sku: line.sku.clone(),
+                description: line.description.to_owned(),
+                quantity,
+                tax_class: line.tax_class,
+                original_line: Some(index),
+                refund,
+                restock,
+            })
+        })
+        .collect()
 }

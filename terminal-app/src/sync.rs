@@ -236,6 +236,29 @@ impl Client {
             _ => Err(not_served(status, &text)),
         }
     }
+
+    /// An online order with what came back of it; `None` when head office has no such order.
+    pub fn order(
+        &self,
+        secret: &str,
+        number: shared_model::OrderNumber,
+    ) -> Result<Option<shared_model::protocol::OrderForReturn>> {
+        let response = self
+            .http
+            .get(format!("{}/api/sync/orders/{}", self.base, number.get()))
+            .bearer_auth(secret)
+            .send()
+            .map_err(offline)?;
+        let status = response.status();
+        let text = response.text().map_err(offline)?;
+        match status {
+            s if s.is_success() => {
+                serde_json::from_str(&text).map(Some).map_err(|e| RegisterError::Refused(e.to_string()))
+            }
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(not_served(status, &text)),
+        }
+    }
 }
 
 /// When to try again after a failed sync: exponential from `base`, capped at `cap`, with

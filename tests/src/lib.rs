@@ -135,6 +135,55 @@ fn spawn_server(dir: &Path, database_url: &str, port: u16, env: &[(String, Strin
     (child, lines)
 }
 
+/// A PostgreSQL database of a test's own, made fresh from `CAISSE_TEST_POSTGRES`'s server and
+/// dropped when the test ends (passing or not).
+#[derive(Debug)]
+pub struct ScratchPostgres {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl ScratchPostgres {
+    pub fn new(prefix: &str) -> ScratchPostgres {
+        let admin = std::env::var("CAISSE_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let (root, _) = admin.rsplit_once('/').expect("a database URL");
+        let name = format!("caisse_t_{prefix}_{}", std::process::id());
+        let scratch = ScratchPostgres { url: format!("{root}/{name}"), admin, name };
+        scratch.psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", scratch.name));
+        scratch.psql(&format!("CREATE DATABASE {}", scratch.name));
+        scratch
+    }
+
+    fn psql(&self, sql: &str) {
+        let status = Command::new("psql").arg(&self.admin).args(["-qc", sql]).status().expect("psql");
+        assert!(status.success(), "{sql}");
+    }
+}
+
+impl Drop for ScratchPostgres {
+    fn drop(&mut self) {
+        self.psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// Runs the register's CLI on the till in `dir` with `args` (and settings in `env`): whether it
+/// succeeded, and what it printed on both streams.
+pub fn register_cli(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
+    let output = Command::new(binary("caisse-register"))
+        .arg("--data-dir")
+        .arg(dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("the CLI runs");
+    (
+        output.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+    )
+}
+
 /// The local card processor as a process of its own (it outlives head office's kills).
 #[derive(Debug)]
 pub struct Processor {

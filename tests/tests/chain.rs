@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use caisse_e2e::{FaultProxy, HeadOffice, Mode, binary, free_port};
+use caisse_e2e::{FaultProxy, HeadOffice, Mode, ScratchPostgres, binary, free_port, register_cli};
 use shared_model::projection::{ChainView, Projection};
 use shared_model::{Record, RecordBody};
 use sqlx::Row;
@@ -27,21 +27,18 @@ struct Till {
 }
 
 impl Till {
+    fn env(&self) -> &'static [(&'static str, &'static str)] {
+        if self.name == SKEWED { &[("CAISSE_CLOCK_OFFSET_SECONDS", "-86400")] } else { &[] }
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(binary("caisse-register"));
-        command.arg("--data-dir").arg(&self.dir);
-        if self.name == SKEWED {
-            command.env("CAISSE_CLOCK_OFFSET_SECONDS", "-86400");
-        }
+        command.arg("--data-dir").arg(&self.dir).envs(self.env().iter().copied());
         command
     }
 
     fn run(&self, args: &[&str]) -> (bool, String) {
-        let output = self.command().args(args).output().expect("the CLI runs");
-        (
-            output.status.success(),
-            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
-        )
+        register_cli(&self.dir, self.env(), args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -311,19 +308,6 @@ fn on_sqlite() {
 
 #[test]
 fn on_postgres() {
-    let admin = std::env::var("CAISSE_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let (root, _) = admin.rsplit_once('/').unwrap();
-    let name = format!("caisse_t_e2e_{}", std::process::id());
-    let psql = |sql: &str| {
-        let status = Command::new("psql").arg(&admin).args(["-qc", sql]).status().expect("psql");
-        assert!(status.success(), "{sql}");
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    psql(&format!("CREATE DATABASE {name}"));
-    let url = format!("{root}/{name}");
-    chain_survives_partitions_faults_and_kills(
-        |_| url.clone(),
-        || psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
-    );
+    let scratch = ScratchPostgres::new("e2e");
+    chain_survives_partitions_faults_and_kills(|_| scratch.url.clone(), || {});
 }

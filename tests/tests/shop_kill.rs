@@ -3,10 +3,9 @@
 //! processor's own books (a process of its own, which outlives the kills) and the stock ledger.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, Processor, free_port};
+use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, Processor, ScratchPostgres, free_port};
 use serde_json::{Value, json};
 
 const SHOPPERS: usize = 16;
@@ -245,16 +244,6 @@ async fn checkouts_survive_head_office_killed_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkouts_survive_head_office_killed_on_postgres() {
-    let admin = std::env::var("CAISSE_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let (root, _) = admin.rsplit_once('/').unwrap();
-    let name = format!("caisse_t_shop_kill_{}", std::process::id());
-    let psql = |sql: &str| {
-        let status = Command::new("psql").arg(&admin).args(["-qc", sql]).status().expect("psql");
-        assert!(status.success(), "{sql}");
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    psql(&format!("CREATE DATABASE {name}"));
-    run(format!("{root}/{name}")).await;
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    let scratch = ScratchPostgres::new("shop_kill");
+    run(scratch.url.clone()).await;
 }

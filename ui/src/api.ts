@@ -83,6 +83,8 @@ export interface ScanOutcome {
 
 export interface ReturnLookup {
   id: string;
+  /** Set for an online order: refunded to its card by head office, no refund method to pick. */
+  online_order: string | null;
   store: string;
   business_day: string;
   total: number;

@@ -295,6 +295,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         shop::cancel,
         shop::fulfilment_list,
         shop::fulfilment_advance,
+        shop::order_for_return,
     )
 )]
 #[derive(Debug)]

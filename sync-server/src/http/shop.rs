@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/shop/orders/{number}/cancel", post(cancel))
         .route("/api/fulfilment/orders", get(fulfilment_list))
         .route("/api/fulfilment/orders/{number}/{step}", post(fulfilment_advance))
+        .route("/api/sync/orders/{number}", get(order_for_return))
 }
 
 /// A signed-in shopper, from the access token.
@@ -285,6 +286,17 @@ pub async fn fulfilment_advance(
 ) -> ApiResult<Json<OrderView>> {
     staff.require(&[Role::Logistics])?;
     Ok(Json(orders::advance(&state.db, number, &step).await?))
+}
+
+/// An online order with what was returned of it, for its return at a store (a register, online).
+#[utoipa::path(get, path = "/api/sync/orders/{number}", params(("number" = String, Path, description = "W-123, or 123")), responses((status = 200, description = "The order's lines, their amounts and what came back of each"), (status = 404, description = "No such order")))]
+pub async fn order_for_return(
+    State(state): State<AppState>,
+    _register: crate::identity::Register,
+    Path(number): Path<String>,
+) -> ApiResult<Json<shared_model::protocol::OrderForReturn>> {
+    let number = shared_model::OrderNumber::parse(&number).map_err(|e| ApiError::bad("number", e))?;
+    Ok(Json(shop::store_returns::order_for_return(&state.db, number).await?))
 }
 
 impl From<shop::Error> for ApiError {

@@ -9,6 +9,7 @@
 //! | [`checkout`] | the checkout saga: reserve, create the order, pay, confirm; compensation |
 //! | [`orders`] | orders: history, cancellation, picking and shipping |
 //! | [`recovery`] | sagas and cancellations left unfinished by a crash, resumed |
+//! | [`store_returns`] | online orders returned at a store: what they owe the shopper's card, refunded once |
 //! | [`payments`] | the card processor, behind [`payments::PaymentGateway`] |
 //!
 //! Online orders ship from the logistics centre. Stock and its reservations belong to
@@ -22,6 +23,7 @@ pub mod checkout;
 pub mod orders;
 pub mod payments;
 pub mod recovery;
+pub mod store_returns;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -58,6 +58,9 @@ pub struct OrderView {
     pub business_day: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Goods brought back to a store, and the refunds they owe the card (an order's detail only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub store_returns: Vec<super::store_returns::StoreRefund>,
     #[serde(skip)]
     pub customer: i64,
 }
@@ -80,6 +83,7 @@ impl TryFrom<OrderRow> for OrderView {
             business_day: row.business_day,
             created_ms: row.created_ms,
             updated_ms: row.updated_ms,
+            store_returns: Vec::new(),
             customer: row.customer_id,
         })
     }
@@ -98,7 +102,7 @@ impl OrderView {
     }
 }
 
-async fn read(conn: &mut AnyConnection, number: i64) -> sqlx::Result<Option<OrderView>> {
+pub(super) async fn read(conn: &mut AnyConnection, number: i64) -> sqlx::Result<Option<OrderView>> {
     let row: Option<OrderRow> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM orders WHERE number = $1")))
             .bind(number)
@@ -185,7 +189,10 @@ pub(super) fn channel_entry(order: &OrderView, refund: bool) -> crate::reporting
 pub async fn get(db: &Db, customer: i64, number: i64) -> Result<OrderView> {
     let mut conn = db.pool().acquire().await?;
     match read(&mut conn, number).await? {
-        Some(order) if order.customer == customer => Ok(order),
+        Some(mut order) if order.customer == customer => {
+            order.store_returns = super::store_returns::of_order(&mut conn, number).await?;
+            Ok(order)
+        }
         _ => Err(Error::NotFound(format!("you have no order {number}"))),
     }
 }
@@ -332,7 +339,18 @@ pub(super) async fn finish_cancel(shop: &Shop, db: &Db, number: i64) -> Result<(
             tracing::warn!(number, why, "refund not confirmed yet: the recovery will ask again");
             return Ok(());
         }
-        Err(e) => return Err(Error::PaymentFailed(e.to_string())),
+        Err(e) => {
+            // Refused: retrying will not help, a person must look (the order stays cancelling).
+            let alert = crate::alerts::Alert {
+                message: format!("the refund of cancelled online order W-{number} was refused: {e}"),
+                ..crate::alerts::Alert::default()
+            };
+            let mut tx = db.begin().await?;
+            crate::alerts::raise(&mut tx, crate::alerts::Kind::RefundFailed, &format!("W-{number}"), alert)
+                .await?;
+            tx.commit().await?;
+            return Err(Error::PaymentFailed(e.to_string()));
+        }
     };
     let channel = shop.channel(db).await?.clone();
     let mut tx = db.begin().await?;

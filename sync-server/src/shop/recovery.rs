@@ -7,7 +7,9 @@
 //! declined or never charged, it is cancelled and its reservation released; no answer, it is
 //! left for the next round. So a reservation outlives an abandoned checkout by one lease at
 //! most, and a checkout never ends with money taken and no order, or an order and no money.
-//! Cancellations left between the refund and the books are finished the same way.
+//! Cancellations left between the refund and the books are finished the same way, and the
+//! refunds owed for online orders returned at a store are asked for
+//! ([`super::store_returns::settle_due`]).
 
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ pub struct Round {
     pub cancelled: u32,
     pub waiting: u32,
     pub cancellations: u32,
+    pub store_refunds: u32,
 }
 
 /// Finishes every checkout and cancellation whose lease has run out; answers what it did.
@@ -47,9 +50,14 @@ pub async fn round(shop: &Shop, db: &Db) -> Result<Round> {
         }
     }
     while let Some(number) = super::orders::claim_stuck_cancellation(db, lease).await? {
-        super::orders::finish_cancel(shop, db, number).await?;
-        done.cancellations += 1;
+        // One refused refund (alerted) must not hold back the others.
+        match super::orders::finish_cancel(shop, db, number).await {
+            Ok(()) => done.cancellations += 1,
+            Err(e) => tracing::error!(number, error = %e, "cancellation not finished"),
+        }
     }
+    let settled = super::store_returns::settle_due(shop, db).await?;
+    done.store_refunds = settled.refunded + settled.failed;
     if done != Round::default() {
         tracing::info!(?done, "recovery round");
     }

@@ -16,7 +16,7 @@ use shared_model::stock::AdjustmentReason;
 use shared_model::{LocationCode, Money, Record, RecordId};
 use terminal_app::desk::{Columns, Desk, Scanner, Settings};
 use terminal_app::input::{self, TenderEntry};
-use terminal_app::returns::RefundTo;
+use terminal_app::returns::{ReceiptCode, RefundTo};
 use terminal_app::sync::Backoff;
 use terminal_app::{Register, RegisterError, receipt};
 
@@ -144,21 +144,24 @@ enum Command {
     },
     /// Sales set aside, at the window or here: number, when, lines, total.
     Parked,
-    /// Look a receipt up for a return: each line, what was sold and what is left to return.
+    /// Look a receipt (or an online order, W-123) up for a return: each line, what was sold and
+    /// what is left to return.
     Lookup {
-        #[arg(value_parser = input::receipt)]
-        receipt: RecordId,
+        #[arg(value_parser = input::receipt_code)]
+        receipt: ReceiptCode,
     },
-    /// Take a return against a receipt; offline, another store's is taken unverified (--store, --item).
+    /// Take a return against a receipt or an online order; offline, another store's receipt is
+    /// taken unverified (--store, --item).
     ///
     /// Offline, a receipt from another store cannot be checked: give --store and each --item
     /// brought back to take it unverified, at today's price, within the same limit as the window.
+    /// An online order (W-123) is refunded to its card by head office: no --refund.
     Return {
         #[command(flatten)]
         cashier: Cashier,
-        /// The receipt's number.
-        #[arg(long, value_parser = input::receipt)]
-        receipt: RecordId,
+        /// The receipt's number, or the online order's (W-123).
+        #[arg(long, value_parser = input::receipt_code)]
+        receipt: ReceiptCode,
         /// LINE:QUANTITY, lines counted from 1; add :nostock when the goods are not resold (repeatable).
         #[arg(long = "line", value_parser = parse_return_line, required_unless_present = "items")]
         lines: Vec<(u16, u32, bool)>,
@@ -168,9 +171,9 @@ enum Command {
         /// Offline, a receipt this till cannot check: BARCODE or SKU[:QUANTITY] brought back (repeatable).
         #[arg(long = "item", value_parser = input::item, requires = "store", conflicts_with = "lines")]
         items: Vec<(String, u32)>,
-        /// cash, debit or credit.
-        #[arg(long, default_value = "cash", value_parser = input::refund_method)]
-        refund: RefundTo,
+        /// cash (the default), debit or credit; an online order's refund goes to its card.
+        #[arg(long, value_parser = input::refund_method)]
+        refund: Option<RefundTo>,
         /// defective, changed_mind, wrong_item, damaged_in_transit or other.
         #[arg(long, default_value = "changed_mind", value_parser = input::return_reason)]
         reason: ReturnReason,
@@ -477,7 +480,32 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Lookup { receipt } => {
+        Command::Lookup { receipt: ReceiptCode::Order(number) } => {
+            let order = open(cli)?
+                .find_order(*number)?
+                .with_context(|| format!("head office has no online order {number}"))?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&order)?);
+            } else {
+                println!(
+                    "Online order {number}, {}{}, {}:",
+                    order.status,
+                    order.business_day.map(|d| format!(" (paid {d})")).unwrap_or_default(),
+                    order.total
+                );
+                for (i, line) in order.lines.iter().enumerate() {
+                    let returned =
+                        u16::try_from(i).ok().and_then(|i| order.returned.get(&i)).copied().unwrap_or(0);
+                    println!(
+                        "  {:>2}. {:<30} sold {:>3}, returned {returned:>3}",
+                        i + 1,
+                        line.description,
+                        line.quantity.get()
+                    );
+                }
+            }
+        }
+        Command::Lookup { receipt: ReceiptCode::Sale(receipt) } => {
             let found = open(cli)?
                 .find_sale(receipt)?
                 .with_context(|| format!("no sale {receipt} here or at head office"))?;
@@ -523,7 +551,48 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Return { cashier, receipt, lines, store, items, refund, reason } => {
+        Command::Return {
+            cashier,
+            receipt: ReceiptCode::Order(number),
+            lines,
+            store,
+            items,
+            refund,
+            reason,
+        } => {
+            if refund.is_some() || store.is_some() || !items.is_empty() {
+                bail!(
+                    "an online order is returned by its lines (--line) and refunded to its card by head office: leave out --refund, --store and --item"
+                );
+            }
+            let mut register = signed_in(cli, cashier)?;
+            let order = register
+                .find_order(*number)?
+                .with_context(|| format!("head office has no online order {number}"))?;
+            let record = register.take_order_return(&order, lines, *reason)?;
+            let refund = match &record.body {
+                shared_model::RecordBody::Return(ret) => ret.totals.refunded(),
+                _ => Money::ZERO,
+            };
+            show(
+                cli,
+                &record,
+                format!(
+                    "Return complete: {refund} goes back to the card of online order {number} once head office has the record."
+                ),
+            );
+            print_receipt(cli, &mut register, &record.id)?;
+        }
+        Command::Return {
+            cashier,
+            receipt: ReceiptCode::Sale(receipt),
+            lines,
+            store,
+            items,
+            refund,
+            reason,
+        } => {
+            let refund = &refund.unwrap_or(RefundTo::Cash);
             let mut register = signed_in(cli, cashier)?;
             let record = match (register.find_sale(receipt), store) {
                 (Ok(Some(found)), _) if items.is_empty() => {

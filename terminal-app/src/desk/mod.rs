@@ -23,6 +23,13 @@ use shared_model::{Money, RecordId, Tender};
 
 use crate::error::{RegisterError, Result};
 use crate::returns::SaleForReturn;
+
+/// What the returns screen last looked up.
+#[derive(Debug, Clone)]
+enum Lookup {
+    Sale(Box<SaleForReturn>),
+    Order(shared_model::protocol::OrderForReturn),
+}
 use crate::store::{set_setting, setting};
 use crate::{Register, catalog, input};
 
@@ -45,7 +52,7 @@ pub struct Desk {
     data_dir: PathBuf,
     tenders: Vec<Tender>,
     last: Option<LastSale>,
-    lookup: Option<SaleForReturn>,
+    lookup: Option<Lookup>,
     /// The CA certificate (PEM file) to trust at enrolment, for a chain running its own CA.
     ca_file: Option<PathBuf>,
 }

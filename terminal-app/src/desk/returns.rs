@@ -1,21 +1,49 @@
 //! Returns against a receipt: looked up here or at head office, or, offline and from another
 //! store, taken unverified under the policy in [`crate::returns`].
 
-use shared_model::{Record, RecordBody};
+use shared_model::{OrderNumber, Record, RecordBody};
 
-use super::{Answer, Desk, Problem, ReturnDone, ReturnLineView, ReturnLookup, ReturnPick};
+use super::{Answer, Desk, Lookup, Problem, ReturnDone, ReturnLineView, ReturnLookup, ReturnPick};
 use crate::input;
+use crate::returns::ReceiptCode;
+
+/// How the screen names the refund of an online order: to its card, from head office.
+const ONLINE_CARD: &str = "online_card";
+
+fn line_view(
+    i: usize,
+    description: &str,
+    sold: u32,
+    total: i64,
+    returned: &std::collections::BTreeMap<u16, u32>,
+) -> ReturnLineView {
+    let index = u16::try_from(i).unwrap_or(u16::MAX);
+    let returned = returned.get(&index).copied().unwrap_or(0);
+    ReturnLineView {
+        index,
+        description: description.to_owned(),
+        sold,
+        returned,
+        returnable: sold.saturating_sub(returned),
+        total,
+    }
+}
 
 impl Desk {
-    /// Finds a sale by the code on its receipt (scanned or typed).
+    /// Finds a sale by the code on its receipt (scanned or typed), or an online order by its
+    /// number (`W-123`).
     pub fn find_sale(&mut self, receipt: &str) -> Answer<ReturnLookup> {
-        let id = input::receipt(receipt)?;
+        let id = match input::receipt_code(receipt)? {
+            ReceiptCode::Sale(id) => id,
+            ReceiptCode::Order(number) => return self.find_order(number),
+        };
         let found = self
             .register
             .find_sale(&id)?
             .ok_or_else(|| Problem::field("receipt", format!("no sale has the receipt number {id}")))?;
         let lookup = ReturnLookup {
             id: found.record.id.to_string(),
+            online_order: None,
             store: found.record.store.to_string(),
             business_day: found.sale.business_day.to_string(),
             total: found.sale.totals.total.as_cents(),
@@ -25,25 +53,41 @@ impl Desk {
                 .iter()
                 .enumerate()
                 .map(|(i, line)| {
-                    let index = u16::try_from(i).unwrap_or(u16::MAX);
-                    let returned = found.returned.get(&index).copied().unwrap_or(0);
                     let total = line.amounts().map(|a| a.total.as_cents()).unwrap_or(0);
-                    ReturnLineView {
-                        index,
-                        description: line.description.clone(),
-                        sold: line.quantity.get(),
-                        returned,
-                        returnable: line.quantity.get().saturating_sub(returned),
-                        total,
-                    }
+                    line_view(i, &line.description, line.quantity.get(), total, &found.returned)
                 })
                 .collect(),
         };
-        self.lookup = Some(found);
+        self.lookup = Some(Lookup::Sale(Box::new(found)));
         Ok(lookup)
     }
 
-    /// Refunds the picked lines of the sale last looked up.
+    fn find_order(&mut self, number: OrderNumber) -> Answer<ReturnLookup> {
+        let order = self
+            .register
+            .find_order(number)?
+            .ok_or_else(|| Problem::field("receipt", format!("head office has no online order {number}")))?;
+        let lookup = ReturnLookup {
+            id: number.to_string(),
+            online_order: Some(number.to_string()),
+            store: order.status.clone(),
+            business_day: order.business_day.map(|d| d.to_string()).unwrap_or_default(),
+            total: order.total.as_cents(),
+            lines: order
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, line)| {
+                    let total = line.amounts().total.as_cents();
+                    line_view(i, &line.description, line.quantity.get(), total, &order.returned)
+                })
+                .collect(),
+        };
+        self.lookup = Some(Lookup::Order(order));
+        Ok(lookup)
+    }
+
+    /// Refunds the picked lines of the sale (or online order) last looked up.
     pub fn take_return(&mut self, picks: &[ReturnPick], refund_to: &str, reason: &str) -> Answer<ReturnDone> {
         self.register.signed_in()?;
         let found =
@@ -53,8 +97,14 @@ impl Desk {
         if picks.is_empty() {
             return Err(Problem::field("lines", "pick at least one line and a quantity to return"));
         }
-        let (to, reason) = (input::refund_method(refund_to)?, input::return_reason(reason)?);
-        let record = self.register.take_return(&found, &picks, to, reason)?;
+        let reason = input::return_reason(reason)?;
+        let (record, refund_to) = match &found {
+            Lookup::Sale(found) => {
+                let to = input::refund_method(refund_to)?;
+                (self.register.take_return(found, &picks, to, reason)?, refund_to)
+            }
+            Lookup::Order(order) => (self.register.take_order_return(order, &picks, reason)?, ONLINE_CARD),
+        };
         self.lookup = None;
         Ok(self.returned(&record, refund_to))
     }

@@ -192,6 +192,9 @@ impl From<shared_model::catalogue::ProductInfo> for ProductView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReturnLookup {
     pub id: String,
+    /// Set for an online order (`W-123`): its refund goes back to its card from head office,
+    /// so the screen offers no refund method.
+    pub online_order: Option<String>,
     pub store: String,
     pub business_day: String,
     pub lines: Vec<ReturnLineView>,

@@ -4,9 +4,12 @@ import type { State } from "../state";
 
 const REASONS = ["changed_mind", "defective", "wrong_item", "damaged_in_transit", "other"] as const;
 
-function refundFields(l: Lang): string {
-  return `<label>${t("refundTo", l)}<select name="refund_to">
-      ${["cash", "debit", "credit"].map((k) => `<option value="${k}">${t(k as "cash", l)}</option>`).join("")}</select></label>
+function refundFields(l: Lang, online = false): string {
+  const to = online
+    ? `<p class="note" id="online-refund">${t("onlineRefund", l)}</p><input type="hidden" name="refund_to" value="online_card" />`
+    : `<label>${t("refundTo", l)}<select name="refund_to">
+      ${["cash", "debit", "credit"].map((k) => `<option value="${k}">${t(k as "cash", l)}</option>`).join("")}</select></label>`;
+  return `${to}
     <label>${t("reason", l)}<select name="reason">
       ${REASONS.map((r) => `<option value="${r}">${t(r, l)}</option>`).join("")}</select></label>`;
 }
@@ -22,7 +25,7 @@ export function renderReturn(s: State): string {
   const found = s.lookup;
   const lines = found
     ? `<form data-form="return" id="return-form">
-      <p>${esc(found.store)} · ${esc(found.business_day)} · ${t("total", l)} ${money(found.total, l)}</p>
+      <p>${found.online_order ? `${t("online", l)} ${esc(found.online_order)} · ` : ""}${esc(found.store)} · ${esc(found.business_day)} · ${t("total", l)} ${money(found.total, l)}</p>
       <table class="lines"><thead><tr><th>${t("item", l)}</th><th class="num">${t("sold", l)}</th><th class="num">${t("returned", l)}</th><th class="num">${t("total", l)}</th><th>${t("toReturn", l)}</th><th>${t("restock", l)}</th></tr></thead>
       <tbody>${found.lines
         .map(
@@ -32,7 +35,7 @@ export function renderReturn(s: State): string {
         )
         .join("")}</tbody></table>
       <div class="row">
-        ${refundFields(l)}
+        ${refundFields(l, Boolean(found.online_order))}
         <button class="primary big" type="submit" id="refund">F10 ${t("refund", l)}</button>
       </div></form>`
     : "";
