@@ -318,7 +318,9 @@ fn security_of(method: &str, path: &str) -> Option<&'static str> {
         (_, "/api/shop/accounts" | "/api/shop/sessions" | "/api/shop/sessions/refresh") => None,
         ("get", "/api/shop/products" | "/api/shop/products/{sku}") => None,
         (_, p) if p.starts_with("/api/shop/") => Some("shopper"),
-        (_, "/api/sync/push" | "/api/sync/pull" | "/api/sync/sales/{id}") => Some("device"),
+        (_, "/api/sync/push" | "/api/sync/pull" | "/api/sync/sales/{id}" | "/api/sync/orders/{number}") => {
+            Some("device")
+        }
         _ => Some("session"),
     }
 }
