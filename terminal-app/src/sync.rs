@@ -220,21 +220,7 @@ impl Client {
 impl Client {
     /// Looks a sale up at head office; `None` when head office does not have it.
     pub fn sale(&self, secret: &str, id: &shared_model::RecordId) -> Result<Option<RemoteSale>> {
-        let response = self
-            .http
-            .get(format!("{}/api/sync/sales/{id}", self.base))
-            .bearer_auth(secret)
-            .send()
-            .map_err(offline)?;
-        let status = response.status();
-        let text = response.text().map_err(offline)?;
-        match status {
-            s if s.is_success() => {
-                serde_json::from_str(&text).map(Some).map_err(|e| RegisterError::Refused(e.to_string()))
-            }
-            reqwest::StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(not_served(status, &text)),
-        }
+        self.find(secret, &format!("/api/sync/sales/{id}"))
     }
 
     /// An online order with what came back of it; `None` when head office has no such order.
@@ -243,12 +229,13 @@ impl Client {
         secret: &str,
         number: shared_model::OrderNumber,
     ) -> Result<Option<shared_model::protocol::OrderForReturn>> {
-        let response = self
-            .http
-            .get(format!("{}/api/sync/orders/{}", self.base, number.get()))
-            .bearer_auth(secret)
-            .send()
-            .map_err(offline)?;
+        self.find(secret, &format!("/api/sync/orders/{}", number.get()))
+    }
+
+    /// GETs `path` as this register: its answer, or `None` on a 404.
+    fn find<T: serde::de::DeserializeOwned>(&self, secret: &str, path: &str) -> Result<Option<T>> {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).bearer_auth(secret).send().map_err(offline)?;
         let status = response.status();
         let text = response.text().map_err(offline)?;
         match status {
