@@ -67,6 +67,8 @@ pub async fn raise(conn: &mut AnyConnection, kind: Kind, subject: &str, alert: A
          VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
          ON CONFLICT (kind, subject) DO UPDATE SET message = excluded.message,
              raised_ms = CASE WHEN alerts.resolved_ms IS NULL THEN alerts.raised_ms ELSE excluded.raised_ms END,
+             acknowledged_by = CASE WHEN alerts.resolved_ms IS NULL THEN alerts.acknowledged_by ELSE NULL END,
+             acknowledged_ms = CASE WHEN alerts.resolved_ms IS NULL THEN alerts.acknowledged_ms ELSE NULL END,
              resolved_ms = NULL",
     )
     .bind(kind.as_str())
@@ -108,6 +110,9 @@ pub struct AlertView {
     pub message: String,
     pub raised_ms: i64,
     pub resolved_ms: Option<i64>,
+    /// Who said they are on it, and when.
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_ms: Option<i64>,
 }
 
 /// A row of `alerts`.
@@ -121,6 +126,8 @@ struct AlertRow {
     message: String,
     raised_ms: i64,
     resolved_ms: Option<i64>,
+    acknowledged_by: Option<String>,
+    acknowledged_ms: Option<i64>,
 }
 
 impl TryFrom<AlertRow> for AlertView {
@@ -136,6 +143,8 @@ impl TryFrom<AlertRow> for AlertView {
             message: row.message,
             raised_ms: row.raised_ms,
             resolved_ms: row.resolved_ms,
+            acknowledged_by: row.acknowledged_by,
+            acknowledged_ms: row.acknowledged_ms,
         })
     }
 }
@@ -143,7 +152,8 @@ impl TryFrom<AlertRow> for AlertView {
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, open_only: bool, kind: Option<&str>) -> sqlx::Result<Vec<AlertView>> {
     let rows: Vec<AlertRow> = sqlx::query_as(
-        "SELECT kind, subject, location, sku, record_id, message, raised_ms, resolved_ms FROM alerts
+        "SELECT kind, subject, location, sku, record_id, message, raised_ms, resolved_ms, acknowledged_by,
+                acknowledged_ms FROM alerts
          WHERE ($1 = 0 OR resolved_ms IS NULL) AND ($2 = '' OR kind = $2) ORDER BY raised_ms DESC, kind, subject",
     )
     .bind(i64::from(open_only))
@@ -151,4 +161,24 @@ pub async fn list(db: &Db, open_only: bool, kind: Option<&str>) -> sqlx::Result<
     .fetch_all(db.pool())
     .await?;
     rows.into_iter().map(AlertView::try_from).collect()
+}
+
+/// Notes that `by` has seen the open alert `kind` about `subject` and is on it. It stays open
+/// until its cause goes away; raised again after that, it needs a new acknowledgement.
+/// False when there is no such open alert.
+#[tracing::instrument(skip_all)]
+pub async fn acknowledge(db: &Db, kind: &str, subject: &str, by: &str) -> sqlx::Result<bool> {
+    let done = db
+        .write(
+            sqlx::query(
+                "UPDATE alerts SET acknowledged_by = $1, acknowledged_ms = $2
+                 WHERE kind = $3 AND subject = $4 AND resolved_ms IS NULL",
+            )
+            .bind(by)
+            .bind(now_ms())
+            .bind(kind)
+            .bind(subject),
+        )
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

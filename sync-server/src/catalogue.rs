@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared_model::catalogue::{CashierInfo, LocationInfo, ProductInfo};
 use shared_model::protocol::Change;
 use shared_model::{Barcode, LocationCode, LocationKind, Money, Sku, TaxClass};
@@ -152,6 +152,38 @@ pub async fn location_of_kind(db: &Db, kind: LocationKind) -> anyhow::Result<Opt
 /// exist. A barcode another product holds is a conflict.
 #[tracing::instrument(skip_all)]
 pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> Result<()> {
+    save_product_with(db, product, None, create).await
+}
+
+/// What only head office keeps of a product: registers do not carry it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extras {
+    pub description: String,
+    /// The most a location should hold; 0 for no maximum.
+    pub max_level: u32,
+}
+
+/// Longest product description.
+pub const MAX_DESCRIPTION: usize = 2_000;
+
+/// A product as head office's pages show it: what registers carry, and the [`Extras`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductDetails {
+    #[serde(flatten)]
+    pub product: ProductInfo,
+    #[serde(flatten)]
+    pub extras: Extras,
+}
+
+/// Like [`save_product`], and sets the product's [`Extras`] too when given (otherwise a new
+/// product has none and an edited one keeps its own).
+#[tracing::instrument(skip_all)]
+pub async fn save_product_with(
+    db: &Db,
+    product: &ProductInfo,
+    extras: Option<&Extras>,
+    create: bool,
+) -> Result<()> {
     let mut tx = db.begin().await?;
     if create {
         insert_product(&mut tx, product).await.map_err(|e| {
@@ -199,6 +231,14 @@ pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> Resul
             e.into()
         }
     })?;
+    if let Some(extras) = extras {
+        sqlx::query("UPDATE products SET description = $1, max_level = $2 WHERE sku = $3")
+            .bind(extras.description.as_str())
+            .bind(i64::from(extras.max_level))
+            .bind(product.sku.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
     publish_product(&mut tx, product).await?;
     tx.commit().await?;
     Ok(())
@@ -532,4 +572,69 @@ pub async fn put_cashier(db: &Db, cashier: &CashierInfo) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     save_cashier(&mut tx, cashier).await?;
     tx.commit().await
+}
+
+/// A product's [`Extras`], as the pages read them.
+#[derive(Debug, sqlx::FromRow)]
+struct ExtrasRow {
+    sku: String,
+    description: String,
+    max_level: i64,
+}
+
+/// Products in SKU order, filtered, with what only head office keeps of them.
+#[tracing::instrument(skip_all)]
+pub async fn details(db: &Db, query: &ProductQuery) -> Result<Vec<ProductDetails>> {
+    let products = products(db, query).await?;
+    if products.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT sku, description, max_level FROM products WHERE sku IN ({})",
+        list_placeholders(db.placeholder(), 1, products.len())
+    );
+    let mut rows = sqlx::query_as::<_, ExtrasRow>(sqlx::AssertSqlSafe(sql));
+    for product in &products {
+        rows = rows.bind(product.sku.as_str());
+    }
+    let mut extras: BTreeMap<String, Extras> = BTreeMap::new();
+    for row in rows.fetch_all(db.pool()).await? {
+        let max_level = from_i64("products.max_level", row.max_level)?;
+        extras.insert(row.sku, Extras { description: row.description, max_level });
+    }
+    Ok(products
+        .into_iter()
+        .map(|product| {
+            let extras = extras.remove(product.sku.as_str()).unwrap_or_default();
+            ProductDetails { product, extras }
+        })
+        .collect())
+}
+
+/// One product with its [`Extras`].
+#[tracing::instrument(skip_all)]
+pub async fn product_details(db: &Db, sku: &Sku) -> Result<ProductDetails> {
+    let product = product(db, sku).await?;
+    let row: ExtrasRow = sqlx::query_as("SELECT sku, description, max_level FROM products WHERE sku = $1")
+        .bind(sku.as_str())
+        .fetch_one(db.pool())
+        .await?;
+    let max_level = from_i64("products.max_level", row.max_level)?;
+    Ok(ProductDetails { product, extras: Extras { description: row.description, max_level } })
+}
+
+/// A product's name and maximum level, as the dashboard reads them.
+#[derive(Debug, sqlx::FromRow)]
+struct NameRow {
+    sku: String,
+    name: String,
+    max_level: i64,
+}
+
+/// Names and maximum levels (0: none) of every product, by SKU.
+#[tracing::instrument(skip_all)]
+pub async fn names_and_maxima(db: &Db) -> sqlx::Result<BTreeMap<String, (String, i64)>> {
+    let rows: Vec<NameRow> =
+        sqlx::query_as("SELECT sku, name, max_level FROM products").fetch_all(db.pool()).await?;
+    Ok(rows.into_iter().map(|row| (row.sku, (row.name, row.max_level))).collect())
 }

@@ -107,3 +107,13 @@ pub async fn read(db: &Db, store: &str, cursor: Cursor, limit: u32) -> anyhow::R
     }
     Ok(Page { changes, next, more })
 }
+
+/// The version `kind`/`key` was last published at, if it ever was.
+#[tracing::instrument(skip_all)]
+pub async fn version_of(db: &Db, kind: &str, key: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT version FROM feed WHERE kind = $1 AND key = $2")
+        .bind(kind)
+        .bind(key)
+        .fetch_optional(db.pool())
+        .await
+}

@@ -27,6 +27,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The account exists, or the change would leave the chain without an admin.
+    #[error("{0}")]
+    Conflict(String),
     /// Too many failed attempts: try again after `retry_after_s`.
     #[error("{detail}")]
     Throttled { detail: String, retry_after_s: u64 },
@@ -79,7 +82,7 @@ impl Role {
         }
     }
 
-    fn parse(text: &str) -> Option<Role> {
+    pub fn parse(text: &str) -> Option<Role> {
         [Role::Admin, Role::Manager, Role::Logistics].into_iter().find(|r| r.as_str() == text)
     }
 }
@@ -368,11 +371,14 @@ pub async fn attempt_succeeded(db: &Db, attempt: Attempt) -> sqlx::Result<()> {
 struct UserRow {
     password_hash: String,
     role: String,
+    disabled: i64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Session {
     pub token: String,
+    /// What a page sends as `X-CSRF-Token` with its writes when it signs in with a cookie.
+    pub csrf: String,
     pub username: String,
     pub role: Role,
     pub expires_ms: i64,
@@ -395,17 +401,23 @@ pub async fn log_in(
         return Err(Error::invalid("password", format!("a password has at most {MAX_PASSWORD} characters")));
     }
     let attempt = start_attempt(db, &account_key(username), address).await?;
-    let known: Option<UserRow> = sqlx::query_as("SELECT password_hash, role FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?;
+    let known: Option<UserRow> =
+        sqlx::query_as("SELECT password_hash, role, disabled FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(db.pool())
+            .await?;
     let hash = known.as_ref().map_or_else(|| decoy_hash().to_owned(), |user| user.password_hash.clone());
     let verified = slots.verify(password, &hash).await?;
+    let disabled = known.as_ref().is_some_and(|user| user.disabled != 0);
     let role = known.and_then(|user| Role::parse(&user.role)).filter(|_| verified);
     let Some(role) = role else {
         return Err(Error::Unauthorized("wrong username or password".into()));
     };
     attempt_succeeded(db, attempt).await?;
+    // Said only to whoever knows the password: it tells them whom to ask.
+    if disabled {
+        return Err(Error::Forbidden("this account is disabled: ask an administrator".into()));
+    }
     let now = now_ms();
     // Expired sessions are of no use to anyone: each sign-in sweeps them away.
     db.write(sqlx::query("DELETE FROM sessions WHERE expires_ms < $1").bind(now)).await?;
@@ -418,7 +430,14 @@ pub async fn log_in(
             .bind(expires_ms),
     )
     .await?;
-    Ok(Session { token, username: username.to_owned(), role, expires_ms })
+    Ok(Session { csrf: csrf_of(&token), token, username: username.to_owned(), role, expires_ms })
+}
+
+/// The anti-forgery token of a session: pages send it back in a header with every write, which
+/// a page of another site cannot read and so cannot send (the session's cookie it could).
+/// Derived from the session's token, so nothing more is stored, and useless without it.
+pub fn csrf_of(token: &str) -> String {
+    hex::encode(Sha256::digest(format!("csrf:{token}").as_bytes()))
 }
 
 /// Ends the session whose token is `token`.
@@ -481,6 +500,9 @@ pub struct Staff {
     pub role: Role,
     /// The session's token, hashed: what signing out deletes.
     pub token_hash: String,
+    /// The session's anti-forgery token ([`csrf_of`]).
+    pub csrf: String,
+    pub expires_ms: i64,
 }
 
 impl Staff {
@@ -508,7 +530,7 @@ pub async fn staff_of_session(db: &Db, token: &str) -> Result<Staff> {
     let token_hash = hash_secret(token);
     let session: SessionRow = sqlx::query_as(
         "SELECT u.username, u.role, s.expires_ms FROM sessions s JOIN users u ON u.username = s.username
-         WHERE s.token_hash = $1",
+         WHERE s.token_hash = $1 AND u.disabled = 0",
     )
     .bind(&token_hash)
     .fetch_optional(db.pool())
@@ -518,7 +540,13 @@ pub async fn staff_of_session(db: &Db, token: &str) -> Result<Staff> {
         return Err(Error::Unauthorized("the session has expired: sign in again".into()));
     }
     let role = Role::parse(&session.role).ok_or_else(|| Error::Forbidden("unknown role".into()))?;
-    Ok(Staff { username: session.username, role, token_hash })
+    Ok(Staff {
+        username: session.username,
+        role,
+        token_hash,
+        csrf: csrf_of(token),
+        expires_ms: session.expires_ms,
+    })
 }
 
 /// An enrolled register, authenticated by its device secret.
@@ -795,13 +823,191 @@ where
     }
 }
 
+/// Records a pull, and the newest feed version it handed the register (`handed`).
 #[tracing::instrument(skip_all)]
-pub async fn note_pull(db: &Db, register: &RegisterId) -> sqlx::Result<()> {
+pub async fn note_pull(db: &Db, register: &RegisterId, handed: u64) -> sqlx::Result<()> {
+    let handed = crate::db::to_i64("handed", handed)?;
     db.write(
-        sqlx::query("UPDATE registers SET last_pull_ms = $1 WHERE id = $2")
-            .bind(now_ms())
-            .bind(register.as_str()),
+        sqlx::query(
+            "UPDATE registers SET last_pull_ms = $1,
+                 pulled_version = CASE WHEN pulled_version < $2 THEN $2 ELSE pulled_version END
+             WHERE id = $3",
+        )
+        .bind(now_ms())
+        .bind(handed)
+        .bind(register.as_str()),
     )
     .await?;
+    Ok(())
+}
+
+/// How far a change published at feed `version` has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Reach {
+    /// Registers that have pulled it.
+    pub reached: i64,
+    /// Registers that will: enrolled and not revoked.
+    pub registers: i64,
+}
+
+/// How many of the working registers have been handed the feed's `version` by a pull.
+#[tracing::instrument(skip_all)]
+pub async fn reach(db: &Db, version: i64) -> sqlx::Result<Reach> {
+    let (reached, registers): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN pulled_version >= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS reached,
+                COUNT(*) AS registers
+         FROM registers WHERE secret_hash IS NOT NULL AND revoked_ms IS NULL",
+    )
+    .bind(version)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(Reach { reached, registers })
+}
+
+/// A head-office account, as the people page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
+/// A row of `users`, as the people page reads it.
+#[derive(Debug, sqlx::FromRow)]
+struct AccountRow {
+    username: String,
+    role: String,
+    disabled: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AccountRow) -> sqlx::Result<Account> {
+        let role = Role::parse(&row.role)
+            .ok_or_else(|| crate::db::corrupt("users.role", format!("{:?} is no role", row.role)))?;
+        Ok(Account { username: row.username, role, disabled: row.disabled != 0 })
+    }
+}
+
+/// Every head-office account, by name.
+#[tracing::instrument(skip_all)]
+pub async fn accounts(db: &Db) -> Result<Vec<Account>> {
+    let rows: Vec<AccountRow> =
+        sqlx::query_as("SELECT username, role, disabled FROM users ORDER BY username")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(Account::try_from).collect::<sqlx::Result<_>>()?)
+}
+
+/// A username: 3 to 64 of lower-case letters, digits, dot, dash and underscore, so that it
+/// reads the same in a log, a URL and an audit line.
+fn check_username(username: &str) -> Result<()> {
+    let ok = (3..=MAX_USERNAME).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "username",
+            "a username has 3 to 64 lower-case letters, digits, dots, dashes or underscores",
+        ))
+    }
+}
+
+fn check_new_password(field: &str, password: &str) -> Result<()> {
+    let count = password.chars().count();
+    if (MIN_PASSWORD..=MAX_PASSWORD).contains(&count) {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")))
+    }
+}
+
+/// Creates a head-office account (an admin's act). A name already taken is a conflict.
+#[tracing::instrument(skip_all)]
+pub async fn create_account(
+    db: &Db,
+    slots: &PasswordSlots,
+    username: &str,
+    role: Role,
+    password: &str,
+) -> Result<Account> {
+    check_username(username)?;
+    check_new_password("password", password)?;
+    let hash = slots.hash(password).await?;
+    let inserted = db
+        .write(
+            sqlx::query(
+                "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING",
+            )
+            .bind(username)
+            .bind(hash)
+            .bind(role.as_str()),
+        )
+        .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(Error::Conflict(format!("there is already an account {username}")));
+    }
+    Ok(Account { username: username.to_owned(), role, disabled: false })
+}
+
+/// Disables or enables an account. Disabling ends its sessions. Nobody disables themselves,
+/// and the last enabled admin stays: the chain would have nobody left to manage accounts.
+#[tracing::instrument(skip_all)]
+pub async fn set_disabled(db: &Db, by: &Staff, username: &str, disabled: bool) -> Result<Account> {
+    if disabled && by.username == username {
+        return Err(Error::Conflict("you cannot disable your own account".into()));
+    }
+    let mut tx = db.begin().await?;
+    // Serialises admins disabling each other, so two cannot both pass the last-admin check.
+    crate::db::lock_keys(&mut tx, &["users:admins".to_owned()]).await?;
+    let row: AccountRow = sqlx::query_as("SELECT username, role, disabled FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no account {username}")))?;
+    if disabled && row.role == Role::Admin.as_str() {
+        let admins: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
+                .fetch_one(&mut *tx)
+                .await?;
+        if admins <= 1 {
+            return Err(Error::Conflict(format!("{username} is the last enabled admin")));
+        }
+    }
+    sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
+        .bind(i64::from(disabled))
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Account { disabled, ..Account::try_from(row)? })
+}
+
+/// Sets another person's password (an admin's act, when it is forgotten); their sessions end
+/// and their sign-in lock is lifted.
+#[tracing::instrument(skip_all)]
+pub async fn reset_password(db: &Db, slots: &PasswordSlots, username: &str, new: &str) -> Result<()> {
+    check_new_password("new_password", new)?;
+    let hash = slots.hash(new).await?;
+    let mut tx = db.begin().await?;
+    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+        .bind(hash)
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound(format!("no account {username}")));
+    }
+    sqlx::query("DELETE FROM sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM attempt_throttle WHERE key = $1")
+        .bind(account_key(username))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -394,3 +394,57 @@ pub async fn reserved_total(db: &Db) -> sqlx::Result<i64> {
         .fetch_one(db.pool())
         .await
 }
+
+/// Units on hand of each of `skus` at `location` (those with a level), in the caller's
+/// transaction.
+#[tracing::instrument(skip_all)]
+pub async fn on_hand(
+    conn: &mut AnyConnection,
+    location: &LocationCode,
+    skus: &[Sku],
+) -> sqlx::Result<BTreeMap<Sku, i64>> {
+    let mut out = BTreeMap::new();
+    for chunk in skus.chunks(500) {
+        let sql = format!(
+            "SELECT sku, quantity FROM stock_levels WHERE location = {} AND sku IN ({})",
+            crate::db::list_placeholders(crate::db::placeholder(conn), 1, 1),
+            crate::db::list_placeholders(crate::db::placeholder(conn), 2, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(location.as_str());
+        for sku in chunk {
+            query = query.bind(sku.as_str());
+        }
+        for (sku, units) in query.fetch_all(&mut *conn).await? {
+            out.insert(parse::<Sku>("sku", &sku)?, units);
+        }
+    }
+    Ok(out)
+}
+
+/// Every level at or below zero: what is out of stock where.
+#[tracing::instrument(skip_all)]
+pub async fn stock_outs(db: &Db) -> sqlx::Result<Vec<(String, String, i64)>> {
+    sqlx::query_as(
+        "SELECT location, sku, quantity FROM stock_levels WHERE quantity <= 0 ORDER BY location, sku",
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Every level of the given products, at every location.
+#[tracing::instrument(skip_all)]
+pub async fn levels_of(db: &Db, skus: &[&str]) -> sqlx::Result<Vec<(String, String, i64)>> {
+    let mut out = Vec::new();
+    for chunk in skus.chunks(500) {
+        let sql = format!(
+            "SELECT location, sku, quantity FROM stock_levels WHERE sku IN ({}) ORDER BY location, sku",
+            crate::db::list_placeholders(db.placeholder(), 1, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql));
+        for sku in chunk {
+            query = query.bind(*sku);
+        }
+        out.extend(query.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
+}

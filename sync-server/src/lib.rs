@@ -11,9 +11,10 @@
 //! | [`reporting`] | daily totals, the consolidated report |
 //! | [`replenishment`] | store requests, logistics decisions, transfers |
 //! | [`alerts`] | what head office should look at |
+//! | [`dashboard`] | nothing: it puts the other contexts' figures side by side for head office |
 //! | [`identity`] | head-office users, sessions, registers and enrolment |
 //! | [`shop`] | the online shop: customers, carts, the checkout saga, orders, payments |
-//! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI |
+//! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI, the pages, live events |
 //! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
 //!
@@ -26,6 +27,7 @@
 
 pub mod alerts;
 pub mod catalogue;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod feed;
@@ -101,6 +103,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let mut settings = config.settings;
+    settings.secure_cookies |= config.tls.is_some();
     if settings.payment_url.is_none() && config.demo {
         // The demo pays through the local processor, in this process, in test mode.
         let processor =

@@ -53,6 +53,10 @@ struct Args {
     /// Seconds a call to the card processor may take before its answer counts as lost.
     #[arg(long, env = "CAISSE_PAYMENT_TIMEOUT_SECONDS", default_value_t = 10)]
     payment_timeout_seconds: u64,
+    /// Mark the pages' session cookie Secure: set it behind a proxy that ends HTTPS (with
+    /// --tls-cert it is always set).
+    #[arg(long, env = "CAISSE_SECURE_COOKIES")]
+    secure_cookies: bool,
     /// Seconds a checkout belongs to its request before the recovery takes it over; must be
     /// longer than the payment timeout.
     #[arg(long, env = "CAISSE_CHECKOUT_LEASE_SECONDS", default_value_t = 30)]
@@ -102,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 ..Default::default()
             },
+            secure_cookies: args.secure_cookies,
         },
     })
     .await

@@ -17,6 +17,9 @@ use crate::inventory::{self, Move};
 /// Why a decision could not be recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A value is refused; `field` names it.
+    #[error("{detail}")]
+    Invalid { field: String, detail: String },
     #[error("{0}")]
     NotFound(String),
     /// Already decided.
@@ -208,16 +211,55 @@ pub async fn requests(db: &Db, status: Option<&str>) -> anyhow::Result<Vec<Reque
     Ok(rows.into_iter().map(RequestView::try_from).collect::<sqlx::Result<_>>()?)
 }
 
-/// Records logistics' decision on a request; an approval ships a transfer out of `logistics`.
+fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Error {
+    Error::Invalid { field: field.into(), detail: detail.into() }
+}
+
+/// The lines an approval ships: the request's, or the quantities logistics typed instead
+/// (`approved`: SKU and units, 0 to leave a line out). Only products the store asked for.
+fn approved_lines(
+    requested: &[ItemQuantity],
+    approved: Option<&[(shared_model::Sku, u32)]>,
+) -> Result<Vec<ItemQuantity>, Error> {
+    let Some(approved) = approved else { return Ok(requested.to_vec()) };
+    let mut lines = Vec::new();
+    for (index, (sku, units)) in approved.iter().enumerate() {
+        if !requested.iter().any(|l| l.sku == *sku) {
+            return Err(invalid(format!("lines[{index}].sku"), format!("the store did not ask for {sku}")));
+        }
+        if approved[..index].iter().any(|(other, _)| other == sku) {
+            return Err(invalid(format!("lines[{index}].sku"), format!("{sku} is listed twice")));
+        }
+        if *units > 0 {
+            let quantity = shared_model::Quantity::new(*units)
+                .map_err(|e| invalid(format!("lines[{index}].quantity"), e.to_string()))?;
+            lines.push(ItemQuantity { sku: sku.clone(), quantity });
+        }
+    }
+    if lines.is_empty() {
+        return Err(invalid("lines", "approve at least one unit, or reject the request"));
+    }
+    Ok(lines)
+}
+
+/// Records logistics' decision on a request; an approval ships a transfer out of `logistics`,
+/// of the quantities asked for or of those given in `approved`. A rejection says why.
 #[tracing::instrument(skip_all)]
 pub async fn decide_request(
     db: &Db,
     request: RecordId,
     decision: Decision,
     note: Option<String>,
+    approved: Option<&[(shared_model::Sku, u32)]>,
     by: &str,
     logistics: &LocationCode,
 ) -> Result<ReplenishmentDecision, Error> {
+    if decision == Decision::Rejected && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(invalid("note", "say why the request is rejected"));
+    }
+    if decision == Decision::Rejected && approved.is_some() {
+        return Err(invalid("lines", "a rejection ships nothing: leave lines out"));
+    }
     let mut tx = db.begin().await?;
     // Claiming the row with a conditional update makes two deciders race safely: one wins.
     let status = match decision {
@@ -250,43 +292,10 @@ pub async fn decide_request(
     let mut entries = Vec::new();
     let mut transfer = None;
     if decision == Decision::Approved {
-        let id = uuid::Uuid::now_v7();
+        let lines = approved_lines(&lines, approved)?;
+        let (id, shipped) = ship(&mut tx, logistics, &store, lines, None).await?;
         transfer = Some(id);
-        let moves: Vec<Move> = lines
-            .iter()
-            .map(|l| Move {
-                location: logistics.clone(),
-                sku: l.sku.clone(),
-                delta: -i64::from(l.quantity.get()),
-                kind: "transfer_out",
-                record_id: None,
-            })
-            .collect();
-        entries.extend(inventory::apply(&mut tx, &moves).await?);
-        let shipped = now_ms();
-        sqlx::query(
-            "INSERT INTO transfers (id, from_loc, to_loc, lines, shipped_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id.to_string())
-        .bind(logistics.as_str())
-        .bind(store.as_str())
-        .bind(serde_json::to_string(&lines).map_err(anyhow::Error::from)?)
-        .bind(shipped)
-        .execute(&mut *tx)
-        .await?;
-        entries.push(Entry {
-            kind: "transfer",
-            key: id.to_string(),
-            audience: Some(store.clone()),
-            change: Change::Transfer(TransferNotice {
-                transfer: id,
-                from: logistics.clone(),
-                to: store.clone(),
-                lines,
-                // Exact: `now_ms` is never negative.
-                shipped_ms: shipped.unsigned_abs(),
-            }),
-        });
+        entries.extend(shipped);
     }
     let answer = ReplenishmentDecision { request, store: store.clone(), decision, transfer, note };
     entries.push(Entry {
@@ -298,4 +307,159 @@ pub async fn decide_request(
     feed::publish(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(answer)
+}
+
+/// Ships a transfer: the goods leave `from` at once and reach `to` when its register records
+/// their receipt. Answers the transfer's id and the feed entries to publish (the levels that
+/// moved, and the notice to the receiving store).
+async fn ship(
+    conn: &mut AnyConnection,
+    from: &LocationCode,
+    to: &LocationCode,
+    lines: Vec<ItemQuantity>,
+    started_by: Option<&str>,
+) -> Result<(uuid::Uuid, Vec<Entry>), Error> {
+    let id = uuid::Uuid::now_v7();
+    let moves: Vec<Move> = lines
+        .iter()
+        .map(|l| Move {
+            location: from.clone(),
+            sku: l.sku.clone(),
+            delta: -i64::from(l.quantity.get()),
+            kind: "transfer_out",
+            record_id: None,
+        })
+        .collect();
+    let mut entries = inventory::apply(conn, &moves).await?;
+    let shipped = now_ms();
+    sqlx::query(
+        "INSERT INTO transfers (id, from_loc, to_loc, lines, shipped_ms, started_by) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.to_string())
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(serde_json::to_string(&lines).map_err(anyhow::Error::from)?)
+    .bind(shipped)
+    .bind(started_by)
+    .execute(&mut *conn)
+    .await?;
+    entries.push(Entry {
+        kind: "transfer",
+        key: id.to_string(),
+        audience: Some(to.clone()),
+        change: Change::Transfer(TransferNotice {
+            transfer: id,
+            from: from.clone(),
+            to: to.clone(),
+            lines,
+            // Exact: `now_ms` is never negative.
+            shipped_ms: shipped.unsigned_abs(),
+        }),
+    });
+    Ok((id, entries))
+}
+
+/// A transfer head office started (a redistribution from a store that has the product, or a
+/// replenishment from the logistics centre, often from a critical-stock alert). `from` must
+/// hold every unit it sends: a transfer never takes a location's stock below zero.
+#[tracing::instrument(skip_all)]
+pub async fn start_transfer(
+    db: &Db,
+    from: &LocationCode,
+    to: &LocationCode,
+    lines: Vec<ItemQuantity>,
+    by: &str,
+) -> Result<TransferView, Error> {
+    if from == to {
+        return Err(invalid("to", "a transfer goes to another location"));
+    }
+    if lines.is_empty() {
+        return Err(invalid("lines", "a transfer ships at least one line"));
+    }
+    if let Some(index) = (1..lines.len()).find(|&i| lines[..i].iter().any(|l| l.sku == lines[i].sku)) {
+        return Err(invalid(format!("lines[{index}].sku"), format!("{} is listed twice", lines[index].sku)));
+    }
+    let mut tx = db.begin().await?;
+    // Two transfers out of one shelf at once must not both count the same units.
+    let keys: Vec<String> = lines.iter().map(|l| format!("stock:{from}:{}", l.sku)).collect();
+    lock_keys(&mut tx, &keys).await?;
+    let skus: Vec<shared_model::Sku> = lines.iter().map(|l| l.sku.clone()).collect();
+    let on_hand = inventory::on_hand(&mut tx, from, &skus).await?;
+    for (index, line) in lines.iter().enumerate() {
+        let held = on_hand.get(&line.sku).copied().unwrap_or(0);
+        if held < i64::from(line.quantity.get()) {
+            return Err(Error::Conflict(format!(
+                "{from} holds {held} of {} and cannot send {} (lines[{index}])",
+                line.sku,
+                line.quantity.get()
+            )));
+        }
+    }
+    let (id, entries) = ship(&mut tx, from, to, lines.clone(), Some(by)).await?;
+    feed::publish(&mut tx, entries).await?;
+    tx.commit().await?;
+    Ok(TransferView {
+        id: id.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        lines,
+        shipped_ms: now_ms(),
+        received: false,
+        started_by: Some(by.to_owned()),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TransferView {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    #[schema(value_type = Object)]
+    pub lines: Vec<ItemQuantity>,
+    pub shipped_ms: i64,
+    /// Whether the receiving store has recorded its receipt.
+    pub received: bool,
+    /// Who started it from the pages; none for an approved request's.
+    pub started_by: Option<String>,
+}
+
+/// A row of `transfers`, with whether it was received.
+#[derive(Debug, sqlx::FromRow)]
+struct TransferListRow {
+    id: String,
+    from_loc: String,
+    to_loc: String,
+    lines: String,
+    shipped_ms: i64,
+    started_by: Option<String>,
+    receipts: i64,
+}
+
+/// Transfers, newest first; only those not received yet when `open_only`.
+#[tracing::instrument(skip_all)]
+pub async fn transfers(db: &Db, open_only: bool, limit: u32) -> Result<Vec<TransferView>, Error> {
+    let rows: Vec<TransferListRow> = sqlx::query_as(
+        "SELECT t.id, t.from_loc, t.to_loc, t.lines, t.shipped_ms, t.started_by,
+                (SELECT COUNT(*) FROM transfer_receipts r WHERE r.transfer = t.id) AS receipts
+         FROM transfers t
+         WHERE $2 = 0 OR NOT EXISTS (SELECT 1 FROM transfer_receipts r WHERE r.transfer = t.id)
+         ORDER BY t.shipped_ms DESC, t.id LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .bind(i64::from(open_only))
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(TransferView {
+            lines: serde_json::from_str(&row.lines).map_err(|e| corrupt("transfers.lines", e))?,
+            id: row.id,
+            from: row.from_loc,
+            to: row.to_loc,
+            shipped_ms: row.shipped_ms,
+            received: row.receipts > 0,
+            started_by: row.started_by,
+        });
+    }
+    Ok(out)
 }

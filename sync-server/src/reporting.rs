@@ -489,3 +489,36 @@ pub fn to_csv(report: &SalesReportView) -> anyhow::Result<String> {
     }
     Ok(String::from_utf8(out.into_inner()?)?)
 }
+
+/// A store's revenue (net sales less net refunds, before tax) on one business day.
+#[derive(Debug, sqlx::FromRow)]
+struct DayRevenueRow {
+    store: String,
+    business_day: String,
+    revenue: i64,
+}
+
+/// Revenue per (location, business day) from `from` to `to` inclusive, in cents: net sales
+/// less net refunds, before tax.
+#[tracing::instrument(skip_all)]
+pub async fn revenue_by_day(
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<Vec<(String, NaiveDate, i64)>> {
+    let rows: Vec<DayRevenueRow> = sqlx::query_as(
+        "SELECT store, business_day, CAST(net_sales - net_refunds AS BIGINT) AS revenue
+         FROM daily_sales WHERE business_day >= $1 AND business_day <= $2",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let day = NaiveDate::parse_from_str(&row.business_day, "%Y-%m-%d")
+                .map_err(|e| crate::db::corrupt("daily_sales.business_day", e))?;
+            Ok((row.store, day, row.revenue))
+        })
+        .collect()
+}

@@ -737,7 +737,7 @@ pub async fn pull(db: &Db, register: &Register, body: &[u8]) -> Result<PullRespo
     to_i64("cursor", request.cursor.0)
         .map_err(|e| Error::Malformed { field: "pull.cursor".into(), detail: e.to_string() })?;
     let page = feed::read(db, register.store.as_str(), request.cursor, request.limit).await?;
-    identity::note_pull(db, &register.id).await?;
+    identity::note_pull(db, &register.id, page.next.0).await?;
     let response = PullResponse {
         changes: page.changes,
         next: page.next,

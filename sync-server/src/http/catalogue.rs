@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/products", get(list_products).post(create_product))
         .route("/api/products/{sku}", get(get_product).put(update_product))
+        .route("/api/products/{sku}/reach", get(product_reach))
+        .route("/api/catalogue", get(list_details))
         .route("/api/locations", get(list_locations))
         .route("/api/cashiers", post(create_cashier))
 }
@@ -47,6 +49,12 @@ pub struct ProductInput {
     pub reorder_threshold: u32,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Head office's own description (pages only); kept as it is when absent.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The most a location should hold (0: no maximum); kept as it is when absent.
+    #[serde(default)]
+    pub max_level: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -54,6 +62,38 @@ fn yes() -> bool {
 }
 
 impl ProductInput {
+    /// The [`catalogue::Extras`] the input sets, if it sets any (absent fields keep theirs).
+    fn extras(&self, current: Option<catalogue::Extras>) -> ApiResult<Option<catalogue::Extras>> {
+        if self.description.is_none() && self.max_level.is_none() {
+            return Ok(None);
+        }
+        let current = current.unwrap_or_default();
+        let description = match &self.description {
+            Some(text) => {
+                let text = text.trim().to_owned();
+                if text.chars().count() > catalogue::MAX_DESCRIPTION {
+                    return Err(ApiError::invalid(
+                        "description",
+                        format!("a description has at most {} characters", catalogue::MAX_DESCRIPTION),
+                    ));
+                }
+                text
+            }
+            None => current.description,
+        };
+        let max_level = self.max_level.unwrap_or(current.max_level);
+        if max_level > 1_000_000 {
+            return Err(ApiError::invalid("max_level", "max_level is at most 1000000"));
+        }
+        if max_level != 0 && max_level < self.reorder_threshold {
+            return Err(ApiError::invalid(
+                "max_level",
+                "the maximum is below the reorder threshold (0 means no maximum)",
+            ));
+        }
+        Ok(Some(catalogue::Extras { description, max_level }))
+    }
+
     fn into_product(self, sku: Sku) -> ApiResult<ProductInfo> {
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > shared_model::sale::MAX_DESCRIPTION {
@@ -183,8 +223,10 @@ pub async fn create_product(
     staff.require(&[Role::Manager])?;
     let sku = input.sku.clone().ok_or_else(|| ApiError::invalid("sku", "a new product needs a sku"))?;
     let sku = Sku::parse(&sku).map_err(|e| ApiError::invalid("sku", e))?;
+    let extras = input.extras(None)?;
     let product = input.into_product(sku)?;
-    catalogue::save_product(&state.db, &product, true).await?;
+    catalogue::save_product_with(&state.db, &product, extras.as_ref(), true).await?;
+    state.events.send(super::events::Topic::Catalogue);
     state.catalogue_cache.clear();
     tracing::info!(sku = %product.sku, by = staff.username, "product created");
     Ok((StatusCode::CREATED, Json(product)))
@@ -203,11 +245,53 @@ pub async fn update_product(
     if input.sku.as_deref().is_some_and(|s| s != sku.as_str()) {
         return Err(ApiError::invalid("sku", "the sku in the body differs from the one in the path"));
     }
+    let current = match input.description.is_some() != input.max_level.is_some() {
+        true => Some(catalogue::product_details(&state.db, &sku).await?.extras),
+        false => None,
+    };
+    let extras = input.extras(current)?;
     let product = input.into_product(sku)?;
-    catalogue::save_product(&state.db, &product, false).await?;
+    catalogue::save_product_with(&state.db, &product, extras.as_ref(), false).await?;
+    state.events.send(super::events::Topic::Catalogue);
     state.catalogue_cache.clear();
     tracing::info!(sku = %product.sku, by = staff.username, "product updated");
     Ok(Json(product))
+}
+
+/// Products with what only head office keeps of them: description and maximum level (every role).
+#[utoipa::path(get, path = "/api/catalogue", params(ProductQuery), responses((status = 200, description = "Products in SKU order, with description and max_level")))]
+pub async fn list_details(
+    State(state): State<AppState>,
+    _staff: Staff,
+    QueryParams(query): QueryParams<ProductQuery>,
+) -> ApiResult<Json<Vec<catalogue::ProductDetails>>> {
+    Ok(Json(catalogue::details(&state.db, &query).await?))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReachView {
+    pub sku: String,
+    /// The feed version the product's latest change was published at.
+    pub version: i64,
+    /// Registers that have pulled that change.
+    pub reached: i64,
+    /// Registers enrolled and not revoked.
+    pub registers: i64,
+}
+
+/// How many registers have pulled a product's latest change (every role).
+#[utoipa::path(get, path = "/api/products/{sku}/reach", responses((status = 200, description = "Registers reached", body = ReachView)))]
+pub async fn product_reach(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<ReachView>> {
+    let sku = Sku::parse(&sku).map_err(|e| ApiError::bad("sku", e))?;
+    let version = crate::feed::version_of(&state.db, "product", sku.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no product {sku}")))?;
+    let reach = crate::identity::reach(&state.db, version).await?;
+    Ok(Json(ReachView { sku: sku.into(), version, reached: reach.reached, registers: reach.registers }))
 }
 
 #[utoipa::path(get, path = "/api/locations", responses((status = 200, description = "Every location of the chain")))]

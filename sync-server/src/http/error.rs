@@ -177,6 +177,7 @@ impl From<crate::identity::Error> for ApiError {
             Error::Unauthorized(detail) => ApiError::Unauthorized(detail),
             Error::Forbidden(detail) => ApiError::Forbidden(detail),
             Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Conflict(detail) => ApiError::Conflict(detail),
             Error::Throttled { detail, retry_after_s } => ApiError::TooManyRequests { detail, retry_after_s },
             Error::Busy { detail, retry_after_s } => ApiError::Unavailable { detail, retry_after_s },
             Error::Database(e) => e.into(),
@@ -222,6 +223,7 @@ impl From<crate::replenishment::Error> for ApiError {
     fn from(error: crate::replenishment::Error) -> Self {
         use crate::replenishment::Error;
         match error {
+            Error::Invalid { field, detail } => ApiError::invalid(field, detail),
             Error::NotFound(detail) => ApiError::NotFound(detail),
             Error::Conflict(detail) => ApiError::Conflict(detail),
             Error::Database(e) => e.into(),

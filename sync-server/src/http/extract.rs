@@ -131,7 +131,30 @@ pub(super) fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim()).filter(|c| !c.is_empty())
 }
 
-/// A signed-in head-office user, from the session token.
+/// The cookie that carries a head-office page's session.
+pub const SESSION_COOKIE: &str = "caisse_session";
+/// The header a page sends its session's anti-forgery token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of the cookie `name`, if the request has it.
+pub(super) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
+}
+
+/// A signed-in head-office user, from the session token: a bearer token (API clients), or the
+/// session cookie (the pages). A browser sends a cookie with whatever request a page makes,
+/// including another site's page, so a write by cookie must also carry the session's
+/// anti-forgery token in a header, which only head office's own pages can read. A bearer
+/// token is never sent by a browser on its own, so it needs none.
 impl<S> FromRequestParts<S> for Staff
 where
     AppState: FromRef<S>,
@@ -141,12 +164,23 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = bearer(parts).ok_or_else(|| {
+        if let Some(token) = bearer(parts) {
+            return Ok(identity::staff_of_session(&state.db, token).await?);
+        }
+        let token = cookie(parts, SESSION_COOKIE).ok_or_else(|| {
             ApiError::Unauthorized(
                 "sign in first: send Authorization: Bearer <token from /api/auth/login>".into(),
             )
         })?;
-        Ok(identity::staff_of_session(&state.db, token).await?)
+        let staff = identity::staff_of_session(&state.db, token).await?;
+        let safe = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
+        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if !safe && sent != Some(staff.csrf.as_str()) {
+            return Err(ApiError::Forbidden(format!(
+                "a write signed in by cookie must send the session's {CSRF_HEADER} header"
+            )));
+        }
+        Ok(staff)
     }
 }
 

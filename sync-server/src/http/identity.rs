@@ -1,7 +1,8 @@
 //! Head-office sign-in, passwords and registers: the routes of [`crate::identity`].
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -9,14 +10,20 @@ use shared_model::RegisterId;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ClientAddr, JsonBody};
-use crate::identity::{self, Staff};
+use super::extract::{ClientAddr, JsonBody, SESSION_COOKIE};
+use crate::identity::{self, Role, Staff};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/password", post(password))
+        .route("/api/auth/session", post(open_page_session))
+        .route("/api/auth/me", get(me))
+        .route("/api/users", get(list_users).post(create_user))
+        .route("/api/users/{username}/disable", post(disable_user))
+        .route("/api/users/{username}/enable", post(enable_user))
+        .route("/api/users/{username}/password", post(reset_password))
         .route("/api/registers", get(list_registers).post(create_register))
         .route("/api/registers/{id}/enrolment-code", post(enrolment_code))
         .route("/api/registers/{id}/revoke", post(revoke_register))
@@ -41,11 +48,69 @@ pub async fn login(
     Ok(Json(session))
 }
 
-/// Sign out: the session's token stops working.
+/// A page's session: who signed in, and the anti-forgery token its writes must send as
+/// `X-CSRF-Token`. The session's token itself is in an HttpOnly cookie the page cannot read.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PageSession {
+    pub username: String,
+    pub role: Role,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
+/// The session cookie: HttpOnly, so a script injected into a page cannot read the token;
+/// SameSite=Strict, so another site's page cannot make the browser send it; `Secure` over
+/// HTTPS. An empty value with no lifetime removes it.
+fn session_cookie(state: &AppState, token: &str, max_age_s: i64) -> ApiResult<HeaderValue> {
+    let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+    ))
+    .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Sign in from head office's pages: the session is set as a cookie, not returned.
+#[utoipa::path(post, path = "/api/auth/session", request_body = LoginInput, responses((status = 200, description = "Signed in; the session is in the Set-Cookie header", body = PageSession), (status = 401, description = "Wrong username or password")))]
+pub async fn open_page_session(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    JsonBody(input): JsonBody<LoginInput>,
+) -> ApiResult<Response> {
+    let session =
+        identity::log_in(&state.db, &state.passwords, address, &input.username, &input.password).await?;
+    let lifetime_s = (session.expires_ms - crate::db::now_ms()).max(0) / 1_000;
+    let cookie = session_cookie(&state, &session.token, lifetime_s)?;
+    let body = PageSession {
+        username: session.username,
+        role: session.role,
+        csrf: session.csrf,
+        expires_ms: session.expires_ms,
+    };
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Who is signed in (a page asks when it opens).
+#[utoipa::path(get, path = "/api/auth/me", responses((status = 200, description = "The session", body = PageSession)))]
+pub async fn me(staff: Staff) -> ApiResult<Response> {
+    let body = PageSession {
+        username: staff.username,
+        role: staff.role,
+        csrf: staff.csrf,
+        expires_ms: staff.expires_ms,
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+/// Sign out: the session's token stops working, and a page's cookie is removed.
 #[utoipa::path(post, path = "/api/auth/logout", security(("session" = [])), responses((status = 204, description = "Signed out")))]
-pub async fn logout(State(state): State<AppState>, staff: Staff) -> ApiResult<StatusCode> {
+pub async fn logout(State(state): State<AppState>, staff: Staff) -> ApiResult<Response> {
     identity::log_out(&state.db, &staff).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0)?);
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -100,6 +165,7 @@ pub async fn create_register(
     staff.require(&[])?;
     let id = RegisterId::parse(&input.id).map_err(|e| ApiError::invalid("id", e))?;
     identity::create_register(&state.db, &id).await?;
+    state.events.send(super::events::Topic::Registers);
     Ok(StatusCode::CREATED)
 }
 
@@ -132,5 +198,91 @@ pub async fn revoke_register(
     staff.require(&[])?;
     let id = RegisterId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
     identity::revoke(&state.db, &id).await?;
+    state.events.send(super::events::Topic::Registers);
+    tracing::info!(register = %id, by = staff.username, "register revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Head-office accounts (admin).
+#[utoipa::path(get, path = "/api/users", responses((status = 200, description = "Accounts by name", body = [identity::Account])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> ApiResult<Json<Vec<identity::Account>>> {
+    staff.require(&[])?;
+    Ok(Json(identity::accounts(&state.db).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// 3 to 64 lower-case letters, digits, dots, dashes or underscores.
+    pub username: String,
+    /// admin, manager or logistics.
+    pub role: String,
+    /// 12 to 1,024 characters; the person changes it after signing in.
+    pub password: String,
+}
+
+/// Create a head-office account with a role (admin).
+#[utoipa::path(post, path = "/api/users", request_body = NewUser, responses((status = 201, description = "Created", body = identity::Account), (status = 409, description = "The name is taken")))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    staff: Staff,
+    JsonBody(input): JsonBody<NewUser>,
+) -> ApiResult<(StatusCode, Json<identity::Account>)> {
+    staff.require(&[])?;
+    let role = Role::parse(&input.role)
+        .ok_or_else(|| ApiError::invalid("role", "role is admin, manager or logistics"))?;
+    let account =
+        identity::create_account(&state.db, &state.passwords, &input.username, role, &input.password).await?;
+    tracing::info!(username = account.username, role = role.as_str(), by = staff.username, "account created");
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+/// Disable an account (admin): it cannot sign in and its sessions end.
+#[utoipa::path(post, path = "/api/users/{username}/disable", responses((status = 200, description = "Disabled", body = identity::Account), (status = 409, description = "One's own account, or the last admin")))]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(username): Path<String>,
+) -> ApiResult<Json<identity::Account>> {
+    staff.require(&[])?;
+    let account = identity::set_disabled(&state.db, &staff, &username, true).await?;
+    tracing::info!(username, by = staff.username, "account disabled");
+    Ok(Json(account))
+}
+
+/// Enable a disabled account again (admin).
+#[utoipa::path(post, path = "/api/users/{username}/enable", responses((status = 200, description = "Enabled", body = identity::Account)))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(username): Path<String>,
+) -> ApiResult<Json<identity::Account>> {
+    staff.require(&[])?;
+    let account = identity::set_disabled(&state.db, &staff, &username, false).await?;
+    tracing::info!(username, by = staff.username, "account enabled");
+    Ok(Json(account))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetInput {
+    /// 12 to 1,024 characters.
+    pub new_password: String,
+}
+
+/// Set someone's forgotten password (admin): their sessions end.
+#[utoipa::path(post, path = "/api/users/{username}/password", request_body = ResetInput, responses((status = 204, description = "Set")))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(username): Path<String>,
+    JsonBody(input): JsonBody<ResetInput>,
+) -> ApiResult<StatusCode> {
+    staff.require(&[])?;
+    identity::reset_password(&state.db, &state.passwords, &username, &input.new_password).await?;
+    tracing::info!(username, by = staff.username, "password reset");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,13 +10,17 @@
 //! | [`listener`] | connections: TLS, the connection cap, header and handshake deadlines |
 //! | `catalogue`, `identity`, `inventory`, `replenishment`, `reporting`, `shop`, `sync` | each context's routes |
 //! | [`processor`] | the local card processor the demo and the tests pay through |
+//! | [`pages`] | head office's pages, embedded, with their security headers |
+//! | [`events`] | server-sent events that keep head office's pages live |
 
 pub mod catalogue;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod identity;
 pub mod inventory;
 pub mod listener;
+pub mod pages;
 pub mod processor;
 pub mod replenishment;
 pub mod reporting;
@@ -55,6 +59,8 @@ pub struct Settings {
     /// How long a call to the card processor may take before its answer counts as lost.
     pub payment_timeout: std::time::Duration,
     pub shop: crate::shop::Settings,
+    /// Mark the pages' session cookie `Secure` (served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -66,6 +72,7 @@ impl Default for Settings {
             payment_url: None,
             payment_timeout: std::time::Duration::from_secs(10),
             shop: crate::shop::Settings::default(),
+            secure_cookies: false,
         }
     }
 }
@@ -79,6 +86,8 @@ pub struct AppState {
     /// Bounds the password hashes under way (argon2 takes 19 MiB each).
     pub passwords: Arc<crate::identity::PasswordSlots>,
     pub shop: Arc<crate::shop::Shop>,
+    /// Changes announced to head office's open pages.
+    pub events: Arc<events::Events>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -108,6 +117,7 @@ impl AppState {
             catalogue_cache: Arc::default(),
             passwords,
             shop: Arc::new(shop),
+            events: Arc::default(),
         }
     }
 }
@@ -139,7 +149,8 @@ pub fn router(state: AppState) -> Router {
         .merge(reporting::routes())
         .merge(replenishment::routes())
         .merge(shop::routes())
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .merge(events::routes())
+        .fallback(pages::serve)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
         .layer(middleware::from_fn(problems_only))
@@ -262,6 +273,14 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         identity::create_register,
         identity::enrolment_code,
         identity::revoke_register,
+        identity::open_page_session,
+        identity::me,
+        identity::list_users,
+        identity::create_user,
+        identity::disable_user,
+        identity::enable_user,
+        identity::reset_password,
+        events::stream,
         sync::enrol,
         sync::push,
         sync::pull,
@@ -272,12 +291,18 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         catalogue::create_product,
         catalogue::update_product,
         catalogue::list_locations,
+        catalogue::list_details,
+        catalogue::product_reach,
         catalogue::create_cashier,
         inventory::list_stock,
         reporting::sales_report,
         reporting::list_alerts,
+        reporting::acknowledge_alert,
+        reporting::dashboard,
         replenishment::list,
         replenishment::decide,
+        replenishment::list_transfers,
+        replenishment::start_transfer,
         shop::sign_up,
         shop::sign_in,
         shop::refresh,
@@ -311,9 +336,15 @@ pub async fn openapi() -> ApiResult<Response> {
 /// Who may call a route: nobody in particular, a head-office session, or an enrolled register.
 fn security_of(method: &str, path: &str) -> Option<&'static str> {
     match (method, path) {
-        (_, "/health" | "/metrics" | "/api/openapi.json" | "/api/auth/login" | "/api/registers/enrol") => {
-            None
-        }
+        (
+            _,
+            "/health"
+            | "/metrics"
+            | "/api/openapi.json"
+            | "/api/auth/login"
+            | "/api/auth/session"
+            | "/api/registers/enrol",
+        ) => None,
         ("get", "/api/products" | "/api/products/{sku}" | "/api/locations") => None,
         (_, "/api/shop/accounts" | "/api/shop/sessions" | "/api/shop/sessions/refresh") => None,
         ("get", "/api/shop/products" | "/api/shop/products/{sku}") => None,
@@ -339,8 +370,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
         http.description = Some(description.to_owned());
         SecurityScheme::Http(http)
     };
-    components
-        .add_security_scheme("session", bearer("A head-office session token from POST /api/auth/login."));
+    components.add_security_scheme(
+        "session",
+        bearer(
+            "A head-office session token from POST /api/auth/login. Head office's pages use the \
+                 caisse_session cookie from POST /api/auth/session instead, and send its csrf value as \
+                 X-CSRF-Token with every write.",
+        ),
+    );
     components.add_security_scheme("device", bearer("A register's device secret, from enrolment."));
     components.add_security_scheme(
         "shopper",
@@ -379,10 +416,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
                     shared.push(("401", "The refresh token is unknown, used, expired or revoked"));
                 }
                 None if path == "/api/auth/login"
+                    || path == "/api/auth/session"
                     || path == "/api/registers/enrol"
                     || path.starts_with("/api/shop/") =>
                 {
                     shared.push(("401", "Wrong username or password"));
+                    if path.starts_with("/api/auth/") {
+                        shared.push(("403", "The account is disabled"));
+                    }
                     shared.push(("429", "Too many failed attempts: see Retry-After"));
                     shared.push(("503", "Too many sign-ins being checked: see Retry-After"));
                 }
@@ -402,7 +443,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             if path.starts_with("/api/shop/products") {
                 shared.push(("503", "The shop is closed: the chain has no logistics centre yet"));
             }
-            if path == "/api/auth/password" {
+            if path == "/api/auth/password" || path.starts_with("/api/users") {
                 shared.push(("429", "Too many failed attempts: see Retry-After"));
                 shared.push(("503", "Too many passwords being checked: see Retry-After"));
             }

@@ -10,13 +10,17 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::QueryParams;
+use super::extract::{JsonBody, QueryParams};
 use crate::alerts::{self, AlertView};
 use crate::identity::{Role, Staff};
-use crate::reporting;
+use crate::{dashboard, reporting};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/reports/sales", get(sales_report)).route("/api/alerts", get(list_alerts))
+    Router::new()
+        .route("/api/reports/sales", get(sales_report))
+        .route("/api/alerts", get(list_alerts))
+        .route("/api/alerts/acknowledge", axum::routing::post(acknowledge_alert))
+        .route("/api/dashboard", get(dashboard))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -82,4 +86,36 @@ pub async fn list_alerts(
     QueryParams(q): QueryParams<AlertQuery>,
 ) -> ApiResult<Json<Vec<AlertView>>> {
     Ok(Json(alerts::list(&state.db, q.open.unwrap_or(true), q.kind.as_deref()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeInput {
+    pub kind: String,
+    pub subject: String,
+}
+
+/// Acknowledge an open alert: say someone is on it (every role).
+#[utoipa::path(post, path = "/api/alerts/acknowledge", request_body = AcknowledgeInput, responses((status = 204, description = "Acknowledged"), (status = 404, description = "No such open alert")))]
+pub async fn acknowledge_alert(
+    State(state): State<AppState>,
+    staff: Staff,
+    JsonBody(input): JsonBody<AcknowledgeInput>,
+) -> ApiResult<axum::http::StatusCode> {
+    if !alerts::acknowledge(&state.db, &input.kind, &input.subject, &staff.username).await? {
+        return Err(ApiError::NotFound(format!("no open {} alert about {}", input.kind, input.subject)));
+    }
+    state.events.send(super::events::Topic::Alerts);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Head office's dashboard (every role): revenue per store and the online shop, the weekly
+/// trend, stock-outs, overstock, open alerts and registers silent for over an hour.
+#[utoipa::path(get, path = "/api/dashboard", responses((status = 200, description = "The dashboard", body = dashboard::Dashboard)))]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    _staff: Staff,
+) -> ApiResult<Json<dashboard::Dashboard>> {
+    let today = chrono::Local::now().date_naive();
+    Ok(Json(dashboard::dashboard(&state.db, today, crate::db::now_ms()).await?))
 }

@@ -230,7 +230,9 @@ pub async fn checkout_cart(
             )
         })?;
     let card = CardNumber::parse(&input.card_number).map_err(|e| ApiError::invalid("card_number", e))?;
-    Ok(match checkout::checkout(&state.shop, &state.db, &shopper, key, &card).await? {
+    let placed = checkout::checkout(&state.shop, &state.db, &shopper, key, &card).await?;
+    state.events.send(super::events::Topic::Orders);
+    Ok(match placed {
         Placed::Confirmed(order) => (StatusCode::CREATED, Json(order)).into_response(),
         Placed::Pending(order) => (StatusCode::ACCEPTED, Json(order)).into_response(),
     })
@@ -285,7 +287,9 @@ pub async fn fulfilment_advance(
     Path((number, step)): Path<(i64, String)>,
 ) -> ApiResult<Json<OrderView>> {
     staff.require(&[Role::Logistics])?;
-    Ok(Json(orders::advance(&state.db, number, &step).await?))
+    let order = orders::advance(&state.db, number, &step).await?;
+    state.events.send(super::events::Topic::Orders);
+    Ok(Json(order))
 }
 
 /// An online order with what was returned of it, for its return at a store (a register, online).

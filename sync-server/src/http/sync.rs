@@ -47,7 +47,10 @@ pub async fn push(
     WireBody(body): WireBody,
 ) -> ApiResult<Response> {
     match sync::push(&state.db, &register, &body, state.settings.skew_bound_ms).await? {
-        Pushed::Held(response) => Ok(wire_response(response.encode())),
+        Pushed::Held(response) => {
+            state.events.send(super::events::Topic::Sales);
+            Ok(wire_response(response.encode()))
+        }
         Pushed::Refused { detail, field, answer } => {
             let serde_json::Value::Object(extra) =
                 serde_json::to_value(&answer).map_err(|e| ApiError::Internal(e.into()))?
@@ -70,7 +73,9 @@ pub async fn pull(
     register: Register,
     WireBody(body): WireBody,
 ) -> ApiResult<Response> {
-    Ok(wire_response(sync::pull(&state.db, &register, &body).await?.encode()))
+    let page = sync::pull(&state.db, &register, &body).await?;
+    state.events.send(super::events::Topic::Registers);
+    Ok(wire_response(page.encode()))
 }
 
 /// A sale from any store, for a return at another store (a register, online).

@@ -85,6 +85,7 @@ impl From<crate::identity::Error> for Error {
             E::Invalid { field, detail } => Error::Invalid { field, detail },
             E::Unauthorized(detail) | E::Forbidden(detail) => Error::Unauthorized(detail),
             E::NotFound(detail) => Error::NotFound(detail),
+            E::Conflict(detail) => Error::Conflict { field: None, detail },
             E::Throttled { detail, retry_after_s } => Error::Throttled { detail, retry_after_s },
             E::Busy { detail, retry_after_s } => Error::Busy { detail, retry_after_s },
             E::Database(e) => Error::Database(e),
