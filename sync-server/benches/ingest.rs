@@ -5,91 +5,15 @@
 //! or `postgres`, `BENCH_SALES` (default 60 000) and `BENCH_REGISTERS` (default 4).
 //! PostgreSQL comes from `CAISSE_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/postgres).
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Instant;
 
 use chrono::NaiveDate;
-use shared_model::protocol::{Message, PushBatch};
-use shared_model::sale::{Sale, SaleLine};
-use shared_model::tender::Tender;
-use shared_model::{CashierId, Hlc, LocationCode, Quantity, Record, RecordBody, RecordId, RegisterId};
+use common::{BATCH, enrolled, fresh_database, percentile, push_bodies, sales_for};
 use sqlx::Row;
 use sync_server::db::Db;
-use sync_server::{AppState, Settings, demo, identity, router};
-
-const BATCH: usize = 500;
-
-fn sales_for(register: &RegisterId, count: usize, salt: u8) -> Vec<Record> {
-    let products = demo::demo_products();
-    let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
-    (0..count)
-        .map(|i| {
-            let lines = (0..3)
-                .map(|k| {
-                    let p = &products[(i * 7 + k * 11) % products.len()];
-                    SaleLine {
-                        sku: p.sku.clone(),
-                        description: p.name.clone(),
-                        barcode: p.barcodes.first().cloned(),
-                        unit_price: p.price,
-                        quantity: Quantity::new(1 + (i % 3) as u32).expect("a quantity"),
-                        tax_class: p.tax_class,
-                        discount: None,
-                    }
-                })
-                .collect::<Vec<_>>();
-            let total = shared_model::sale::Quote::of(&lines).expect("a quote").total;
-            let sale = Sale::complete(
-                day,
-                CashierId::new(1001).expect("a cashier"),
-                lines,
-                vec![Tender::Debit { amount: total }],
-                None,
-            )
-            .expect("a sale");
-            let seq = i as u64 + 1;
-            let ms = 1_795_300_000_000 + seq;
-            let mut random = [salt; 10];
-            random[..8].copy_from_slice(&seq.to_be_bytes());
-            Record {
-                id: RecordId::from_parts(ms, random),
-                origin: register.clone(),
-                seq,
-                hlc: Hlc::new(ms, 0),
-                device_time_ms: ms,
-                store: register.store(),
-                body: RecordBody::Sale(sale),
-            }
-        })
-        .collect()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-async fn fresh_database(engine: &str) -> (String, Option<String>) {
-    match engine {
-        "sqlite" => {
-            let dir = std::env::temp_dir().join(format!("caisse-bench-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            (format!("sqlite://{}/bench.db", dir.display()), None)
-        }
-        _ => {
-            let admin = std::env::var("CAISSE_TEST_POSTGRES")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            sqlx::any::install_default_drivers();
-            let mut conn =
-                <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("PostgreSQL");
-            sqlx::query("DROP DATABASE IF EXISTS caisse_bench WITH (FORCE)")
-                .execute(&mut conn)
-                .await
-                .expect("drop");
-            sqlx::query("CREATE DATABASE caisse_bench").execute(&mut conn).await.expect("create");
-            let (root, _) = admin.rsplit_once('/').expect("a URL");
-            (format!("{root}/caisse_bench"), Some(admin))
-        }
-    }
-}
+use sync_server::{AppState, Settings, demo, router};
 
 async fn run(engine: &str, total: usize, registers: usize) {
     let (url, _) = fresh_database(engine).await;
@@ -98,21 +22,9 @@ async fn run(engine: &str, total: usize, registers: usize) {
     let stores = ["VMTL", "PLAT", "QDS", "MILE", "WMT"];
     let mut work = Vec::new();
     for r in 0..registers {
-        let store = LocationCode::parse(stores[r % stores.len()]).expect("a store");
-        let id = RegisterId::new(&store, 10 + r as u8).expect("a register");
-        identity::add_register(&db, &id).await.expect("added");
-        let code = identity::issue_enrolment_code(&db, &id).await.expect("a code");
-        let secret = identity::enrol(&db, None, &code).await.expect("enrolled").secret;
-        let bodies: Vec<String> = sales_for(&id, total / registers, r as u8)
-            .chunks(BATCH)
-            .map(|chunk| {
-                let raw = chunk
-                    .iter()
-                    .map(|r| serde_json::value::RawValue::from_string(r.encode()).expect("json"))
-                    .collect();
-                PushBatch { records: raw }.encode()
-            })
-            .collect();
+        let (id, secret) = enrolled(&db, stores[r % stores.len()], 10 + r as u8).await;
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
+        let bodies = push_bodies(&sales_for(&id, total / registers, r as u8, |_| day));
         work.push((secret, bodies));
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");

@@ -991,7 +991,20 @@ pub async fn set_disabled(db: &Db, by: &Staff, username: &str, disabled: bool) -
 /// Sets another person's password (an admin's act, when it is forgotten); their sessions end
 /// and their sign-in lock is lifted.
 #[tracing::instrument(skip_all)]
-pub async fn reset_password(db: &Db, slots: &PasswordSlots, username: &str, new: &str) -> Result<()> {
+pub async fn reset_password(
+    db: &Db,
+    slots: &PasswordSlots,
+    by: &Staff,
+    username: &str,
+    new: &str,
+) -> Result<()> {
+    // One's own password is changed knowing the current one (`change_password`): a session
+    // left open must not be enough to take over the account.
+    if by.username == username {
+        return Err(Error::Conflict(
+            "change your own password with your current one (POST /api/auth/password)".into(),
+        ));
+    }
     check_new_password("new_password", new)?;
     let hash = slots.hash(new).await?;
     let mut tx = db.begin().await?;

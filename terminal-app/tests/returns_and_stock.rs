@@ -107,6 +107,7 @@ fn returns_stock_replenishment_and_the_z_report() {
             request.id,
             Decision::Approved,
             None,
+            None,
             "logistique",
             &logistics,
         ))

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod window;
 
 use std::collections::BTreeMap;

@@ -274,7 +274,7 @@ pub struct ResetInput {
 }
 
 /// Set someone's forgotten password (admin): their sessions end.
-#[utoipa::path(post, path = "/api/users/{username}/password", request_body = ResetInput, responses((status = 204, description = "Set")))]
+#[utoipa::path(post, path = "/api/users/{username}/password", request_body = ResetInput, responses((status = 204, description = "Set"), (status = 409, description = "One's own: change it with the current one")))]
 pub async fn reset_password(
     State(state): State<AppState>,
     staff: Staff,
@@ -282,7 +282,7 @@ pub async fn reset_password(
     JsonBody(input): JsonBody<ResetInput>,
 ) -> ApiResult<StatusCode> {
     staff.require(&[])?;
-    identity::reset_password(&state.db, &state.passwords, &username, &input.new_password).await?;
+    identity::reset_password(&state.db, &state.passwords, &staff, &username, &input.new_password).await?;
     tracing::info!(username, by = staff.username, "password reset");
     Ok(StatusCode::NO_CONTENT)
 }

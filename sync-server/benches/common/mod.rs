@@ -1,0 +1,122 @@
+//! What the server's benchmarks share: sale records as registers make them, a fresh
+//! database on either engine, enrolled registers, and percentiles.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use shared_model::protocol::{Message, PushBatch};
+use shared_model::sale::{Sale, SaleLine};
+use shared_model::tender::Tender;
+use shared_model::{CashierId, Hlc, LocationCode, Quantity, Record, RecordBody, RecordId, RegisterId};
+use sync_server::db::Db;
+use sync_server::{demo, identity};
+
+pub const BATCH: usize = 500;
+
+/// `count` three-line sales of register `register`, the `i`th on business day `day_of(i)`
+/// (days in order: a register's stamps only move forward).
+pub fn sales_for(
+    register: &RegisterId,
+    count: usize,
+    salt: u8,
+    day_of: impl Fn(usize) -> NaiveDate,
+) -> Vec<Record> {
+    let products = demo::demo_products();
+    (0..count)
+        .map(|i| {
+            let lines = (0..3)
+                .map(|k| {
+                    let p = &products[(i * 7 + k * 11) % products.len()];
+                    SaleLine {
+                        sku: p.sku.clone(),
+                        description: p.name.clone(),
+                        barcode: p.barcodes.first().cloned(),
+                        unit_price: p.price,
+                        quantity: Quantity::new(1 + (i % 3) as u32).expect("a quantity"),
+                        tax_class: p.tax_class,
+                        discount: None,
+                    }
+                })
+                .collect::<Vec<_>>();
+            let total = shared_model::sale::Quote::of(&lines).expect("a quote").total;
+            let day = day_of(i);
+            let sale = Sale::complete(
+                day,
+                CashierId::new(1001).expect("a cashier"),
+                lines,
+                vec![Tender::Debit { amount: total }],
+                None,
+            )
+            .expect("a sale");
+            let seq = i as u64 + 1;
+            // Stamped at noon (UTC) of its business day, as a register with a right clock does.
+            let noon = day.and_hms_opt(12, 0, 0).expect("noon").and_utc().timestamp_millis() as u64;
+            let ms = noon + seq;
+            let mut random = [salt; 10];
+            random[..8].copy_from_slice(&seq.to_be_bytes());
+            Record {
+                id: RecordId::from_parts(ms, random),
+                origin: register.clone(),
+                seq,
+                hlc: Hlc::new(ms, 0),
+                device_time_ms: ms,
+                store: register.store(),
+                body: RecordBody::Sale(sale),
+            }
+        })
+        .collect()
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub async fn fresh_database(engine: &str) -> (String, Option<String>) {
+    match engine {
+        "sqlite" => {
+            let dir = std::env::temp_dir().join(format!("caisse-bench-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            (format!("sqlite://{}/bench.db", dir.display()), None)
+        }
+        _ => {
+            let admin = std::env::var("CAISSE_TEST_POSTGRES")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            sqlx::any::install_default_drivers();
+            let mut conn =
+                <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("PostgreSQL");
+            sqlx::query("DROP DATABASE IF EXISTS caisse_bench WITH (FORCE)")
+                .execute(&mut conn)
+                .await
+                .expect("drop");
+            sqlx::query("CREATE DATABASE caisse_bench").execute(&mut conn).await.expect("create");
+            let (root, _) = admin.rsplit_once('/').expect("a URL");
+            (format!("{root}/caisse_bench"), Some(admin))
+        }
+    }
+}
+
+/// Adds and enrols a register; answers its device secret.
+pub async fn enrolled(db: &Db, store: &str, number: u8) -> (RegisterId, String) {
+    let store = LocationCode::parse(store).expect("a store");
+    let id = RegisterId::new(&store, number).expect("a register");
+    identity::add_register(db, &id).await.expect("added");
+    let code = identity::issue_enrolment_code(db, &id).await.expect("a code");
+    let secret = identity::enrol(db, None, &code).await.expect("enrolled").secret;
+    (id, secret)
+}
+
+/// Records as push bodies of [`BATCH`] records.
+pub fn push_bodies(records: &[Record]) -> Vec<String> {
+    records
+        .chunks(BATCH)
+        .map(|chunk| {
+            let raw = chunk
+                .iter()
+                .map(|r| serde_json::value::RawValue::from_string(r.encode()).expect("json"))
+                .collect();
+            PushBatch { records: raw }.encode()
+        })
+        .collect()
+}

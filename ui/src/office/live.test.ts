@@ -1,0 +1,25 @@
+import { debounce, topicOf } from "./live";
+
+describe("live updates", () => {
+  it("reads the topic of a change event", () => {
+    expect(topicOf('{"topic":"sales"}')).toBe("sales");
+    expect(topicOf("not json")).toBe("");
+    expect(topicOf('{"topic":3}')).toBe("");
+  });
+  it("runs once after a burst", () => {
+    vi.useFakeTimers();
+    const seen: string[][] = [];
+    const fire = debounce<string>((items) => seen.push(items), 300);
+    fire("sales");
+    vi.advanceTimersByTime(200);
+    fire("stock");
+    vi.advanceTimersByTime(299);
+    expect(seen).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(seen).toEqual([["sales", "stock"]]);
+    fire("alerts");
+    vi.advanceTimersByTime(300);
+    expect(seen).toEqual([["sales", "stock"], ["alerts"]]);
+    vi.useRealTimers();
+  });
+});

@@ -1,0 +1,57 @@
+// The server's change events: counted in the header's live indicator, and passed on, debounced,
+// so the page on show fetches its figures again.
+
+export interface Live {
+  close(): void;
+}
+
+/** Calls `fn` once, `ms` after the last of a burst of calls, with every argument of the burst. */
+export function debounce<T>(fn: (items: T[]) => void, ms: number): (item: T) => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let items: T[] = [];
+  return (item: T) => {
+    items.push(item);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const batch = items;
+      items = [];
+      fn(batch);
+    }, ms);
+  };
+}
+
+/** The topic a `change` event names, or "" when its data is not what the server sends. */
+export function topicOf(data: string): string {
+  try {
+    const parsed = JSON.parse(data) as { topic?: unknown };
+    return typeof parsed.topic === "string" ? parsed.topic : "";
+  } catch {
+    return "";
+  }
+}
+
+export interface LiveHandlers {
+  /** The stream opened (true) or dropped (false; the browser reconnects by itself). */
+  connected(on: boolean): void;
+  /** One `change` event arrived, right away. */
+  counted(): void;
+  /** A burst of `change` events ended; their topics. */
+  changed(topics: string[]): void;
+}
+
+export function connectLive(handlers: LiveHandlers): Live {
+  const changed = debounce<string>(handlers.changed, 300);
+  const source = new EventSource("/api/events", { withCredentials: true });
+  source.onopen = () => handlers.connected(true);
+  source.onerror = () => handlers.connected(false);
+  source.addEventListener("change", (e) => {
+    handlers.counted();
+    changed(topicOf((e as MessageEvent<string>).data));
+  });
+  return {
+    close() {
+      source.close();
+      handlers.connected(false);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { Dashboard, Location, SalesReport } from "../types";
+import { renderAlerts, transferable } from "./alerts";
+import { renderDashboard } from "./dashboard";
+import { renderReport } from "./report";
+import { renderUsers } from "./people";
+
+const LOCATIONS: Location[] = [
+  { code: "PLAT", kind: "store", name: "Plateau", address: "" },
+  { code: "WEB", kind: "online", name: "Boutique en ligne", address: "" },
+  { code: "ENT", kind: "logistics", name: "Entrepôt", address: "" },
+];
+
+const fig = (store: string, n: number) => ({
+  store, sales: n, returns: 1, net_sales: n * 1000, gst: n * 50, qst: n * 99, collected: n * 1149, net_refunds: 100, refunded: 115, redated: 0,
+});
+
+function dom(html: string): HTMLElement {
+  const div = document.createElement("div");
+  div.innerHTML = html;
+  return div;
+}
+
+describe("dashboard", () => {
+  const d: Dashboard = {
+    today: "2026-03-09",
+    generated_ms: 0,
+    revenue: [{ location: "PLAT", name: "Plateau", kind: "store", today_cents: 12345, week_cents: 50000, month_cents: 90000 }],
+    trend: { weeks: ["2026-01-19"], series: [{ location: "PLAT", cents: [4200] }] },
+    stock_outs: [],
+    overstock: [{ location: "PLAT", sku: "A<1>", name: "<b>x</b>", quantity: 40, max_level: 20 }],
+    alerts: [{ kind: "low_stock", subject: "PLAT/A", location: "PLAT", sku: "A", record_id: null, message: "low", raised_ms: 0, resolved_ms: null, acknowledged_by: null, acknowledged_ms: null }],
+    stale_registers: [{ id: "PLAT-02", store: "PLAT", last_sync_ms: null }],
+  };
+  const page = dom(renderDashboard(d, LOCATIONS, "en"));
+  it("marks revenue cells with location, period and cents", () => {
+    const cell = page.querySelector<HTMLElement>('td[data-revenue][data-location="PLAT"][data-period="today"]')!;
+    expect(cell.dataset.cents).toBe("12345");
+    expect(cell.textContent).toBe("$123.45");
+  });
+  it("escapes what the API sends", () => {
+    const row = page.querySelector('tr[data-overstock][data-location="PLAT"][data-sku="A<1>"]')!;
+    expect(row.querySelector("b")).toBeNull();
+    expect(row.textContent).toContain("<b>x</b>");
+  });
+  it("counts alerts and lists stale registers", () => {
+    expect(page.querySelector<HTMLElement>("#dashboard-alert-count")!.dataset.count).toBe("1");
+    expect(page.querySelector('li[data-alert-kind="low_stock"][data-alert-subject="PLAT/A"]')).not.toBeNull();
+    expect(page.querySelector('li[data-stale-register="PLAT-02"]')).not.toBeNull();
+    expect(page.querySelector("canvas#trend-chart")!.getAttribute("aria-label")).not.toBe("");
+    expect(page.querySelector('details table td[data-cents="4200"]')).not.toBeNull();
+  });
+});
+
+describe("report", () => {
+  const r: SalesReport = {
+    from: "2026-03-01", to: "2026-03-09",
+    stores: [fig("PLAT", 3), fig("WEB", 2)], total: fig("ALL", 5),
+    top_products: [{ sku: "A", units: 4, net: 4000 }], stock: [{ location: "ENT", units: 100 }],
+  };
+  const page = dom(renderReport(r, LOCATIONS, "fr"));
+  it("gives each store's figures and the totals", () => {
+    expect(page.querySelector<HTMLElement>('td[data-store="PLAT"][data-field="net_sales"]')!.dataset.cents).toBe("3000");
+    expect(page.querySelector<HTMLElement>('td[data-store="PLAT"][data-field="sales"]')!.dataset.value).toBe("3");
+    expect(page.querySelector<HTMLElement>('td[data-store="ALL"][data-field="collected"]')!.dataset.cents).toBe(String(5 * 1149));
+    for (const f of ["net_sales", "gst", "qst", "collected", "refunded", "sales", "returns"])
+      expect(page.querySelector(`td[data-store="WEB"][data-field="${f}"]`), f).not.toBeNull();
+  });
+  it("tells the online shop from stores", () => {
+    expect(page.querySelector('td[data-store="WEB"][data-field="channel"]')!.textContent).toBe("En ligne");
+    expect(page.querySelector('td[data-store="PLAT"][data-field="channel"]')!.textContent).toBe("Magasin");
+  });
+});
+
+describe("alerts", () => {
+  const low = { kind: "low_stock", subject: "PLAT/A", location: "PLAT", sku: "A", record_id: null, message: "m", raised_ms: 0, resolved_ms: null, acknowledged_by: null, acknowledged_ms: null };
+  it("offers a transfer only for open stock alerts with a place and a product", () => {
+    expect(transferable(low)).toBe(true);
+    expect(transferable({ ...low, kind: "clock_skew" })).toBe(false);
+    expect(transferable({ ...low, sku: null })).toBe(false);
+    expect(transferable({ ...low, resolved_ms: 5 })).toBe(false);
+  });
+  it("shows buttons by role and who acknowledged", () => {
+    const both = dom(renderAlerts([low], LOCATIONS, true, true, "en", 0));
+    expect(both.querySelector('button[data-ack][data-kind="low_stock"][data-subject="PLAT/A"]')).not.toBeNull();
+    expect(both.querySelector("button[data-transfer-from-alert]")).not.toBeNull();
+    const manager = dom(renderAlerts([{ ...low, acknowledged_by: "marie", acknowledged_ms: 0 }], LOCATIONS, true, false, "en", 0));
+    expect(manager.querySelector("button[data-ack]")).toBeNull();
+    expect(manager.querySelector("button[data-transfer-from-alert]")).toBeNull();
+    expect(manager.textContent).toContain("Acknowledged by marie");
+  });
+});
+
+describe("people", () => {
+  it("offers enable to disabled users and an inline password form", () => {
+    const page = dom(renderUsers([{ username: "bob", role: "logistics", disabled: true }, { username: "ann", role: "admin", disabled: false }], "bob", "ann", "en"));
+    expect(page.querySelector('button[data-enable="bob"]')).not.toBeNull();
+    expect(page.querySelector('form[data-reset-form="bob"] input[data-reset-password="bob"]')).not.toBeNull();
+    expect(page.querySelector('button[data-reset="ann"]')).not.toBeNull();
+  });
+});

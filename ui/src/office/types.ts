@@ -1,0 +1,157 @@
+// The shapes the sync server answers with (all money in integer cents).
+
+export type Role = "admin" | "manager" | "logistics";
+
+export interface Session {
+  username: string;
+  role: Role;
+  csrf: string;
+  expires_ms: number;
+}
+
+export interface Location {
+  code: string;
+  kind: "store" | "logistics" | "head_office" | "online";
+  name: string;
+  address: string;
+}
+
+export interface Alert {
+  kind: string;
+  subject: string;
+  location: string | null;
+  sku: string | null;
+  record_id: string | null;
+  message: string;
+  raised_ms: number;
+  resolved_ms: number | null;
+  acknowledged_by: string | null;
+  acknowledged_ms: number | null;
+}
+
+export interface Dashboard {
+  today: string;
+  generated_ms: number;
+  revenue: { location: string; name: string; kind: string; today_cents: number; week_cents: number; month_cents: number }[];
+  trend: { weeks: string[]; series: { location: string; cents: number[] }[] };
+  stock_outs: { location: string; sku: string; name: string; quantity: number }[];
+  overstock: { location: string; sku: string; name: string; quantity: number; max_level: number }[];
+  alerts: Alert[];
+  stale_registers: { id: string; store: string; last_sync_ms: number | null }[];
+}
+
+export interface Fig {
+  store: string;
+  sales: number;
+  returns: number;
+  net_sales: number;
+  gst: number;
+  qst: number;
+  collected: number;
+  net_refunds: number;
+  refunded: number;
+  redated: number;
+}
+
+export interface SalesReport {
+  from: string;
+  to: string;
+  stores: Fig[];
+  total: Fig;
+  top_products: { sku: string; units: number; net: number }[];
+  stock: { location: string; units: number }[];
+}
+
+export interface StockRow {
+  location: string;
+  sku: string;
+  quantity: number;
+  updated_ms: number;
+}
+
+export type TaxClass = "standard" | "zero_rated" | "gst_only";
+
+export interface Product {
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  barcodes: string[];
+  price: number;
+  tax_class: TaxClass;
+  reorder_threshold: number;
+  max_level: number;
+  active: boolean;
+}
+
+export interface Reach {
+  sku: string;
+  version: number;
+  reached: number;
+  registers: number;
+}
+
+export interface Line {
+  sku: string;
+  quantity: number;
+}
+
+export interface Replenishment {
+  id: string;
+  store: string;
+  requested_ms: number;
+  lines: Line[];
+  note: string | null;
+  status: "pending" | "approved" | "rejected";
+  decided_by: string | null;
+}
+
+export interface Transfer {
+  id: string;
+  from: string;
+  to: string;
+  lines: Line[];
+  shipped_ms: number;
+  received: boolean;
+}
+
+export interface Register {
+  id: string;
+  store: string;
+  enrolled: boolean;
+  revoked: boolean;
+  holds: number;
+  last_push_ms: number | null;
+  last_pull_ms: number | null;
+}
+
+export interface DeadLetter {
+  id: number | string;
+  register: string;
+  received_ms: number;
+  last_ms: number;
+  times: number;
+  record_id: string | null;
+  seq: number | null;
+  field: string | null;
+  reason: string;
+  payload: string;
+  payload_bytes: number;
+}
+
+export interface User {
+  username: string;
+  role: Role;
+  disabled: boolean;
+}
+
+export interface Order {
+  number: string;
+  status: string;
+  location: string;
+  lines: { sku: string; name: string; quantity: number; unit_cents: number; net_cents: number }[];
+  total_cents: number;
+  payment_id: string | null;
+  refund_id: string | null;
+  created_ms: number;
+}
