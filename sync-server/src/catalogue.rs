@@ -185,6 +185,9 @@ pub async fn save_product_with(
     create: bool,
 ) -> Result<()> {
     let mut tx = db.begin().await?;
+    // A change registers do not carry (the description, the maximum) is not published: the
+    // registers would download the product again for nothing, and its reach would start over.
+    let unchanged = !create && product_in(&mut tx, &product.sku).await?.as_ref() == Some(product);
     if create {
         insert_product(&mut tx, product).await.map_err(|e| {
             if crate::db::is_unique_violation(&e) {
@@ -239,7 +242,9 @@ pub async fn save_product_with(
             .execute(&mut *tx)
             .await?;
     }
-    publish_product(&mut tx, product).await?;
+    if !unchanged {
+        publish_product(&mut tx, product).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -572,6 +577,23 @@ pub async fn put_cashier(db: &Db, cashier: &CashierInfo) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     save_cashier(&mut tx, cashier).await?;
     tx.commit().await
+}
+
+/// The product `sku` as it stands in the caller's transaction, if it exists.
+async fn product_in(conn: &mut AnyConnection, sku: &Sku) -> sqlx::Result<Option<ProductInfo>> {
+    let row: Option<ProductRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1")))
+            .bind(sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM barcodes WHERE sku = $1 ORDER BY code")
+        .bind(sku.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let codes = codes.iter().map(|c| parse("barcodes.code", c)).collect::<sqlx::Result<Vec<Barcode>>>()?;
+    let mut barcodes = BTreeMap::from([(row.sku()?, codes)]);
+    Ok(Some(row.into_domain(&mut barcodes)?))
 }
 
 /// A product's [`Extras`], as the pages read them.

@@ -395,32 +395,6 @@ pub async fn reserved_total(db: &Db) -> sqlx::Result<i64> {
         .await
 }
 
-/// Units on hand of each of `skus` at `location` (those with a level), in the caller's
-/// transaction.
-#[tracing::instrument(skip_all)]
-pub async fn on_hand(
-    conn: &mut AnyConnection,
-    location: &LocationCode,
-    skus: &[Sku],
-) -> sqlx::Result<BTreeMap<Sku, i64>> {
-    let mut out = BTreeMap::new();
-    for chunk in skus.chunks(500) {
-        let sql = format!(
-            "SELECT sku, quantity FROM stock_levels WHERE location = {} AND sku IN ({})",
-            crate::db::list_placeholders(crate::db::placeholder(conn), 1, 1),
-            crate::db::list_placeholders(crate::db::placeholder(conn), 2, chunk.len())
-        );
-        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(location.as_str());
-        for sku in chunk {
-            query = query.bind(sku.as_str());
-        }
-        for (sku, units) in query.fetch_all(&mut *conn).await? {
-            out.insert(parse::<Sku>("sku", &sku)?, units);
-        }
-    }
-    Ok(out)
-}
-
 /// Every level at or below zero: what is out of stock where.
 #[tracing::instrument(skip_all)]
 pub async fn stock_outs(db: &Db) -> sqlx::Result<Vec<(String, String, i64)>> {
@@ -447,4 +421,40 @@ pub async fn levels_of(db: &Db, skus: &[&str]) -> sqlx::Result<Vec<(String, Stri
         out.extend(query.fetch_all(db.pool()).await?);
     }
     Ok(out)
+}
+
+/// Claims `lines` (SKU, units) of `location`'s stock for a shipment, in the caller's
+/// transaction: each level must hold the units beyond what online orders have reserved. The
+/// check is one conditional update per line, which on PostgreSQL also locks the level until
+/// the transaction ends, so a reservation or another shipment cannot take the same units in
+/// between (SQLite has one writer at a time). Answers the first line that is short, with the
+/// units that could be sent, or `None` when every line can be sent.
+#[tracing::instrument(skip_all)]
+pub async fn claim_for_shipping(
+    conn: &mut AnyConnection,
+    location: &LocationCode,
+    lines: &[(Sku, i64)],
+) -> sqlx::Result<Option<(usize, i64)>> {
+    for (index, (sku, units)) in lines.iter().enumerate() {
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE stock_levels SET updated_ms = updated_ms
+             WHERE location = $1 AND sku = $2 AND quantity - reserved >= $3 RETURNING quantity",
+        )
+        .bind(location.as_str())
+        .bind(sku.as_str())
+        .bind(*units)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if claimed.is_none() {
+            let available: Option<i64> = sqlx::query_scalar(
+                "SELECT quantity - reserved AS available FROM stock_levels WHERE location = $1 AND sku = $2",
+            )
+            .bind(location.as_str())
+            .bind(sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            return Ok(Some((index, available.unwrap_or(0).max(0))));
+        }
+    }
+    Ok(None)
 }

@@ -124,6 +124,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(db.clone(), settings);
     // Sagas a crash left unfinished are resumed now and then every few seconds.
     let recovery = shop::recovery::spawn(state.shop.clone(), db.clone());
+    let events = state.events.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open pages' event streams would otherwise keep the graceful shutdown waiting.
+        events.close();
+    };
     let app = router(state);
     listener::serve(listener, app, config.tls, config.limits, shutdown).await?;
     recovery.abort();

@@ -216,7 +216,8 @@ fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Error {
 }
 
 /// The lines an approval ships: the request's, or the quantities logistics typed instead
-/// (`approved`: SKU and units, 0 to leave a line out). Only products the store asked for.
+/// (`approved`: SKU and units, 0 to leave a line out): only products the store asked for, and
+/// no more of each than it asked for.
 fn approved_lines(
     requested: &[ItemQuantity],
     approved: Option<&[(shared_model::Sku, u32)]>,
@@ -224,8 +225,14 @@ fn approved_lines(
     let Some(approved) = approved else { return Ok(requested.to_vec()) };
     let mut lines = Vec::new();
     for (index, (sku, units)) in approved.iter().enumerate() {
-        if !requested.iter().any(|l| l.sku == *sku) {
+        let Some(asked) = requested.iter().find(|l| l.sku == *sku) else {
             return Err(invalid(format!("lines[{index}].sku"), format!("the store did not ask for {sku}")));
+        };
+        if *units > asked.quantity.get() {
+            return Err(invalid(
+                format!("lines[{index}].quantity"),
+                format!("the store asked for {} of {sku}: approve that many or fewer", asked.quantity.get()),
+            ));
         }
         if approved[..index].iter().any(|(other, _)| other == sku) {
             return Err(invalid(format!("lines[{index}].sku"), format!("{sku} is listed twice")));
@@ -293,7 +300,7 @@ pub async fn decide_request(
     let mut transfer = None;
     if decision == Decision::Approved {
         let lines = approved_lines(&lines, approved)?;
-        let (id, shipped) = ship(&mut tx, logistics, &store, lines, None).await?;
+        let (id, _, shipped) = ship(&mut tx, logistics, &store, lines, None).await?;
         transfer = Some(id);
         entries.extend(shipped);
     }
@@ -310,15 +317,26 @@ pub async fn decide_request(
 }
 
 /// Ships a transfer: the goods leave `from` at once and reach `to` when its register records
-/// their receipt. Answers the transfer's id and the feed entries to publish (the levels that
-/// moved, and the notice to the receiving store).
+/// their receipt. `from` must hold every unit beyond what online orders hold aside: a shipment
+/// never sends what it does not have (a conflict). Answers the transfer's id, when it shipped,
+/// and the feed entries to publish (the levels that moved, and the notice to the receiving
+/// store).
 async fn ship(
     conn: &mut AnyConnection,
     from: &LocationCode,
     to: &LocationCode,
     lines: Vec<ItemQuantity>,
     started_by: Option<&str>,
-) -> Result<(uuid::Uuid, Vec<Entry>), Error> {
+) -> Result<(uuid::Uuid, i64, Vec<Entry>), Error> {
+    let wanted: Vec<(shared_model::Sku, i64)> =
+        lines.iter().map(|l| (l.sku.clone(), i64::from(l.quantity.get()))).collect();
+    if let Some((index, available)) = inventory::claim_for_shipping(conn, from, &wanted).await? {
+        let (sku, units) = &wanted[index];
+        return Err(Error::Conflict(format!(
+            "{from} has {available} of {sku} it can send (what online orders hold aside excluded), \
+             not {units} (lines[{index}])"
+        )));
+    }
     let id = uuid::Uuid::now_v7();
     let moves: Vec<Move> = lines
         .iter()
@@ -356,12 +374,12 @@ async fn ship(
             shipped_ms: shipped.unsigned_abs(),
         }),
     });
-    Ok((id, entries))
+    Ok((id, shipped, entries))
 }
 
 /// A transfer head office started (a redistribution from a store that has the product, or a
-/// replenishment from the logistics centre, often from a critical-stock alert). `from` must
-/// hold every unit it sends: a transfer never takes a location's stock below zero.
+/// replenishment from the logistics centre, often from a critical-stock alert), shipped like
+/// an approved request's.
 #[tracing::instrument(skip_all)]
 pub async fn start_transfer(
     db: &Db,
@@ -380,22 +398,7 @@ pub async fn start_transfer(
         return Err(invalid(format!("lines[{index}].sku"), format!("{} is listed twice", lines[index].sku)));
     }
     let mut tx = db.begin().await?;
-    // Two transfers out of one shelf at once must not both count the same units.
-    let keys: Vec<String> = lines.iter().map(|l| format!("stock:{from}:{}", l.sku)).collect();
-    lock_keys(&mut tx, &keys).await?;
-    let skus: Vec<shared_model::Sku> = lines.iter().map(|l| l.sku.clone()).collect();
-    let on_hand = inventory::on_hand(&mut tx, from, &skus).await?;
-    for (index, line) in lines.iter().enumerate() {
-        let held = on_hand.get(&line.sku).copied().unwrap_or(0);
-        if held < i64::from(line.quantity.get()) {
-            return Err(Error::Conflict(format!(
-                "{from} holds {held} of {} and cannot send {} (lines[{index}])",
-                line.sku,
-                line.quantity.get()
-            )));
-        }
-    }
-    let (id, entries) = ship(&mut tx, from, to, lines.clone(), Some(by)).await?;
+    let (id, shipped_ms, entries) = ship(&mut tx, from, to, lines.clone(), Some(by)).await?;
     feed::publish(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(TransferView {
@@ -403,7 +406,7 @@ pub async fn start_transfer(
         from: from.to_string(),
         to: to.to_string(),
         lines,
-        shipped_ms: now_ms(),
+        shipped_ms,
         received: false,
         started_by: Some(by.to_owned()),
     })
@@ -414,7 +417,7 @@ pub struct TransferView {
     pub id: String,
     pub from: String,
     pub to: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub lines: Vec<ItemQuantity>,
     pub shipped_ms: i64,
     /// Whether the receiving store has recorded its receipt.

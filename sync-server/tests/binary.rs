@@ -1,5 +1,6 @@
 //! The real `sync-server` binary: it starts with nothing configured, loads the demo chain once,
-//! prints the logins, answers on its port, and stops cleanly on SIGTERM.
+//! prints the logins, answers on its port, and stops cleanly on SIGTERM, even with a page's
+//! event stream open.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -81,7 +82,18 @@ async fn runs_with_nothing_configured_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert!(login.status().is_success());
+    // A head-office page left open holds an event stream that never ends on its own: SIGTERM
+    // still stops the server (it ends the streams), rather than waiting on the page.
+    let token: serde_json::Value = login.json().await.unwrap();
+    let events = http
+        .get(format!("{base}/api/events"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
     assert!(stop(&mut child).success());
+    drop(events);
 
     // A second start keeps the data and prints codes only for registers not yet enrolled.
     let (mut child, lines) = start(dir.path(), port);

@@ -295,13 +295,13 @@ async fn the_dashboard_adds_up_to_the_report(engine: Engine) {
         &server.admin,
         reqwest::Method::PUT,
         "/api/products/CAF-250",
-        json!({ "name": "Café espresso 250 g", "category": "Test", "price": "12.99", "tax_class": "standard", "reorder_threshold": 0, "max_level": 1, "description": "Torréfié à Montréal" }),
+        json!({ "name": "Café espresso 250 g", "category": "Test", "price": "12.99", "tax_class": "standard", "reorder_threshold": 0, "max_level": 1, "description": "Torréfié à Montréal.\nGrains entiers." }),
     )
     .await;
     assert_eq!(capped.status(), StatusCode::OK);
     let details = server.get_json("/api/catalogue?q=CAF").await;
     assert_eq!(details[0]["max_level"], 1);
-    assert_eq!(details[0]["description"], "Torréfié à Montréal");
+    assert_eq!(details[0]["description"], "Torréfié à Montréal.\nGrains entiers.");
     let transfer = json!({ "from": "S1", "to": "S2", "lines": [{ "sku": "CAF-250", "quantity": 1 }] });
     // S1 sold coffee it never received: it holds less than nothing, so it cannot send any.
     let refused = send(&server, &server.admin, reqwest::Method::POST, "/api/transfers", transfer).await;
@@ -351,6 +351,7 @@ async fn the_dashboard_adds_up_to_the_report(engine: Engine) {
     let requests = build_records(&[Vec::new(), vec![Act::Replenish { product: 0, quantity: 5 }]]);
     let three = server.enrol(&register_of(1)).await;
     server.push(&three, &requests).await;
+    server.seed_stock("LOG", "CAF-250", 5).await;
     let approve = send(
         &server,
         &server.admin,
@@ -407,6 +408,11 @@ async fn a_product_change_counts_the_registers_it_reached(engine: Engine) {
     assert_eq!(reach(&server, "BAG-01").await, (1, 2));
     server.pull_all(&secrets[1], cursors[1]).await;
     assert_eq!(reach(&server, "BAG-01").await, (2, 2));
+    // A change registers do not carry is not sent to them: the reach stays.
+    let described = json!({ "name": "Baguette", "category": "Test", "price": "3.79", "tax_class": "zero_rated", "reorder_threshold": 5, "description": "Cuite le matin" });
+    let saved = send(&server, &server.admin, reqwest::Method::PUT, "/api/products/BAG-01", described).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert_eq!(reach(&server, "BAG-01").await, (2, 2));
     let unknown = server
         .http
         .get(format!("{}/api/products/NOPE-1/reach", server.base))
@@ -445,6 +451,7 @@ async fn logistics_ships_edited_quantities_and_redistributes_stock(engine: Engin
     ]]);
     let mut receipt = records.pop().unwrap();
     server.push(&one, &records).await;
+    server.seed_stock("LOG", "CAF-250", 7).await;
     let decide = |id: String, body: Value| {
         let logistics = logistics.clone();
         let server = &server;
@@ -466,6 +473,9 @@ async fn logistics_ships_edited_quantities_and_redistributes_stock(engine: Engin
         assert_eq!(problem(refused, StatusCode::UNPROCESSABLE_ENTITY).await["field"], field);
     }
     assert_eq!(server.get_json("/api/replenishments?status=pending").await.as_array().unwrap().len(), 2);
+    // The centre holds 7: it cannot ship the 12 asked for, and the request stays pending.
+    let short = decide(first.clone(), json!({ "decision": "approved" })).await;
+    assert!(problem(short, StatusCode::CONFLICT).await["detail"].as_str().unwrap().contains("LOG has 7"));
     let approved = decide(
         first.clone(),
         json!({ "decision": "approved", "lines": [{ "sku": "CAF-250", "quantity": 5 }] }),
@@ -478,7 +488,7 @@ async fn logistics_ships_edited_quantities_and_redistributes_stock(engine: Engin
     )
     .await;
     assert_eq!(rejected.status(), StatusCode::OK);
-    assert_eq!(level(&server, "LOG", "CAF-250").await, -5);
+    assert_eq!(level(&server, "LOG", "CAF-250").await, 2);
     let (changes, _) = server.pull_all(&one, cursor).await;
     let shipped: Vec<u32> = changes
         .iter()

@@ -340,6 +340,7 @@ async fn replenishment_reaches_only_the_requesting_store(engine: Engine) {
     let (_, cursor_other) = server.pull_all(&other, Cursor::default()).await;
     let records = build_records(&[vec![Act::Replenish { product: 0, quantity: 12 }]]);
     server.push(&one, &records).await;
+    server.seed_stock("LOG", "CAF-250", 20).await;
 
     let pending = server.get_json("/api/replenishments?status=pending").await;
     assert_eq!(pending[0]["id"], records[0].id.to_string());
@@ -357,7 +358,7 @@ async fn replenishment_reaches_only_the_requesting_store(engine: Engine) {
         .http
         .post(&url)
         .bearer_auth(&server.admin)
-        .json(&json!({ "decision": "rejected" }))
+        .json(&json!({ "decision": "rejected", "note": "too late" }))
         .send()
         .await
         .unwrap();
@@ -378,7 +379,7 @@ async fn replenishment_reaches_only_the_requesting_store(engine: Engine) {
     assert!(
         changes
             .iter()
-            .any(|c| matches!(c, Change::StockLevel(l) if l.location.as_str() == "LOG" && l.quantity == -12))
+            .any(|c| matches!(c, Change::StockLevel(l) if l.location.as_str() == "LOG" && l.quantity == 8))
     );
     let (seen_elsewhere, _) = server.pull_all(&other, cursor_other).await;
     assert!(
@@ -587,7 +588,7 @@ async fn operations_routes_answer(engine: Engine) {
         .unwrap();
     assert!(csv.starts_with("section,key,sales,returns"));
     assert!(csv.lines().any(|l| l.starts_with("store,S1,5,1,")), "{csv}");
-    let response = server.http.get(format!("{}/nowhere", server.base)).send().await.unwrap();
+    let response = server.http.get(format!("{}/api/nowhere", server.base)).send().await.unwrap();
     problem(response, StatusCode::NOT_FOUND).await;
     let response = server
         .http

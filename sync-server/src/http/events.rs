@@ -39,12 +39,15 @@ pub enum Topic {
 #[derive(Debug)]
 pub struct Events {
     sender: broadcast::Sender<Topic>,
+    /// True once the server is stopping: every stream ends, so that an open page does not
+    /// hold the graceful shutdown (and the registers waiting behind it) forever.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Events {
     fn default() -> Self {
         // A page that falls this far behind misses some announcements and is told to refresh.
-        Events { sender: broadcast::channel(256).0 }
+        Events { sender: broadcast::channel(256).0, closing: tokio::sync::watch::channel(false).0 }
     }
 }
 
@@ -54,8 +57,9 @@ impl Events {
         let _ = self.sender.send(topic);
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Topic> {
-        self.sender.subscribe()
+    /// Ends every stream (the server is stopping); a page reconnects to another instance.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 }
 
@@ -72,19 +76,27 @@ pub async fn stream(
     State(state): State<AppState>,
     _staff: Staff,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
-    let receiver = state.events.subscribe();
-    let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        let topic = match receiver.recv().await {
-            Ok(topic) => Some(topic),
-            // Fell behind: whatever was missed, a refresh of everything covers it.
-            Err(broadcast::error::RecvError::Lagged(_)) => None,
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        let data = match topic {
-            Some(topic) => serde_json::json!({ "topic": topic }),
-            None => serde_json::json!({ "topic": "all" }),
-        };
-        Some((Ok(Event::default().event("change").data(data.to_string())), receiver))
-    });
+    let receiver = state.events.sender.subscribe();
+    let closing = state.events.closing.subscribe();
+    let events =
+        futures_util::stream::unfold((receiver, closing), |(mut receiver, mut closing)| async move {
+            if *closing.borrow() {
+                return None;
+            }
+            let topic = tokio::select! {
+                received = receiver.recv() => match received {
+                    Ok(topic) => Some(topic),
+                    // Fell behind: whatever was missed, a refresh of everything covers it.
+                    Err(broadcast::error::RecvError::Lagged(_)) => None,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = closing.wait_for(|closing| *closing) => return None,
+            };
+            let data = match topic {
+                Some(topic) => serde_json::json!({ "topic": topic }),
+                None => serde_json::json!({ "topic": "all" }),
+            };
+            Some((Ok(Event::default().event("change").data(data.to_string())), (receiver, closing)))
+        });
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }

@@ -49,11 +49,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Top-level fields whose text may hold line breaks: written on several lines and shown
+/// only on head office's pages, never printed on a receipt.
+const MULTILINE: &[&str] = &["description"];
+
 /// The path of the first string (or key) in `value` that holds a control character.
 fn control_character_at(value: &serde_json::Value, at: String) -> Option<String> {
     let join = |key: &str| if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") };
     match value {
-        serde_json::Value::String(text) => text.chars().any(char::is_control).then_some(at),
+        serde_json::Value::String(text) => {
+            let multiline = MULTILINE.contains(&at.as_str());
+            text.chars().any(|c| c.is_control() && !(multiline && c == '\n')).then_some(at)
+        }
         serde_json::Value::Array(items) => {
             items.iter().enumerate().find_map(|(i, item)| control_character_at(item, format!("{at}[{i}]")))
         }

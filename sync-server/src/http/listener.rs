@@ -32,6 +32,9 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+/// How long requests under way may take to finish once the server is stopping.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// How many connections, and how long a client may take to say what it wants.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -151,7 +154,14 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Requests under way get this long to finish; a connection that will not end (a client
+    // that stopped reading) must not keep the process from stopping.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!(
+            "connections still open {} s after shutdown began: closing them",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
     Ok(())
 }
 

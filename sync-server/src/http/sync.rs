@@ -48,7 +48,10 @@ pub async fn push(
 ) -> ApiResult<Response> {
     match sync::push(&state.db, &register, &body, state.settings.skew_bound_ms).await? {
         Pushed::Held(response) => {
-            state.events.send(super::events::Topic::Sales);
+            // A retry of records already held changes nothing a page shows.
+            if response.verdicts.iter().any(|v| v.outcome == shared_model::protocol::Outcome::Accepted) {
+                state.events.send(super::events::Topic::Sales);
+            }
             Ok(wire_response(response.encode()))
         }
         Pushed::Refused { detail, field, answer } => {
@@ -74,7 +77,11 @@ pub async fn pull(
     WireBody(body): WireBody,
 ) -> ApiResult<Response> {
     let page = sync::pull(&state.db, &register, &body).await?;
-    state.events.send(super::events::Topic::Registers);
+    // Only a pull that handed changes moves what the pages show (how far a product has
+    // reached); registers pull every few seconds, mostly for nothing.
+    if !page.changes.is_empty() {
+        state.events.send(super::events::Topic::Registers);
+    }
     Ok(wire_response(page.encode()))
 }
 

@@ -207,6 +207,21 @@ impl TestServer {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// Puts `units` of `sku` on the shelf at `location` (an opening count), published to the feed.
+    pub async fn seed_stock(&self, location: &str, sku: &str, units: i64) {
+        let mut tx = self.db.begin().await.unwrap();
+        let moves = [sync_server::inventory::Move {
+            location: LocationCode::parse(location).unwrap(),
+            sku: shared_model::Sku::parse(sku).unwrap(),
+            delta: units,
+            kind: "opening",
+            record_id: None,
+        }];
+        let entries = sync_server::inventory::apply(&mut tx, &moves).await.unwrap();
+        sync_server::feed::publish(&mut tx, entries).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
             .fetch_one(self.db.pool())

@@ -22,4 +22,16 @@ describe("live updates", () => {
     expect(seen).toEqual([["sales", "stock"], ["alerts"]]);
     vi.useRealTimers();
   });
+  it("still runs during a steady stream of events", () => {
+    vi.useFakeTimers();
+    const seen: number[] = [];
+    const fire = debounce<string>((items) => seen.push(items.length), 300, 2000);
+    for (let i = 0; i < 30; i++) {
+      fire("registers");
+      vi.advanceTimersByTime(100);
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(seen[0]).toBe(20);
+    vi.useRealTimers();
+  });
 });

@@ -5,18 +5,28 @@ export interface Live {
   close(): void;
 }
 
-/** Calls `fn` once, `ms` after the last of a burst of calls, with every argument of the burst. */
-export function debounce<T>(fn: (items: T[]) => void, ms: number): (item: T) => void {
+/**
+ * Calls `fn` once, `ms` after the last of a burst of calls, with every argument of the burst;
+ * but never later than `maxMs` after the burst's first call, so a steady stream of events
+ * (many registers syncing) still refreshes the page.
+ */
+export function debounce<T>(fn: (items: T[]) => void, ms: number, maxMs = Infinity): (item: T) => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let items: T[] = [];
+  let first = 0;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = items;
+    items = [];
+    fn(batch);
+  };
   return (item: T) => {
+    if (items.length === 0) first = Date.now();
     items.push(item);
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      const batch = items;
-      items = [];
-      fn(batch);
-    }, ms);
+    const wait = Math.min(ms, Math.max(0, first + maxMs - Date.now()));
+    timer = setTimeout(flush, wait);
   };
 }
 
@@ -40,7 +50,7 @@ export interface LiveHandlers {
 }
 
 export function connectLive(handlers: LiveHandlers): Live {
-  const changed = debounce<string>(handlers.changed, 300);
+  const changed = debounce<string>(handlers.changed, 300, 2000);
   const source = new EventSource("/api/events", { withCredentials: true });
   source.onopen = () => handlers.connected(true);
   source.onerror = () => handlers.connected(false);
