@@ -10,7 +10,7 @@ mod common;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use common::{BATCH, enrolled, fresh_database, percentile, push_bodies, sales_for};
+use common::{BATCH, enrolled, fresh_database, percentile, push_all, push_bodies, sales_for};
 use sqlx::Row;
 use sync_server::db::Db;
 use sync_server::{AppState, Settings, demo, router};
@@ -38,23 +38,7 @@ async fn run(engine: &str, total: usize, registers: usize) {
         .into_iter()
         .map(|(secret, bodies)| {
             let client = client.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for body in bodies {
-                    let t = Instant::now();
-                    let response = client
-                        .post(format!("http://{addr}/api/sync/push"))
-                        .bearer_auth(&secret)
-                        .body(body)
-                        .send()
-                        .await
-                        .expect("a push");
-                    assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
-                    let _ = response.bytes().await;
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
+            tokio::spawn(async move { push_all(&client, addr, &secret, bodies).await })
         })
         .collect();
     let mut latencies = Vec::new();

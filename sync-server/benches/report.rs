@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
-use common::{enrolled, fresh_database, percentile, push_bodies, sales_for};
+use common::{enrolled, fresh_database, percentile, push_all, push_bodies, sales_for};
 use sync_server::db::Db;
 use sync_server::{AppState, Settings, demo, router};
 
@@ -62,18 +62,7 @@ async fn run(lines: usize, asks: usize) {
             sales_for(&id, per_store, index as u8, |i| first + Days::new((i * days / per_store) as u64));
         let bodies = push_bodies(&records);
         let client = client.clone();
-        pushers.push(tokio::spawn(async move {
-            for body in bodies {
-                let response = client
-                    .post(format!("http://{addr}/api/sync/push"))
-                    .bearer_auth(&secret)
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("a push");
-                assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
-            }
-        }));
+        pushers.push(tokio::spawn(async move { push_all(&client, addr, &secret, bodies).await }));
     }
     for pusher in pushers {
         pusher.await.expect("a pusher");

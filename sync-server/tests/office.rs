@@ -136,6 +136,17 @@ async fn send(
 
 const PASSWORD: &str = "twelve chars or more";
 
+/// A sign-in attempt, answered as it comes.
+async fn attempt(server: &TestServer, username: &str, password: &str) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn an_admin_manages_accounts_and_roles_are_enforced(engine: Engine) {
     use reqwest::Method;
     let server = TestServer::start(engine).await;
@@ -207,13 +218,7 @@ async fn an_admin_manages_accounts_and_roles_are_enforced(engine: Engine) {
     let gone =
         server.http.get(format!("{}/api/stock", server.base)).bearer_auth(&logistics).send().await.unwrap();
     problem(gone, StatusCode::UNAUTHORIZED).await;
-    let refused = server
-        .http
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&json!({ "username": "luc", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let refused = attempt(&server, "luc", PASSWORD).await;
     problem(refused, StatusCode::FORBIDDEN).await;
     let enabled = send(&server, &admin, Method::POST, "/api/users/luc/enable", json!({})).await;
     assert_eq!(enabled.status(), StatusCode::OK);
@@ -232,13 +237,7 @@ async fn an_admin_manages_accounts_and_roles_are_enforced(engine: Engine) {
     let old =
         server.http.get(format!("{}/api/stock", server.base)).bearer_auth(&manager).send().await.unwrap();
     problem(old, StatusCode::UNAUTHORIZED).await;
-    let stale = server
-        .http
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&json!({ "username": "marie", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let stale = attempt(&server, "marie", PASSWORD).await;
     problem(stale, StatusCode::UNAUTHORIZED).await;
     login(&server.http, &server.base, "marie", "another long password").await;
     let missing = send(

@@ -32,6 +32,19 @@ pub fn binary(name: &str) -> PathBuf {
 /// The head-office admin password the tests start the server with.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
+/// Signs in to head office's API as `username`; answers the bearer token.
+pub async fn sign_in(http: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let response = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("head office answers");
+    assert!(response.status().is_success(), "signing in as {username}: {}", response.status());
+    let session: serde_json::Value = response.json().await.expect("a session");
+    session["token"].as_str().expect("a token").to_owned()
+}
+
 /// A port free on loopback now (the server binds it next).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port()

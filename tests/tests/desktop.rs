@@ -15,17 +15,9 @@ use serde_json::{Value, json};
 
 async fn hq_report(office: &HeadOffice) -> Value {
     let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/api/auth/login", office.url()))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("head office answers")
-        .json()
-        .await
-        .expect("a session");
+    let token = caisse_e2e::sign_in(&http, &office.url(), "admin", ADMIN_PASSWORD).await;
     http.get(format!("{}/api/reports/sales?from=2000-01-01&to=2100-01-01", office.url()))
-        .bearer_auth(session["token"].as_str().expect("a token"))
+        .bearer_auth(token)
         .send()
         .await
         .expect("the report")

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use caisse_e2e::browser::Browser;
-use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, free_port, register_cli};
+use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, free_port, register_cli, sign_in};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "a long enough password";
@@ -91,16 +91,8 @@ impl Api {
 }
 
 async fn sign_in_api(http: &reqwest::Client, base: &str, username: &str, password: &str) -> Api {
-    let session: Value = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({ "username": username, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    Api { http: http.clone(), base: base.to_owned(), token: session["token"].as_str().unwrap().to_owned() }
+    let token = sign_in(http, base, username, password).await;
+    Api { http: http.clone(), base: base.to_owned(), token }
 }
 
 /// Checks the page with axe-core and saves its picture as docs/screenshots/office-NAME.png.

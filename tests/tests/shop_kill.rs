@@ -95,16 +95,7 @@ async fn run(database_url: String) {
     );
     let base = office.url();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    let admin: Value = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin = admin["token"].as_str().unwrap().to_owned();
+    let admin = caisse_e2e::sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
     let stock_of = |levels: &Value| -> BTreeMap<String, i64> {
         levels
             .as_array()

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use caisse_e2e::{
     ADMIN_PASSWORD, FaultProxy, HeadOffice, Mode, Processor, ScratchPostgres, free_port, register_cli,
+    sign_in,
 };
 use serde_json::{Value, json};
 
@@ -116,16 +117,7 @@ async fn run(database_url: String, port: u16, proxy: &FaultProxy) {
     );
     let base = office.url();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    let admin: Value = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin = admin["token"].as_str().unwrap().to_owned();
+    let admin = sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
 
     // A shopper buys two espressos and a tea online; logistics ships and delivers.
     let password = "a long enough password";

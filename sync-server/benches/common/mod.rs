@@ -120,3 +120,28 @@ pub fn push_bodies(records: &[Record]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Pushes `bodies` one after another as register `secret` to the server at `addr`; answers
+/// each push's latency.
+pub async fn push_all(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    secret: &str,
+    bodies: Vec<String>,
+) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        let started = std::time::Instant::now();
+        let response = client
+            .post(format!("http://{addr}/api/sync/push"))
+            .bearer_auth(secret)
+            .body(body)
+            .send()
+            .await
+            .expect("a push");
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+        let _ = response.bytes().await;
+        latencies.push(started.elapsed());
+    }
+    latencies
+}
