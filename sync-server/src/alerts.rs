@@ -32,6 +32,8 @@ pub enum Kind {
     /// could not honour (an online order returned at a store that was not shipped, or is
     /// already refunded in full).
     RefundFailed,
+    /// A message to a customer that the mail server refused for good (a bad address).
+    MailFailed,
 }
 
 impl Kind {
@@ -47,6 +49,7 @@ impl Kind {
             Kind::UnknownLocation => "unknown_location",
             Kind::ImpossibleDay => "impossible_day",
             Kind::RefundFailed => "refund_failed",
+            Kind::MailFailed => "mail_failed",
         }
     }
 }

@@ -152,7 +152,7 @@ pub async fn location_of_kind(db: &Db, kind: LocationKind) -> anyhow::Result<Opt
 /// exist. A barcode another product holds is a conflict.
 #[tracing::instrument(skip_all)]
 pub async fn save_product(db: &Db, product: &ProductInfo, create: bool) -> Result<()> {
-    save_product_with(db, product, None, create).await
+    save_product_with(db, product, None, create, &crate::audit::Actor::system()).await
 }
 
 /// What only head office keeps of a product: registers do not carry it.
@@ -176,15 +176,18 @@ pub struct ProductDetails {
 }
 
 /// Like [`save_product`], and sets the product's [`Extras`] too when given (otherwise a new
-/// product has none and an edited one keeps its own).
+/// product has none and an edited one keeps its own). The change, with the product before and
+/// after, goes in the audit trail under `actor`.
 #[tracing::instrument(skip_all)]
 pub async fn save_product_with(
     db: &Db,
     product: &ProductInfo,
     extras: Option<&Extras>,
     create: bool,
+    actor: &crate::audit::Actor,
 ) -> Result<()> {
     let mut tx = db.begin().await?;
+    let before = if create { None } else { details_in(&mut tx, &product.sku).await? };
     // A change registers do not carry (the description, the maximum) is not published: the
     // registers would download the product again for nothing, and its reach would start over.
     let unchanged = !create && product_in(&mut tx, &product.sku).await?.as_ref() == Some(product);
@@ -242,11 +245,34 @@ pub async fn save_product_with(
             .execute(&mut *tx)
             .await?;
     }
+    let after = details_in(&mut tx, &product.sku).await?;
+    let action = if create { "product.create" } else { "product.update" };
+    let mut change = crate::audit::Change::new(action, format!("product:{}", product.sku)).after(&after);
+    if let Some(before) = &before {
+        change = change.before(before);
+    }
+    crate::audit::record(&mut tx, actor, change).await?;
+    // Last: publishing holds the feed's clock until the commit.
     if !unchanged {
         publish_product(&mut tx, product).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A product and its extras, in the caller's transaction.
+async fn details_in(conn: &mut AnyConnection, sku: &Sku) -> Result<Option<ProductDetails>> {
+    let Some(product) = product_in(conn, sku).await? else { return Ok(None) };
+    let extras: Option<(String, i64)> =
+        sqlx::query_as("SELECT description, max_level FROM products WHERE sku = $1")
+            .bind(sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (description, max_level) = extras.unwrap_or_default();
+    Ok(Some(ProductDetails {
+        product,
+        extras: Extras { description, max_level: crate::db::from_i64("products.max_level", max_level)? },
+    }))
 }
 
 /// Binds a product's row as `$1` (SKU) to `$8` (time of the write), the order both the

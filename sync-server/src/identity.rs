@@ -747,7 +747,7 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Re
 /// Revokes a register's device secret, and any enrolment code it had not used yet: a code
 /// issued before the revocation must not bring the register back.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(db: &Db, register: &RegisterId) -> Result<()> {
+pub async fn revoke(db: &Db, register: &RegisterId, actor: &crate::audit::Actor) -> Result<()> {
     let mut tx = db.begin().await?;
     let done = sqlx::query("UPDATE registers SET revoked_ms = $1 WHERE id = $2")
         .bind(now_ms())
@@ -761,6 +761,10 @@ pub async fn revoke(db: &Db, register: &RegisterId) -> Result<()> {
         .bind(register.as_str())
         .execute(&mut *tx)
         .await?;
+    let change = crate::audit::Change::new("register.revoke", format!("register:{register}"))
+        .before(serde_json::json!({ "revoked": false }))
+        .after(serde_json::json!({ "revoked": true }));
+    crate::audit::record(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -932,30 +936,44 @@ pub async fn create_account(
     username: &str,
     role: Role,
     password: &str,
+    actor: &crate::audit::Actor,
 ) -> Result<Account> {
     check_username(username)?;
     check_new_password("password", password)?;
     let hash = slots.hash(password).await?;
-    let inserted = db
-        .write(
-            sqlx::query(
-                "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING",
-            )
-            .bind(username)
-            .bind(hash)
-            .bind(role.as_str()),
-        )
-        .await?;
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(username)
+    .bind(hash)
+    .bind(role.as_str())
+    .execute(&mut *tx)
+    .await?;
     if inserted.rows_affected() == 0 {
         return Err(Error::Conflict(format!("there is already an account {username}")));
     }
-    Ok(Account { username: username.to_owned(), role, disabled: false })
+    let account = Account { username: username.to_owned(), role, disabled: false };
+    crate::audit::record(
+        &mut tx,
+        actor,
+        crate::audit::Change::new("user.create", format!("user:{username}")).after(&account),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(account)
 }
 
 /// Disables or enables an account. Disabling ends its sessions. Nobody disables themselves,
 /// and the last enabled admin stays: the chain would have nobody left to manage accounts.
 #[tracing::instrument(skip_all)]
-pub async fn set_disabled(db: &Db, by: &Staff, username: &str, disabled: bool) -> Result<Account> {
+pub async fn set_disabled(
+    db: &Db,
+    by: &Staff,
+    username: &str,
+    disabled: bool,
+    actor: &crate::audit::Actor,
+) -> Result<Account> {
     if disabled && by.username == username {
         return Err(Error::Conflict("you cannot disable your own account".into()));
     }
@@ -984,8 +1002,60 @@ pub async fn set_disabled(db: &Db, by: &Staff, username: &str, disabled: bool) -
     if disabled {
         sqlx::query("DELETE FROM sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
     }
+    let before = Account::try_from(row)?;
+    let after = Account { disabled, ..before.clone() };
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    let change = crate::audit::Change::new(action, format!("user:{username}")).before(&before).after(&after);
+    crate::audit::record(&mut tx, actor, change).await?;
     tx.commit().await?;
-    Ok(Account { disabled, ..Account::try_from(row)? })
+    Ok(after)
+}
+
+/// Gives an account another role; its sessions end, so the new role applies at once. Nobody
+/// changes their own role, and the last enabled admin stays an admin.
+#[tracing::instrument(skip_all)]
+pub async fn set_role(
+    db: &Db,
+    by: &Staff,
+    username: &str,
+    role: Role,
+    actor: &crate::audit::Actor,
+) -> Result<Account> {
+    if by.username == username {
+        return Err(Error::Conflict("you cannot change your own role".into()));
+    }
+    let mut tx = db.begin().await?;
+    crate::db::lock_keys(&mut tx, &["users:admins".to_owned()]).await?;
+    let row: AccountRow = sqlx::query_as("SELECT username, role, disabled FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no account {username}")))?;
+    let before = Account::try_from(row)?;
+    if before.role == role {
+        return Ok(before);
+    }
+    if before.role == Role::Admin && !before.disabled {
+        let admins: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
+                .fetch_one(&mut *tx)
+                .await?;
+        if admins <= 1 {
+            return Err(Error::Conflict(format!("{username} is the last enabled admin")));
+        }
+    }
+    sqlx::query("UPDATE users SET role = $1 WHERE username = $2")
+        .bind(role.as_str())
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
+    let after = Account { role, ..before.clone() };
+    let change =
+        crate::audit::Change::new("user.role", format!("user:{username}")).before(&before).after(&after);
+    crate::audit::record(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(after)
 }
 
 /// Sets another person's password (an admin's act, when it is forgotten); their sessions end
@@ -997,6 +1067,7 @@ pub async fn reset_password(
     by: &Staff,
     username: &str,
     new: &str,
+    actor: &crate::audit::Actor,
 ) -> Result<()> {
     // One's own password is changed knowing the current one (`change_password`): a session
     // left open must not be enough to take over the account.
@@ -1021,6 +1092,13 @@ pub async fn reset_password(
         .bind(account_key(username))
         .execute(&mut *tx)
         .await?;
+    // The password itself is never written to the trail, nor its hash.
+    crate::audit::record(
+        &mut tx,
+        actor,
+        crate::audit::Change::new("user.reset_password", format!("user:{username}")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

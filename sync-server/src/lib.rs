@@ -14,6 +14,9 @@
 //! | [`dashboard`] | nothing: it puts the other contexts' figures side by side for head office |
 //! | [`identity`] | head-office users, sessions, registers and enrolment |
 //! | [`shop`] | the online shop: customers, carts, the checkout saga, orders, payments |
+//! | [`claims`] | after-sales claims: the event store, commands, refunds, read models and their projectors |
+//! | [`notify`] | the outbox of messages to customers, and their delivery by email |
+//! | [`audit`] | head office's audit trail, hash-chained |
 //! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI, the pages, live events |
 //! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
@@ -26,7 +29,9 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod alerts;
+pub mod audit;
 pub mod catalogue;
+pub mod claims;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
@@ -34,6 +39,7 @@ pub mod feed;
 pub mod http;
 pub mod identity;
 pub mod inventory;
+pub mod notify;
 pub mod replenishment;
 pub mod reporting;
 pub mod sales;
@@ -124,6 +130,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(db.clone(), settings);
     // Sagas a crash left unfinished are resumed now and then every few seconds.
     let recovery = shop::recovery::spawn(state.shop.clone(), db.clone());
+    let projectors = claims::projections::spawn(
+        db.clone(),
+        state.wake.projectors.clone(),
+        std::time::Duration::from_secs(1),
+    );
+    let mail =
+        state.delivery.clone().map(|delivery| notify::spawn(db.clone(), delivery, state.wake.mail.clone()));
+    match audit::verify(&db).await {
+        Ok(v) if v.broken.is_none() => {
+            tracing::info!(
+                entries = v.entries,
+                head_seq = v.head_seq,
+                head_hash = v.head_hash,
+                "audit trail holds"
+            )
+        }
+        Ok(v) => {
+            tracing::error!(broken = ?v.broken, "the audit trail is broken: run `sync-server audit verify`")
+        }
+        Err(e) => tracing::error!(error = %e, "the audit trail could not be read"),
+    }
     let events = state.events.clone();
     let shutdown = async move {
         shutdown.await;
@@ -133,6 +160,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = router(state);
     listener::serve(listener, app, config.tls, config.limits, shutdown).await?;
     recovery.abort();
+    projectors.abort();
+    if let Some(mail) = mail {
+        mail.abort();
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -3,18 +3,21 @@
 
 use std::net::SocketAddr;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use sync_server::{Config, Settings, serve};
 
 /// Caisse sync server: register sync, catalogue, inventory, reports and the head-office API.
+/// Without a command it serves.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Tool>,
     /// Address to listen on.
     #[arg(long, env = "CAISSE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// sqlite://PATH (default) or postgres://USER@HOST/DB.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/caisse-server.db")]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/caisse-server.db", global = true)]
     database_url: String,
     /// Start an empty chain: no demo stores, products or users.
     #[arg(long)]
@@ -61,13 +64,81 @@ struct Args {
     /// longer than the payment timeout.
     #[arg(long, env = "CAISSE_CHECKOUT_LEASE_SECONDS", default_value_t = 30)]
     checkout_lease_seconds: u64,
+    /// Send customers' emails through this SMTP server: smtp://HOST:PORT, smtps://USER:PASSWORD@HOST,
+    /// or smtp://HOST?tls=required for STARTTLS. Without it the demo writes them to --mail-folder.
+    #[arg(long, env = "CAISSE_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The address customers' emails come from.
+    #[arg(long, env = "CAISSE_MAIL_FROM", default_value = "Caisse <service@caisse.example>")]
+    mail_from: String,
+    /// Write customers' emails into this folder (one .eml file each) instead of sending them.
+    #[arg(long, env = "CAISSE_MAIL_FOLDER")]
+    mail_folder: Option<std::path::PathBuf>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "CAISSE_LOG_JSON")]
     log_json: bool,
 }
 
+/// Maintenance commands, run beside (or instead of) the server on the same database.
+#[derive(Debug, Subcommand)]
+enum Tool {
+    /// Rebuild read models from their events.
+    Replay {
+        #[command(subcommand)]
+        what: ReplayWhat,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        what: AuditWhat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReplayWhat {
+    /// Empty the claims' read models (queue, shoppers' claims, statistics) and rebuild them
+    /// from the claims' events.
+    Claims,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditWhat {
+    /// Check the hash chain; exits 1 naming the first entry that breaks it.
+    Verify,
+}
+
+/// Runs a maintenance command; the exit code says whether it succeeded.
+async fn run_tool(tool: Tool, database_url: &str) -> anyhow::Result<std::process::ExitCode> {
+    let db = sync_server::Db::connect(database_url, 4).await?;
+    let code = match tool {
+        Tool::Replay { what: ReplayWhat::Claims } => {
+            let events = sync_server::claims::projections::replay(&db).await?;
+            println!("Replayed {events} claim events into every read model.");
+            std::process::ExitCode::SUCCESS
+        }
+        Tool::Audit { what: AuditWhat::Verify } => {
+            let found = sync_server::audit::verify(&db).await?;
+            match found.broken {
+                None => {
+                    println!(
+                        "The audit trail holds: {} entries, the last {} with hash {}.",
+                        found.entries, found.head_seq, found.head_hash
+                    );
+                    std::process::ExitCode::SUCCESS
+                }
+                Some(broken) => {
+                    println!("The audit trail is broken at entry {}: {}", broken.seq, broken.reason);
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    };
+    db.close().await;
+    Ok(code)
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAISSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
@@ -77,6 +148,18 @@ async fn main() -> anyhow::Result<()> {
     } else {
         subscriber.init();
     }
+    if let Some(tool) = args.command {
+        return run_tool(tool, &args.database_url).await;
+    }
+    let mail = match (args.smtp_url, args.mail_folder) {
+        (Some(url), _) => sync_server::http::Mail::Smtp { url, from: args.mail_from },
+        (None, Some(path)) => sync_server::http::Mail::Folder { path, from: args.mail_from },
+        // The demo's mailbox: a folder beside its database.
+        (None, None) if !args.no_demo => {
+            sync_server::http::Mail::Folder { path: "data/mail".into(), from: args.mail_from }
+        }
+        (None, None) => sync_server::http::Mail::Off,
+    };
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(sync_server::listener::Tls::from_files(cert, key)?),
         _ => None,
@@ -107,7 +190,10 @@ async fn main() -> anyhow::Result<()> {
                 ..Default::default()
             },
             secure_cookies: args.secure_cookies,
+            mail,
+            ..Settings::default()
         },
     })
-    .await
+    .await?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -258,9 +258,10 @@ pub async fn decide_request(
     decision: Decision,
     note: Option<String>,
     approved: Option<&[(shared_model::Sku, u32)]>,
-    by: &str,
+    actor: &crate::audit::Actor,
     logistics: &LocationCode,
 ) -> Result<ReplenishmentDecision, Error> {
+    let by = actor.username.as_str();
     if decision == Decision::Rejected && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(invalid("note", "say why the request is rejected"));
     }
@@ -305,6 +306,10 @@ pub async fn decide_request(
         entries.extend(shipped);
     }
     let answer = ReplenishmentDecision { request, store: store.clone(), decision, transfer, note };
+    let change = crate::audit::Change::new("replenishment.decide", format!("request:{request}"))
+        .before(serde_json::json!({ "status": "pending", "store": store, "lines": lines }))
+        .after(&answer);
+    crate::audit::record(&mut tx, actor, change).await?;
     entries.push(Entry {
         kind: "replenishment",
         key: request.to_string(),
@@ -386,8 +391,9 @@ pub async fn start_transfer(
     from: &LocationCode,
     to: &LocationCode,
     lines: Vec<ItemQuantity>,
-    by: &str,
+    actor: &crate::audit::Actor,
 ) -> Result<TransferView, Error> {
+    let by = actor.username.as_str();
     if from == to {
         return Err(invalid("to", "a transfer goes to another location"));
     }
@@ -399,9 +405,7 @@ pub async fn start_transfer(
     }
     let mut tx = db.begin().await?;
     let (id, shipped_ms, entries) = ship(&mut tx, from, to, lines.clone(), Some(by)).await?;
-    feed::publish(&mut tx, entries).await?;
-    tx.commit().await?;
-    Ok(TransferView {
+    let view = TransferView {
         id: id.to_string(),
         from: from.to_string(),
         to: to.to_string(),
@@ -409,7 +413,16 @@ pub async fn start_transfer(
         shipped_ms,
         received: false,
         started_by: Some(by.to_owned()),
-    })
+    };
+    crate::audit::record(
+        &mut tx,
+        actor,
+        crate::audit::Change::new("transfer.start", format!("transfer:{id}")).after(&view),
+    )
+    .await?;
+    feed::publish(&mut tx, entries).await?;
+    tx.commit().await?;
+    Ok(view)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -278,16 +278,55 @@ struct LineReturnedRow {
 /// Units returned so far of each line of a sale, by line number.
 #[tracing::instrument(skip_all)]
 pub async fn returned_of(db: &Db, sale: &RecordId) -> sqlx::Result<BTreeMap<u16, i64>> {
+    let mut conn = db.pool().acquire().await?;
+    returned_of_sale(&mut conn, sale).await
+}
+
+/// [`returned_of`], in the caller's transaction.
+pub async fn returned_of_sale(conn: &mut AnyConnection, sale: &RecordId) -> sqlx::Result<BTreeMap<u16, i64>> {
     let rows: Vec<LineReturnedRow> = sqlx::query_as(
         "SELECT original_line, CAST(SUM(quantity) AS BIGINT) AS returned FROM return_lines
          WHERE original_sale = $1 AND original_line IS NOT NULL GROUP BY original_line",
     )
     .bind(sale.to_string())
-    .fetch_all(db.pool())
+    .fetch_all(conn)
     .await?;
     rows.into_iter()
         .map(|row| Ok((from_i64("return_lines.original_line", row.original_line)?, row.returned)))
         .collect()
+}
+
+/// A sale as a claim about its receipt sees it: its store and lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub store: String,
+    pub lines: Vec<ReceiptLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReceiptLine {
+    pub line_no: i64,
+    pub sku: String,
+    pub quantity: i64,
+    /// What the customer paid for the line, taxes included.
+    pub paid: i64,
+}
+
+/// The sale `sale`, if head office has it.
+pub async fn receipt(conn: &mut AnyConnection, sale: &RecordId) -> sqlx::Result<Option<Receipt>> {
+    let store: Option<String> = sqlx::query_scalar("SELECT store FROM sales WHERE record_id = $1")
+        .bind(sale.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(store) = store else { return Ok(None) };
+    let lines = sqlx::query_as(
+        "SELECT line_no, sku, quantity, CAST(net + gst + qst AS BIGINT) AS paid FROM sale_lines
+         WHERE record_id = $1 ORDER BY line_no",
+    )
+    .bind(sale.to_string())
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(Receipt { store, lines }))
 }
 
 /// Units returned so far of each line of an online order, at every store, by line number.

@@ -467,7 +467,7 @@ async fn enrolment_codes_are_one_live_short_and_throttled(engine: Engine) {
     let second = identity::issue_enrolment_code(&server.db, &register).await.unwrap();
     let refused = problem(enrol(first).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
     // A code issued before a revocation does not enrol afterwards.
-    identity::revoke(&server.db, &register).await.unwrap();
+    identity::revoke(&server.db, &register, &sync_server::audit::Actor::system()).await.unwrap();
     let after_revoke = problem(enrol(second).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
     // Unknown and used codes get the same answer as replaced and revoked ones.
     let unknown = problem(enrol("ZZZZ-ZZZZ".into()).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;

@@ -108,7 +108,7 @@ fn returns_stock_replenishment_and_the_z_report() {
             Decision::Approved,
             None,
             None,
-            "logistique",
+            &sync_server::audit::Actor::new("logistique", None),
             &logistics,
         ))
         .unwrap();

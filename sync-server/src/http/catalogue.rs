@@ -17,6 +17,7 @@ use shared_model::{Barcode, CashierId, LocationCode, Money, Sku, TaxClass};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::extract::Acting;
 use super::extract::{JsonBody, QueryParams};
 use crate::catalogue::{self, ProductQuery};
 use crate::identity::{Role, Staff};
@@ -217,18 +218,18 @@ pub async fn get_product(
 #[utoipa::path(post, path = "/api/products", request_body = ProductInput, responses((status = 201, description = "Created"), (status = 409, description = "The SKU exists"), (status = 422, description = "A field is invalid")))]
 pub async fn create_product(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     JsonBody(input): JsonBody<ProductInput>,
 ) -> ApiResult<(StatusCode, Json<ProductInfo>)> {
-    staff.require(&[Role::Manager])?;
+    acting.staff.require(&[Role::Manager])?;
     let sku = input.sku.clone().ok_or_else(|| ApiError::invalid("sku", "a new product needs a sku"))?;
     let sku = Sku::parse(&sku).map_err(|e| ApiError::invalid("sku", e))?;
     let extras = input.extras(None)?;
     let product = input.into_product(sku)?;
-    catalogue::save_product_with(&state.db, &product, extras.as_ref(), true).await?;
+    catalogue::save_product_with(&state.db, &product, extras.as_ref(), true, &acting.actor).await?;
     state.events.send(super::events::Topic::Catalogue);
     state.catalogue_cache.clear();
-    tracing::info!(sku = %product.sku, by = staff.username, "product created");
+    tracing::info!(sku = %product.sku, by = acting.staff.username, "product created");
     Ok((StatusCode::CREATED, Json(product)))
 }
 
@@ -236,11 +237,11 @@ pub async fn create_product(
 #[utoipa::path(put, path = "/api/products/{sku}", request_body = ProductInput, responses((status = 200, description = "Updated"), (status = 404, description = "No such product"), (status = 422, description = "A field is invalid")))]
 pub async fn update_product(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     Path(sku): Path<String>,
     JsonBody(input): JsonBody<ProductInput>,
 ) -> ApiResult<Json<ProductInfo>> {
-    staff.require(&[Role::Manager])?;
+    acting.staff.require(&[Role::Manager])?;
     let sku = Sku::parse(&sku).map_err(|e| ApiError::bad("sku", e))?;
     if input.sku.as_deref().is_some_and(|s| s != sku.as_str()) {
         return Err(ApiError::invalid("sku", "the sku in the body differs from the one in the path"));
@@ -251,10 +252,10 @@ pub async fn update_product(
     };
     let extras = input.extras(current)?;
     let product = input.into_product(sku)?;
-    catalogue::save_product_with(&state.db, &product, extras.as_ref(), false).await?;
+    catalogue::save_product_with(&state.db, &product, extras.as_ref(), false, &acting.actor).await?;
     state.events.send(super::events::Topic::Catalogue);
     state.catalogue_cache.clear();
-    tracing::info!(sku = %product.sku, by = staff.username, "product updated");
+    tracing::info!(sku = %product.sku, by = acting.staff.username, "product updated");
     Ok(Json(product))
 }
 

@@ -245,3 +245,42 @@ impl From<crate::sync::Error> for ApiError {
         }
     }
 }
+
+impl From<crate::claims::Error> for ApiError {
+    fn from(error: crate::claims::Error) -> Self {
+        use crate::claims::Error;
+        match error {
+            Error::Invalid { field, detail } => ApiError::invalid(field, detail),
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Refused(refused) => {
+                let mut extra = Map::new();
+                extra.insert("state".into(), refused.state.as_str().into());
+                extra.insert("action".into(), refused.action.as_str().into());
+                ApiError::Refused {
+                    status: StatusCode::CONFLICT,
+                    slug: "transition-not-allowed",
+                    detail: refused.detail,
+                    field: None,
+                    extra,
+                }
+            }
+            Error::Stale { id, expected, current } => {
+                let detail = Error::Stale { id, expected, current }.to_string();
+                let mut extra = Map::new();
+                extra.insert("expected_version".into(), expected.into());
+                extra.insert("current_version".into(), current.into());
+                ApiError::Refused {
+                    status: StatusCode::CONFLICT,
+                    slug: "stale-version",
+                    detail,
+                    field: Some("expected_version".into()),
+                    extra,
+                }
+            }
+            Error::Conflict(detail) => ApiError::Conflict(detail),
+            Error::Forbidden(detail) => ApiError::Forbidden(detail),
+            Error::Database(e) => e.into(),
+            Error::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}

@@ -33,6 +33,8 @@ pub enum Topic {
     Registers,
     Replenishment,
     Orders,
+    /// A claim was filed or changed.
+    Claims,
 }
 
 /// The announcements of this instance.
@@ -71,7 +73,7 @@ pub fn routes() -> Router<AppState> {
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Changes as they are committed (every role): `change` events with `{"topic": …}`.
-#[utoipa::path(get, path = "/api/events", responses((status = 200, description = "text/event-stream of `change` events, each {\"topic\": \"sales\"|\"alerts\"|\"stock\"|\"catalogue\"|\"registers\"|\"replenishment\"|\"orders\"}")))]
+#[utoipa::path(get, path = "/api/events", responses((status = 200, description = "text/event-stream of `change` events, each {\"topic\": \"sales\"|\"alerts\"|\"stock\"|\"catalogue\"|\"registers\"|\"replenishment\"|\"orders\"|\"claims\"}")))]
 pub async fn stream(
     State(state): State<AppState>,
     _staff: Staff,

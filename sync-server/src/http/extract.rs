@@ -209,3 +209,44 @@ where
         Ok(identity::register_of_secret(&state.db, secret).await?)
     }
 }
+
+/// The request's id (set by the request-id layer, or sent by the client): what the audit
+/// trail and the claims' events record it came in.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| shared_model::text::truncate(v, 100))
+            .filter(|v| !v.is_empty() && !v.chars().any(char::is_control));
+        Ok(RequestId(id))
+    }
+}
+
+/// A signed-in head-office user and the request they act in: who the audit trail names.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub staff: Staff,
+    pub actor: crate::audit::Actor,
+}
+
+impl<S> FromRequestParts<S> for Acting
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let staff = Staff::from_request_parts(parts, state).await?;
+        let RequestId(id) = RequestId::from_request_parts(parts, state).await.unwrap_or(RequestId(None));
+        let actor = crate::audit::Actor::new(staff.username.clone(), id);
+        Ok(Acting { staff, actor })
+    }
+}

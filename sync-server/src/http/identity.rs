@@ -10,6 +10,7 @@ use shared_model::RegisterId;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::extract::Acting;
 use super::extract::{ClientAddr, JsonBody, SESSION_COOKIE};
 use crate::identity::{self, Role, Staff};
 
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/users/{username}/disable", post(disable_user))
         .route("/api/users/{username}/enable", post(enable_user))
+        .route("/api/users/{username}/role", post(change_role))
         .route("/api/users/{username}/password", post(reset_password))
         .route("/api/registers", get(list_registers).post(create_register))
         .route("/api/registers/{id}/enrolment-code", post(enrolment_code))
@@ -192,14 +194,14 @@ pub async fn enrolment_code(
 #[utoipa::path(post, path = "/api/registers/{id}/revoke", responses((status = 204, description = "Revoked")))]
 pub async fn revoke_register(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    staff.require(&[])?;
+    acting.staff.require(&[])?;
     let id = RegisterId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
-    identity::revoke(&state.db, &id).await?;
+    identity::revoke(&state.db, &id, &acting.actor).await?;
     state.events.send(super::events::Topic::Registers);
-    tracing::info!(register = %id, by = staff.username, "register revoked");
+    tracing::info!(register = %id, by = acting.staff.username, "register revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -228,28 +230,63 @@ pub struct NewUser {
 #[utoipa::path(post, path = "/api/users", request_body = NewUser, responses((status = 201, description = "Created", body = identity::Account), (status = 409, description = "The name is taken")))]
 pub async fn create_user(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     JsonBody(input): JsonBody<NewUser>,
 ) -> ApiResult<(StatusCode, Json<identity::Account>)> {
-    staff.require(&[])?;
+    acting.staff.require(&[])?;
     let role = Role::parse(&input.role)
         .ok_or_else(|| ApiError::invalid("role", "role is admin, manager or logistics"))?;
-    let account =
-        identity::create_account(&state.db, &state.passwords, &input.username, role, &input.password).await?;
-    tracing::info!(username = account.username, role = role.as_str(), by = staff.username, "account created");
+    let account = identity::create_account(
+        &state.db,
+        &state.passwords,
+        &input.username,
+        role,
+        &input.password,
+        &acting.actor,
+    )
+    .await?;
+    tracing::info!(
+        username = account.username,
+        role = role.as_str(),
+        by = acting.staff.username,
+        "account created"
+    );
     Ok((StatusCode::CREATED, Json(account)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// admin, manager or logistics.
+    pub role: String,
+}
+
+/// Give an account another role (admin): its sessions end, so the new role applies at once.
+#[utoipa::path(post, path = "/api/users/{username}/role", request_body = RoleInput, responses((status = 200, description = "Changed", body = identity::Account), (status = 409, description = "One's own account, or the last admin")))]
+pub async fn change_role(
+    State(state): State<AppState>,
+    acting: Acting,
+    Path(username): Path<String>,
+    JsonBody(input): JsonBody<RoleInput>,
+) -> ApiResult<Json<identity::Account>> {
+    acting.staff.require(&[])?;
+    let role = Role::parse(&input.role)
+        .ok_or_else(|| ApiError::invalid("role", "role is admin, manager or logistics"))?;
+    let account = identity::set_role(&state.db, &acting.staff, &username, role, &acting.actor).await?;
+    tracing::info!(username, role = role.as_str(), by = acting.staff.username, "role changed");
+    Ok(Json(account))
 }
 
 /// Disable an account (admin): it cannot sign in and its sessions end.
 #[utoipa::path(post, path = "/api/users/{username}/disable", responses((status = 200, description = "Disabled", body = identity::Account), (status = 409, description = "One's own account, or the last admin")))]
 pub async fn disable_user(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     Path(username): Path<String>,
 ) -> ApiResult<Json<identity::Account>> {
-    staff.require(&[])?;
-    let account = identity::set_disabled(&state.db, &staff, &username, true).await?;
-    tracing::info!(username, by = staff.username, "account disabled");
+    acting.staff.require(&[])?;
+    let account = identity::set_disabled(&state.db, &acting.staff, &username, true, &acting.actor).await?;
+    tracing::info!(username, by = acting.staff.username, "account disabled");
     Ok(Json(account))
 }
 
@@ -257,12 +294,12 @@ pub async fn disable_user(
 #[utoipa::path(post, path = "/api/users/{username}/enable", responses((status = 200, description = "Enabled", body = identity::Account)))]
 pub async fn enable_user(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     Path(username): Path<String>,
 ) -> ApiResult<Json<identity::Account>> {
-    staff.require(&[])?;
-    let account = identity::set_disabled(&state.db, &staff, &username, false).await?;
-    tracing::info!(username, by = staff.username, "account enabled");
+    acting.staff.require(&[])?;
+    let account = identity::set_disabled(&state.db, &acting.staff, &username, false, &acting.actor).await?;
+    tracing::info!(username, by = acting.staff.username, "account enabled");
     Ok(Json(account))
 }
 
@@ -277,12 +314,20 @@ pub struct ResetInput {
 #[utoipa::path(post, path = "/api/users/{username}/password", request_body = ResetInput, responses((status = 204, description = "Set"), (status = 409, description = "One's own: change it with the current one")))]
 pub async fn reset_password(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     Path(username): Path<String>,
     JsonBody(input): JsonBody<ResetInput>,
 ) -> ApiResult<StatusCode> {
-    staff.require(&[])?;
-    identity::reset_password(&state.db, &state.passwords, &staff, &username, &input.new_password).await?;
-    tracing::info!(username, by = staff.username, "password reset");
+    acting.staff.require(&[])?;
+    identity::reset_password(
+        &state.db,
+        &state.passwords,
+        &acting.staff,
+        &username,
+        &input.new_password,
+        &acting.actor,
+    )
+    .await?;
+    tracing::info!(username, by = acting.staff.username, "password reset");
     Ok(StatusCode::NO_CONTENT)
 }

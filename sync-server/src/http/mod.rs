@@ -8,12 +8,13 @@
 //! | [`extract`] | bodies, query strings, the client's address, who is calling |
 //! | [`error`] | `ApiError`: every failure as an RFC 9457 problem |
 //! | [`listener`] | connections: TLS, the connection cap, header and handshake deadlines |
-//! | `catalogue`, `identity`, `inventory`, `replenishment`, `reporting`, `shop`, `sync` | each context's routes |
+//! | `catalogue`, `claims`, `identity`, `inventory`, `replenishment`, `reporting`, `shop`, `sync` | each context's routes (`claims` also serves the audit trail) |
 //! | [`processor`] | the local card processor the demo and the tests pay through |
 //! | [`pages`] | head office's pages, embedded, with their security headers |
 //! | [`events`] | server-sent events that keep head office's pages live |
 
 pub mod catalogue;
+pub mod claims;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -61,6 +62,24 @@ pub struct Settings {
     pub shop: crate::shop::Settings,
     /// Mark the pages' session cookie `Secure` (served over HTTPS).
     pub secure_cookies: bool,
+    /// Where customers' messages go: an SMTP server, a folder, or nowhere (they wait in the
+    /// outbox).
+    pub mail: Mail,
+    /// The wait after a message's first failed attempt (doubling after each next one), and
+    /// the longest wait.
+    pub mail_retry: (std::time::Duration, std::time::Duration),
+}
+
+/// Where customers' messages go.
+#[derive(Debug, Clone, Default)]
+pub enum Mail {
+    /// Nowhere: messages wait in the outbox until the server is started with a mailer.
+    #[default]
+    Off,
+    /// An SMTP server (`smtp://host:port`, `smtps://user:password@host`…).
+    Smtp { url: String, from: String },
+    /// One `.eml` file per message in a folder (the demo's mailbox).
+    Folder { path: std::path::PathBuf, from: String },
 }
 
 impl Default for Settings {
@@ -73,6 +92,8 @@ impl Default for Settings {
             payment_timeout: std::time::Duration::from_secs(10),
             shop: crate::shop::Settings::default(),
             secure_cookies: false,
+            mail: Mail::Off,
+            mail_retry: (std::time::Duration::from_secs(5), std::time::Duration::from_secs(15 * 60)),
         }
     }
 }
@@ -88,6 +109,25 @@ pub struct AppState {
     pub shop: Arc<crate::shop::Shop>,
     /// Changes announced to head office's open pages.
     pub events: Arc<events::Events>,
+    /// Background work a request hands on: claims' projectors, mail delivery.
+    pub wake: Arc<Wake>,
+    /// How customers' messages are delivered (none: they wait in the outbox).
+    pub delivery: Option<crate::notify::Delivery>,
+}
+
+/// Wakes background work at once instead of at its next round.
+#[derive(Debug, Default)]
+pub struct Wake {
+    pub projectors: Arc<tokio::sync::Notify>,
+    pub mail: Arc<tokio::sync::Notify>,
+}
+
+impl Wake {
+    /// After a write that appended claim events or wrote messages.
+    pub fn all(&self) {
+        self.projectors.notify_one();
+        self.mail.notify_one();
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -110,6 +150,26 @@ impl AppState {
             None => Arc::new(crate::shop::payments::NoProcessor),
         };
         let shop = crate::shop::Shop::new(gateway, settings.shop.clone(), passwords.clone());
+        let mailer: Option<Arc<dyn crate::notify::Mailer>> = match &settings.mail {
+            Mail::Off => None,
+            Mail::Smtp { url, from } => {
+                match crate::notify::SmtpMailer::new(url, from, std::time::Duration::from_secs(30)) {
+                    Ok(mailer) => Some(Arc::new(mailer)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the SMTP client cannot be made: messages wait in the outbox");
+                        None
+                    }
+                }
+            }
+            Mail::Folder { path, from } => match crate::notify::FolderMailer::new(path.clone(), from) {
+                Ok(mailer) => Some(Arc::new(mailer)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the mail folder cannot be used: messages wait in the outbox");
+                    None
+                }
+            },
+        };
+        let retry = settings.mail_retry;
         AppState {
             db,
             settings: Arc::new(settings),
@@ -118,6 +178,12 @@ impl AppState {
             passwords,
             shop: Arc::new(shop),
             events: Arc::default(),
+            wake: Arc::default(),
+            delivery: mailer.map(|mailer| crate::notify::Delivery {
+                retry_first: retry.0,
+                retry_most: retry.1,
+                ..crate::notify::Delivery::new(mailer)
+            }),
         }
     }
 }
@@ -149,6 +215,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reporting::routes())
         .merge(replenishment::routes())
         .merge(shop::routes())
+        .merge(claims::routes())
         .merge(events::routes())
         .fallback(pages::serve)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -279,6 +346,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         identity::create_user,
         identity::disable_user,
         identity::enable_user,
+        identity::change_role,
         identity::reset_password,
         events::stream,
         sync::enrol,
@@ -321,6 +389,17 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         shop::fulfilment_list,
         shop::fulfilment_advance,
         shop::order_for_return,
+        claims::shopper_file,
+        claims::shopper_list,
+        claims::shopper_get,
+        claims::shopper_reopen,
+        claims::queue,
+        claims::file_for_receipt,
+        claims::get_claim,
+        claims::act,
+        claims::statistics,
+        claims::audit_search,
+        claims::audit_verify,
     )
 )]
 #[derive(Debug)]

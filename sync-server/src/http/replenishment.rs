@@ -11,6 +11,7 @@ use shared_model::{LocationCode, LocationKind, Quantity, RecordId, Sku};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::extract::Acting;
 use super::extract::{JsonBody, QueryParams};
 use crate::identity::{Role, Staff};
 use crate::replenishment::{self, RequestView, TransferView};
@@ -77,11 +78,11 @@ fn read_lines(lines: &[LineInput]) -> ApiResult<Vec<(Sku, u32)>> {
 #[utoipa::path(post, path = "/api/replenishments/{id}/decision", request_body = DecisionInput, responses((status = 200, description = "Decided"), (status = 409, description = "Already decided")))]
 pub async fn decide(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<DecisionInput>,
 ) -> ApiResult<Json<ReplenishmentDecision>> {
-    staff.require(&[Role::Logistics])?;
+    acting.staff.require(&[Role::Logistics])?;
     let request = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
     if input.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(ApiError::invalid("note", "a note has at most 500 characters"));
@@ -96,12 +97,12 @@ pub async fn decide(
         input.decision,
         input.note,
         approved.as_deref(),
-        &staff.username,
+        &acting.actor,
         &logistics,
     )
     .await?;
     state.events.send(super::events::Topic::Replenishment);
-    tracing::info!(%request, decision = ?decided.decision, by = staff.username, "replenishment decided");
+    tracing::info!(%request, decision = ?decided.decision, by = acting.staff.username, "replenishment decided");
     Ok(Json(decided))
 }
 
@@ -144,10 +145,10 @@ pub struct TransferInput {
 #[utoipa::path(post, path = "/api/transfers", request_body = TransferInput, responses((status = 201, description = "Shipped", body = TransferView), (status = 409, description = "The sender does not hold enough")))]
 pub async fn start_transfer(
     State(state): State<AppState>,
-    staff: Staff,
+    acting: Acting,
     JsonBody(input): JsonBody<TransferInput>,
 ) -> ApiResult<(StatusCode, Json<TransferView>)> {
-    staff.require(&[Role::Logistics])?;
+    acting.staff.require(&[Role::Logistics])?;
     let from = LocationCode::parse(&input.from).map_err(|e| ApiError::invalid("from", e))?;
     let to = LocationCode::parse(&input.to).map_err(|e| ApiError::invalid("to", e))?;
     let locations = crate::catalogue::locations(&state.db).await?;
@@ -173,8 +174,8 @@ pub async fn start_transfer(
             Ok(ItemQuantity { sku, quantity })
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    let transfer = replenishment::start_transfer(&state.db, &from, &to, lines, &staff.username).await?;
+    let transfer = replenishment::start_transfer(&state.db, &from, &to, lines, &acting.actor).await?;
     state.events.send(super::events::Topic::Stock);
-    tracing::info!(transfer = transfer.id, %from, %to, by = staff.username, "transfer started");
+    tracing::info!(transfer = transfer.id, %from, %to, by = acting.staff.username, "transfer started");
     Ok((StatusCode::CREATED, Json(transfer)))
 }

@@ -68,6 +68,8 @@ pub struct SignUp {
     pub name: String,
     /// At least 12 characters, 5 of them different, and not the email address.
     pub password: String,
+    /// fr (the default) or en: the language of the shopper's messages.
+    pub language: Option<String>,
 }
 
 /// Opens a shopper's account.
@@ -76,8 +78,15 @@ pub async fn sign_up(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<SignUp>,
 ) -> ApiResult<(StatusCode, Json<Customer>)> {
-    let customer =
-        accounts::sign_up(&state.shop, &state.db, &input.email, &input.name, &input.password).await?;
+    let customer = accounts::sign_up(
+        &state.shop,
+        &state.db,
+        &input.email,
+        &input.name,
+        &input.password,
+        input.language.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(customer)))
 }
 

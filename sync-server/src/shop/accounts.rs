@@ -14,6 +14,7 @@ use sqlx::FromRow;
 use super::{Error, Result, Shop};
 use crate::db::{Db, now_ms};
 use crate::identity;
+use crate::notify::{Language, Recipient};
 
 /// Longest email (RFC 5321's path limit) and name read.
 const MAX_EMAIL: usize = 254;
@@ -90,6 +91,8 @@ pub struct Customer {
     pub id: i64,
     pub email: String,
     pub name: String,
+    /// fr or en: the language of the shopper's messages.
+    pub language: String,
 }
 
 /// An email address, lower-cased: one `@`, a local part, and a domain with a dot.
@@ -128,8 +131,21 @@ fn check_password(password: &str, email: &str) -> Result<()> {
 
 /// Opens an account. An email already taken is a conflict.
 #[tracing::instrument(skip_all)]
-pub async fn sign_up(shop: &Shop, db: &Db, email: &str, name: &str, password: &str) -> Result<Customer> {
+pub async fn sign_up(
+    shop: &Shop,
+    db: &Db,
+    email: &str,
+    name: &str,
+    password: &str,
+    language: Option<&str>,
+) -> Result<Customer> {
     let email = parse_email(email)?;
+    let language = match language {
+        None => Language::Fr,
+        Some(text) => {
+            Language::parse(text).ok_or_else(|| Error::invalid("language", "language is fr or en"))?
+        }
+    };
     let name = name.trim();
     shared_model::text::check_required("name", name, MAX_NAME).map_err(|e| Error::invalid("name", e))?;
     check_password(password, &email)?;
@@ -137,12 +153,13 @@ pub async fn sign_up(shop: &Shop, db: &Db, email: &str, name: &str, password: &s
     let inserted = db
         .write(
             sqlx::query(
-                "INSERT INTO customers (email, name, password_hash, created_ms) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO customers (email, name, password_hash, created_ms, language) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&email)
             .bind(name)
             .bind(hash)
-            .bind(now_ms()),
+            .bind(now_ms())
+            .bind(language.as_str()),
         )
         .await;
     match inserted {
@@ -157,15 +174,29 @@ pub async fn sign_up(shop: &Shop, db: &Db, email: &str, name: &str, password: &s
     }
 }
 
+/// Where and how to write to customer `id`.
+pub(crate) async fn contact(conn: &mut sqlx::AnyConnection, id: i64) -> sqlx::Result<Option<Recipient>> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT email, name, language FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(email, name, language)| Recipient {
+        email,
+        name,
+        language: Language::parse(&language).unwrap_or(Language::Fr),
+    }))
+}
+
 async fn customer_by_email(db: &Db, email: &str) -> sqlx::Result<Option<Customer>> {
-    sqlx::query_as("SELECT id, email, name FROM customers WHERE email = $1")
+    sqlx::query_as("SELECT id, email, name, language FROM customers WHERE email = $1")
         .bind(email)
         .fetch_optional(db.pool())
         .await
 }
 
 pub async fn customer(db: &Db, id: i64) -> Result<Customer> {
-    sqlx::query_as("SELECT id, email, name FROM customers WHERE id = $1")
+    sqlx::query_as("SELECT id, email, name, language FROM customers WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?

@@ -332,6 +332,15 @@ pub(super) async fn confirm(shop: &Shop, db: &Db, id: &str, payment: &str) -> Re
     let entries = crate::inventory::take_reserved(&mut tx, &location, &units, &reference).await?;
     crate::reporting::add_channel(&mut tx, channel.as_str(), &orders::channel_entry(&order, false)).await?;
     cart::take(&mut tx, checkout.customer_id, &order.lines).await?;
+    let total = shared_model::Money::from_cents(order.total_cents)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    orders::tell(
+        &mut tx,
+        &order,
+        "confirmed",
+        crate::notify::Notice::OrderConfirmed { order: number, total },
+    )
+    .await?;
     crate::feed::publish(&mut tx, entries).await?;
     tx.commit().await?;
     metrics::counter!("caisse_shop_checkouts_total", "step" => "confirmed").increment(1);

@@ -111,6 +111,23 @@ pub(super) async fn read(conn: &mut AnyConnection, number: i64) -> sqlx::Result<
     row.map(OrderView::try_from).transpose()
 }
 
+/// Writes `notice` to the order's shopper, in the caller's transaction; `what` names the
+/// change (`confirmed`, `shipped`…), so the same change never writes two messages.
+pub(super) async fn tell(
+    conn: &mut AnyConnection,
+    order: &OrderView,
+    what: &str,
+    notice: crate::notify::Notice,
+) -> sqlx::Result<()> {
+    let Some(to) = super::accounts::contact(conn, order.customer).await? else { return Ok(()) };
+    crate::notify::enqueue(conn, &format!("order-{}-{what}", order.number), &to, &notice).await
+}
+
+/// Order `number`, for a claim about it (whoever's it is: the caller checks).
+pub(crate) async fn for_claim(conn: &mut AnyConnection, number: i64) -> sqlx::Result<Option<OrderView>> {
+    read(conn, number).await
+}
+
 /// Creates the order of a checkout, waiting for its payment; answers its number.
 pub(super) async fn create(
     conn: &mut AnyConnection,
@@ -259,19 +276,21 @@ pub async fn advance(db: &Db, number: i64, to: &str) -> Result<OrderView> {
         "delivered" => "shipped",
         _ => return Err(Error::invalid("status", "an order is marked picked, shipped or delivered")),
     };
-    let moved = db
-        .write(
-            sqlx::query("UPDATE orders SET status = $1, updated_ms = $2 WHERE number = $3 AND status = $4")
-                .bind(to)
-                .bind(now_ms())
-                .bind(number)
-                .bind(from),
-        )
-        .await?
-        .rows_affected();
-    let mut conn = db.pool().acquire().await?;
-    let order =
-        read(&mut conn, number).await?.ok_or_else(|| Error::NotFound(format!("no order {number}")))?;
+    let mut tx = db.begin().await?;
+    let moved =
+        sqlx::query("UPDATE orders SET status = $1, updated_ms = $2 WHERE number = $3 AND status = $4")
+            .bind(to)
+            .bind(now_ms())
+            .bind(number)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    let order = read(&mut tx, number).await?.ok_or_else(|| Error::NotFound(format!("no order {number}")))?;
+    if moved == 1 && to == "shipped" {
+        tell(&mut tx, &order, "shipped", crate::notify::Notice::OrderShipped { order: number }).await?;
+    }
+    tx.commit().await?;
     if moved == 0 && order.status != to {
         return Err(Error::Conflict {
             field: Some("status".into()),
@@ -382,6 +401,8 @@ pub(super) async fn finish_cancel(shop: &Shop, db: &Db, number: i64) -> Result<(
     let mut entry = channel_entry(&order, true);
     entry.day = today();
     crate::reporting::add_channel(&mut tx, channel.as_str(), &entry).await?;
+    let notice = crate::notify::Notice::OrderRefunded { order: number, amount };
+    tell(&mut tx, &order, "refunded", notice).await?;
     crate::feed::publish(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(())

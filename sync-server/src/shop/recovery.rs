@@ -9,7 +9,8 @@
 //! most, and a checkout never ends with money taken and no order, or an order and no money.
 //! Cancellations left between the refund and the books are finished the same way, and the
 //! refunds owed for online orders returned at a store are asked for
-//! ([`super::store_returns::settle_due`]).
+//! ([`super::store_returns::settle_due`]), and so are those decided on claims
+//! ([`crate::claims::refunds::settle_due`]).
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub struct Round {
     pub waiting: u32,
     pub cancellations: u32,
     pub store_refunds: u32,
+    pub claim_refunds: u32,
 }
 
 /// Finishes every checkout and cancellation whose lease has run out; answers what it did.
@@ -58,6 +60,10 @@ pub async fn round(shop: &Shop, db: &Db) -> Result<Round> {
     }
     let settled = super::store_returns::settle_due(shop, db).await?;
     done.store_refunds = settled.refunded + settled.failed;
+    let settled = crate::claims::refunds::settle_due(shop, db)
+        .await
+        .map_err(|e| super::Error::Internal(anyhow::anyhow!("claim refunds: {e}")))?;
+    done.claim_refunds = settled.refunded + settled.failed;
     if done != Round::default() {
         tracing::info!(?done, "recovery round");
     }

@@ -114,13 +114,8 @@ pub async fn owe(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<
             ),
             Some(order) => {
                 over_returns(conn, record, number, &order).await?;
-                let owed: i64 = sqlx::query_scalar(
-                    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM order_refunds
-                     WHERE order_number = $1 AND status IN ('pending', 'refunded')",
-                )
-                .bind(key)
-                .fetch_one(&mut *conn)
-                .await?;
+                let owed = owed_of_order(conn, key).await?
+                    + crate::claims::refunds::owed_of_order(conn, key).await?;
                 let left = order.total_cents - owed;
                 if left <= 0 {
                     (0, "refused", Some(format!("online order {number} is already refunded in full")))
@@ -164,6 +159,17 @@ pub async fn owe(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<
         }
     }
     Ok(())
+}
+
+/// What store returns of order `number` owe or have refunded to the shopper's card.
+pub(crate) async fn owed_of_order(conn: &mut AnyConnection, number: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM order_refunds
+         WHERE order_number = $1 AND status IN ('pending', 'refunded')",
+    )
+    .bind(number)
+    .fetch_one(conn)
+    .await
 }
 
 fn cents(amount: i64) -> String {
@@ -298,16 +304,25 @@ pub async fn settle_due(shop: &Shop, db: &Db) -> Result<Settled> {
         let amount = Money::from_cents(row.amount).map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
         match shop.gateway.refund(&format!("return-{}", row.record_id), &payment, amount).await {
             Ok(refund) => {
-                db.write(
-                    sqlx::query(
-                        "UPDATE order_refunds SET status = 'refunded', refund_id = $1, updated_ms = $2
-                         WHERE record_id = $3 AND status = 'pending'",
-                    )
-                    .bind(refund)
-                    .bind(now_ms())
-                    .bind(&row.record_id),
+                let mut tx = db.begin().await?;
+                let moved = sqlx::query(
+                    "UPDATE order_refunds SET status = 'refunded', refund_id = $1, updated_ms = $2
+                     WHERE record_id = $3 AND status = 'pending'",
                 )
-                .await?;
+                .bind(refund)
+                .bind(now_ms())
+                .bind(&row.record_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if moved == 1
+                    && let Some(order) = orders::read(&mut tx, row.order_number).await?
+                {
+                    let notice = crate::notify::Notice::OrderRefunded { order: row.order_number, amount };
+                    orders::tell(&mut tx, &order, &format!("return-{}-refunded", row.record_id), notice)
+                        .await?;
+                }
+                tx.commit().await?;
                 done.refunded += 1;
             }
             Err(PaymentError::Ambiguous(why)) => {
