@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod shop;
+pub mod smtp;
+
 use std::net::SocketAddr;
 
 use reqwest::StatusCode;
