@@ -104,3 +104,66 @@ async fn runs_with_nothing_configured_and_stops_on_sigterm() {
     assert!(!lines.iter().any(|l| l.starts_with("Head office: user admin")));
     assert!(stop(&mut child).success());
 }
+
+fn tool(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("CAISSE_LOG", "warn")
+        .output()
+        .expect("the tool runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn audit_verify_and_replay_claims_run_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (mut child, lines) = start(dir.path(), port);
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Head office: user admin, password "))
+        .and_then(|p| p.split_whitespace().next())
+        .expect("the admin login")
+        .to_owned();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    for name in ["anne", "bruno"] {
+        let created = http
+            .post(format!("{base}/api/users"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "username": name, "role": "manager", "password": "a long enough password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    }
+    assert!(stop(&mut child).success());
+
+    let (holds, out) = tool(dir.path(), &["audit", "verify"]);
+    assert!(holds, "{out}");
+    assert!(out.starts_with("The audit trail holds: 2 entries"), "{out}");
+    let (replayed, out) = tool(dir.path(), &["replay", "claims"]);
+    assert!(replayed, "{out}");
+    assert!(out.starts_with("Replayed 0 claim events"), "{out}");
+
+    // Someone edits the first entry behind the server's back.
+    let url = format!("sqlite://{}", dir.path().join("data/caisse-server.db").display());
+    let db = sync_server::Db::connect(&url, 1).await.unwrap();
+    sqlx::query("UPDATE audit_log SET after_state = '{}' WHERE seq = 1").execute(db.pool()).await.unwrap();
+    db.close().await;
+    let (holds, out) = tool(dir.path(), &["audit", "verify"]);
+    assert!(!holds, "a broken chain exits non-zero: {out}");
+    assert!(out.contains("broken at entry 1") && out.contains("edited"), "{out}");
+}
