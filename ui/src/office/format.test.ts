@@ -1,5 +1,5 @@
 import {
-  ago, dateTime, dollars, isStale, isoDay, lastSync, linesText, money, monthToDate, nextStep, priceText, reportUrl, splitBarcodes,
+  ago, centsOf, dateTime, dollars, isStale, isoDay, lastSync, linesText, money, monthToDate, nextStep, priceText, reportUrl, splitBarcodes,
 } from "./format";
 
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, " ");
@@ -77,5 +77,19 @@ describe("registers and orders", () => {
   });
   it("lists lines", () => {
     expect(linesText([{ sku: "A", quantity: 2 }, { sku: "B", quantity: 1 }])).toBe("A ×2, B ×1");
+  });
+});
+
+describe("centsOf", () => {
+  it("reads dollars as keyed in French or English", () => {
+    expect(centsOf("12,50 $")).toBe(1250);
+    expect(centsOf("$3.5")).toBe(350);
+    expect(centsOf("7")).toBe(700);
+  });
+  it("refuses what is not an amount", () => {
+    expect(centsOf("")).toBeNull();
+    expect(centsOf("-1")).toBeNull();
+    expect(centsOf("1.234")).toBeNull();
+    expect(centsOf("abc")).toBeNull();
   });
 });

@@ -104,3 +104,11 @@ export function nextStep(status: string): "picked" | "shipped" | "delivered" | n
 export function linesText(lines: { sku: string; quantity: number }[]): string {
   return lines.map((l) => `${l.sku} ×${l.quantity}`).join(", ");
 }
+
+/** What was keyed in an amount box, in cents: "12,50 $" → 1250; null when it is not an amount. */
+export function centsOf(keyed: string): number | null {
+  const text = priceText(keyed);
+  if (!/^\d+(\.\d{1,2})?$/.test(text)) return null;
+  const [whole, part = ""] = text.split(".");
+  return Number(whole) * 100 + Number(part.padEnd(2, "0"));
+}

@@ -7,7 +7,7 @@ import { esc, type Lang } from "./format";
 import { chooseLang, LANG_KEY, t, type Word } from "./i18n";
 import { connectLive, type Live } from "./live";
 import type { Ctx, Page, PageFactory } from "./page";
-import { hrefOf, mayOpen, pagesFor, parseHash, type PageName } from "./router";
+import { hashDetail, hrefOf, mayOpen, pagesFor, parseHash, type PageName } from "./router";
 import type { Location, Session } from "./types";
 import { markField, clearMarks } from "./dom";
 import { renderSignIn } from "./pages/signin";
@@ -20,6 +20,8 @@ import { registersPage } from "./pages/registers";
 import { peoplePage } from "./pages/people";
 import { ordersPage } from "./pages/orders";
 import { accountPage } from "./pages/account";
+import { claimsPage } from "./pages/claims";
+import { auditPage } from "./pages/audit";
 
 const FACTORIES: Record<PageName, PageFactory> = {
   dashboard: dashboardPage,
@@ -30,6 +32,8 @@ const FACTORIES: Record<PageName, PageFactory> = {
   registers: registersPage,
   people: peoplePage,
   orders: ordersPage,
+  claims: claimsPage,
+  audit: auditPage,
   account: accountPage,
 };
 
@@ -187,8 +191,12 @@ function leavePage() {
   current = { name: current.name, page: null, gen: current.gen + 1, leave: [] };
 }
 
+/** The detail of the hash the page on show was opened with (a claim's id). */
+let shownDetail: string | null = null;
+
 function show(name: PageName) {
   if (!session) return;
+  shownDetail = hashDetail(location.hash);
   leavePage();
   current.name = name;
   const gen = current.gen;
@@ -266,7 +274,8 @@ function onLiveChange(topics: string[]) {
 window.addEventListener("hashchange", () => {
   if (session) {
     const name = parseHash(location.hash);
-    if (name !== current.name || !current.page) show(name);
+    // A claim's page and the queue are one page with and without an id.
+    if (name !== current.name || !current.page || hashDetail(location.hash) !== shownDetail) show(name);
   }
 });
 

@@ -18,6 +18,10 @@ export type Action =
   | "manage_people"
   | "view_orders"
   | "advance_orders"
+  | "view_claims"
+  | "handle_claims"
+  | "view_audit"
+  | "verify_audit"
   | "view_account";
 
 const MANAGER: readonly Action[] = [
@@ -30,6 +34,9 @@ const MANAGER: readonly Action[] = [
   "ack_alerts",
   "view_registers",
   "view_orders",
+  "view_claims",
+  "handle_claims",
+  "view_audit",
   "view_account",
 ];
 

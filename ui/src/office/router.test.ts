@@ -1,4 +1,4 @@
-import { hrefOf, mayOpen, PAGES, pagesFor, parseHash } from "./router";
+import { hashDetail, hrefOf, mayOpen, PAGES, pagesFor, parseHash } from "./router";
 
 describe("parseHash", () => {
   it("reads every page's hash", () => {
@@ -31,6 +31,21 @@ describe("pages by role", () => {
     expect(pagesFor("admin")).toEqual([...PAGES]);
   });
   it("gives managers the report and registers", () => {
-    expect(pagesFor("manager")).toEqual(["dashboard", "report", "products", "replenishment", "alerts", "registers", "orders", "account"]);
+    expect(pagesFor("manager")).toEqual([
+      "dashboard", "report", "products", "replenishment", "alerts", "registers", "orders", "claims", "audit", "account",
+    ]);
+  });
+  it("keeps claims and the audit trail from logistics", () => {
+    expect(mayOpen("logistics", "claims")).toBe(false);
+    expect(mayOpen("logistics", "audit")).toBe(false);
+  });
+});
+
+describe("hashDetail", () => {
+  it("reads what follows the page", () => {
+    expect(hashDetail("#/claims/R-ABCD-EFGH")).toBe("R-ABCD-EFGH");
+    expect(hashDetail("#/claims")).toBeNull();
+    expect(hashDetail("#/claims/")).toBeNull();
+    expect(hashDetail("#/claims/R-1?x=1")).toBe("R-1");
   });
 });

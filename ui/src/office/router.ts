@@ -12,6 +12,8 @@ export const PAGES = [
   "registers",
   "people",
   "orders",
+  "claims",
+  "audit",
   "account",
 ] as const;
 
@@ -26,8 +28,16 @@ const NEEDS: Record<PageName, Action> = {
   registers: "view_registers",
   people: "view_people",
   orders: "view_orders",
+  claims: "view_claims",
+  audit: "view_audit",
   account: "view_account",
 };
+
+/** What follows the page's name in the hash: "#/claims/R-ABCD-EFGH" → "R-ABCD-EFGH". */
+export function hashDetail(hash: string): string | null {
+  const parts = hash.replace(/^#\/?/, "").split("?")[0].split("/");
+  return parts.length > 1 && parts[1] !== "" ? decodeURIComponent(parts[1]) : null;
+}
 
 /** The page a location hash names; the dashboard when it names none. Query parts are ignored. */
 export function parseHash(hash: string): PageName {

@@ -155,3 +155,86 @@ export interface Order {
   refund_id: string | null;
   created_ms: number;
 }
+
+export interface Freshness {
+  position: number;
+  head: number;
+  behind: number;
+}
+
+export interface QueueClaim {
+  id: string;
+  state: string;
+  kind: string;
+  store: string;
+  order_number: number | null;
+  receipt: string | null;
+  customer_id: number | null;
+  assignee: string | null;
+  summary: string;
+  resolution: string | null;
+  refund_cents: number;
+  version: number;
+  filed_ms: number;
+  updated_ms: number;
+}
+
+export interface ClaimEvent {
+  position: number;
+  version: number;
+  type: string;
+  data: Record<string, unknown> | null;
+  actor: string;
+  request_id: string | null;
+  at_ms: number;
+}
+
+export type Outcome =
+  | { type: "refund"; amount_cents: number }
+  | { type: "replacement" }
+  | { type: "store_credit"; amount_cents: number }
+  | { type: "nothing" };
+
+export interface Claim {
+  id: string;
+  version: number;
+  state: string;
+  subject: { channel: "online"; order: number; customer: number } | { channel: "store"; receipt: string };
+  store: string;
+  kind: string;
+  lines: { line: number; sku: string; quantity: number }[];
+  description: string;
+  contact_email: string | null;
+  contact_name: string;
+  language: string;
+  assignee: string | null;
+  outcome: Outcome | null;
+  reason: string | null;
+  refunded_cents: number;
+  refund_sent_cents: number;
+  filed_ms: number;
+  updated_ms: number;
+  closed_ms: number | null;
+  events: ClaimEvent[];
+  allowed: string[];
+}
+
+export interface AuditEntry {
+  seq: number;
+  at_ms: number;
+  actor: string;
+  action: string;
+  object: string;
+  request_id: string | null;
+  before_state: string | null;
+  after_state: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditCheck {
+  entries: number;
+  head_seq: number;
+  head_hash: string;
+  broken: { seq: number; reason: string } | null;
+}

@@ -20,6 +20,7 @@ export const ALERT_KINDS = [
   "unknown_location",
   "impossible_day",
   "refund_failed",
+  "mail_failed",
 ] as const;
 
 /** Whether an alert can be answered with a transfer of stock to its location. */

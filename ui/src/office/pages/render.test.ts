@@ -1,4 +1,6 @@
-import type { Dashboard, Location, SalesReport } from "../types";
+import type { AuditEntry, Claim, Dashboard, Location, SalesReport } from "../types";
+import { renderAudit, periodMs } from "./audit";
+import { renderClaim, renderQueue } from "./claims";
 import { renderAlerts, transferable } from "./alerts";
 import { renderDashboard } from "./dashboard";
 import { renderReport } from "./report";
@@ -96,5 +98,72 @@ describe("people", () => {
     expect(page.querySelector('button[data-enable="bob"]')).not.toBeNull();
     expect(page.querySelector('form[data-reset-form="bob"] input[data-reset-password="bob"]')).not.toBeNull();
     expect(page.querySelector('button[data-reset="ann"]')).not.toBeNull();
+  });
+});
+
+describe("claims", () => {
+  const claim: Claim = {
+    id: "R-ABCD-EFGH",
+    version: 3,
+    state: "in_progress",
+    subject: { channel: "online", order: 12, customer: 4 },
+    store: "WEB",
+    kind: "damaged_item",
+    lines: [{ line: 0, sku: "CAF-250", quantity: 1 }],
+    description: "torn <bag>\nsecond line",
+    contact_email: "ana@example.com",
+    contact_name: "Ana",
+    language: "en",
+    assignee: "marie",
+    outcome: null,
+    reason: null,
+    refunded_cents: 0,
+    refund_sent_cents: 0,
+    filed_ms: 0,
+    updated_ms: 0,
+    closed_ms: null,
+    events: [
+      { position: 1, version: 1, type: "submitted", data: {}, actor: "customer:4", request_id: null, at_ms: 0 },
+      { position: 2, version: 2, type: "assigned", data: { agent: "marie" }, actor: "marie", request_id: "r", at_ms: 1 },
+      { position: 3, version: 3, type: "started", data: null, actor: "marie", request_id: "r", at_ms: 2 },
+    ],
+    allowed: ["assign", "resolve", "reject"],
+  };
+
+  it("offers the actions its state allows, and only to an agent", () => {
+    const page = dom(renderClaim(claim, true, "marie", "en", LOCATIONS));
+    const actions = [...page.querySelectorAll<HTMLFormElement>("form[data-action]")].map((f) => f.dataset.action);
+    expect(actions).toEqual(["assign", "resolve", "reject"]);
+    expect(page.querySelector("[name='outcome.amount_cents']")).not.toBeNull();
+    expect(page.querySelector("#claim-state")!.getAttribute("data-version")).toBe("3");
+    expect(page.querySelectorAll("ol.history li")).toHaveLength(3);
+    expect(page.innerHTML).not.toContain("<bag>");
+    expect(dom(renderClaim(claim, false, "marie", "en", LOCATIONS)).querySelectorAll("form")).toHaveLength(0);
+  });
+
+  it("says how far behind the queue is", () => {
+    const fresh = dom(renderQueue([], { position: 4, head: 4, behind: 0 }, LOCATIONS, "en"));
+    expect(fresh.querySelector(".freshness")!.textContent).toBe("Up to date");
+    const late = dom(renderQueue([], { position: 2, head: 4, behind: 2 }, LOCATIONS, "fr"));
+    expect(late.querySelector(".freshness")!.getAttribute("data-behind")).toBe("2");
+  });
+});
+
+describe("audit", () => {
+  it("shows before and after, escaped", () => {
+    const entry: AuditEntry = {
+      seq: 7, at_ms: 0, actor: "marie", action: "claim.resolve", object: "claim:R-1", request_id: "r1",
+      before_state: '{"state":"in_progress"}', after_state: '{"state":"<resolved>"}', prev_hash: "a", hash: "b",
+    };
+    const page = dom(renderAudit([entry], "en"));
+    expect(page.querySelector("tr[data-seq='7']")!.getAttribute("data-action")).toBe("claim.resolve");
+    expect(page.innerHTML).toContain("&lt;resolved&gt;");
+    expect(dom(renderAudit([], "fr")).textContent).toContain("Aucune entrée.");
+  });
+
+  it("reads a period of whole days", () => {
+    const { from_ms, to_ms } = periodMs("2026-03-01", "2026-03-01");
+    expect(to_ms! - from_ms!).toBe(24 * 3600 * 1000 - 1);
+    expect(periodMs("", "")).toEqual({ from_ms: null, to_ms: null });
   });
 });
