@@ -57,6 +57,11 @@ pub struct Recipient {
     pub language: Language,
 }
 
+/// An amount as a customer reads it: "12,99 $" in French, "$12.99" in English.
+fn dollars(amount: Money, fr: bool) -> String {
+    if fr { format!("{} $", amount.to_string().replace('.', ",")) } else { format!("${amount}") }
+}
+
 /// What a resolved claim gives the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Remedy {
@@ -69,12 +74,16 @@ pub enum Remedy {
 impl Remedy {
     fn describe(self, fr: bool) -> String {
         match (self, fr) {
-            (Remedy::Refund(amount), true) => format!("un remboursement de {amount} sur votre carte"),
-            (Remedy::Refund(amount), false) => format!("a refund of {amount} to your card"),
+            (Remedy::Refund(amount), true) => {
+                format!("un remboursement de {} sur votre carte", dollars(amount, true))
+            }
+            (Remedy::Refund(amount), false) => format!("a refund of {} to your card", dollars(amount, false)),
             (Remedy::Replacement, true) => "un article de remplacement vous sera envoyé".into(),
             (Remedy::Replacement, false) => "a replacement item will be sent to you".into(),
-            (Remedy::StoreCredit(amount), true) => format!("un crédit de {amount} en magasin"),
-            (Remedy::StoreCredit(amount), false) => format!("a store credit of {amount}"),
+            (Remedy::StoreCredit(amount), true) => {
+                format!("un crédit de {} en magasin", dollars(amount, true))
+            }
+            (Remedy::StoreCredit(amount), false) => format!("a store credit of {}", dollars(amount, false)),
             (Remedy::Nothing, true) => "aucune compensation n'est due".into(),
             (Remedy::Nothing, false) => "no compensation is due".into(),
         }
@@ -97,6 +106,7 @@ impl Notice {
     /// Subject and body in `language`, addressed to `name`.
     pub fn render(&self, language: Language, name: &str) -> (String, String) {
         let fr = language == Language::Fr;
+        let money = |amount: &Money| dollars(*amount, fr);
         let (subject, text) = match self {
             Notice::OrderConfirmed { order, total } => (
                 if fr {
@@ -106,11 +116,13 @@ impl Notice {
                 },
                 if fr {
                     format!(
-                        "Nous avons bien reçu votre paiement de {total}. Votre commande W-{order} sera préparée sous peu."
+                        "Nous avons bien reçu votre paiement de {}. Votre commande W-{order} sera préparée sous peu.",
+                        money(total)
                     )
                 } else {
                     format!(
-                        "We received your payment of {total}. Your order W-{order} will be prepared shortly."
+                        "We received your payment of {}. Your order W-{order} will be prepared shortly.",
+                        money(total)
                     )
                 },
             ),
@@ -133,9 +145,12 @@ impl Notice {
                     format!("Refund for order W-{order}")
                 },
                 if fr {
-                    format!("Nous avons remboursé {amount} sur la carte utilisée pour la commande W-{order}.")
+                    format!(
+                        "Nous avons remboursé {} sur la carte utilisée pour la commande W-{order}.",
+                        money(amount)
+                    )
                 } else {
-                    format!("We refunded {amount} to the card used for order W-{order}.")
+                    format!("We refunded {} to the card used for order W-{order}.", money(amount))
                 },
             ),
             Notice::ClaimReceived { claim } => (
@@ -166,16 +181,17 @@ impl Notice {
             ),
             Notice::RefundSent { claim, amount } => (
                 if fr {
-                    format!("Remboursement de {amount} envoyé")
+                    format!("Remboursement de {} envoyé", money(amount))
                 } else {
-                    format!("Refund of {amount} sent")
+                    format!("Refund of {} sent", money(amount))
                 },
                 if fr {
                     format!(
-                        "Le remboursement de {amount} pour votre réclamation {claim} a été envoyé à votre carte."
+                        "Le remboursement de {} pour votre réclamation {claim} a été envoyé à votre carte.",
+                        money(amount)
                     )
                 } else {
-                    format!("The refund of {amount} for your claim {claim} was sent to your card.")
+                    format!("The refund of {} for your claim {claim} was sent to your card.", money(amount))
                 },
             ),
         };
@@ -506,6 +522,15 @@ mod tests {
         let waits: Vec<u64> = (1..=6).map(|a| delivery.backoff(a).as_secs()).collect();
         assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
         assert_eq!(delivery.backoff(i64::MAX).as_secs(), 10);
+    }
+
+    #[test]
+    fn amounts_read_as_each_language_writes_them() {
+        let amount = Money::from_cents(1_299).unwrap();
+        let (fr, _) = Notice::RefundSent { claim: "R-1".into(), amount }.render(Language::Fr, "Léa");
+        let (en, _) = Notice::RefundSent { claim: "R-1".into(), amount }.render(Language::En, "Léa");
+        assert_eq!(fr, "Remboursement de 12,99 $ envoyé");
+        assert_eq!(en, "Refund of $12.99 sent");
     }
 
     #[test]

@@ -60,8 +60,12 @@ export const claimsPage: PageFactory = (ctx) => {
     try {
       const after = await api.post<Claim>(`/api/claims/${enc(shown.id)}/${action}`, input);
       ctx.say(t("claimDone", lang, { id: after.id, state: tOr(`state_${after.state}`, lang, after.state) }));
-      shown = after;
-      body.innerHTML = renderClaim(after, handler, ctx.session.username, lang, await ctx.locations().catch(() => []));
+      // A live refresh may have shown this version already: each version is drawn once, so a
+      // form the agent is reaching for is not replaced under their hand.
+      if (!shown || after.version > shown.version) {
+        shown = after;
+        body.innerHTML = renderClaim(after, handler, ctx.session.username, lang, await ctx.locations().catch(() => []));
+      } else if (button) button.disabled = false;
     } catch (err) {
       if (button) button.disabled = false;
       ctx.fail(err, form);
@@ -72,8 +76,11 @@ export const claimsPage: PageFactory = (ctx) => {
     async refresh() {
       const locations = await ctx.locations().catch(() => [] as Location[]);
       if (id) {
-        shown = await api.get<Claim>(`/api/claims/${enc(id)}`);
-        const claim = shown;
+        const claim = await api.get<Claim>(`/api/claims/${enc(id)}`);
+        // A live refresh of a claim that has not changed leaves the forms alone: an agent may
+        // be typing in one.
+        if (shown && claim.version <= shown.version && body.childElementCount > 0) return;
+        shown = claim;
         keepingInputs(body, () => {
           body.innerHTML = renderClaim(claim, handler, ctx.session.username, lang, locations);
         });
@@ -150,7 +157,8 @@ export function renderQueue(claims: QueueClaim[], freshness: Freshness, location
 function outcomeText(outcome: Outcome | null, lang: Lang): string {
   if (!outcome) return "—";
   const name = tOr(`outcome_${outcome.type}`, lang, outcome.type);
-  return "amount_cents" in outcome ? `${name} : ${money(outcome.amount_cents, lang)}` : name;
+  const colon = lang === "fr" ? " : " : ": ";
+  return "amount_cents" in outcome ? `${name}${colon}${money(outcome.amount_cents, lang)}` : name;
 }
 
 function eventText(event: ClaimEvent, lang: Lang): string {

@@ -1,0 +1,262 @@
+//! An after-sales claim from end to end, against the real server, the card processor as a
+//! process of its own, an SMTP receiver on loopback and headless Chromium: a shopper files a
+//! claim through the API; an agent takes it, starts it and resolves it with a refund on the
+//! claim's page; the refund is at the processor once; the shopper receives each email once, in
+//! their language; the audit page shows the agent's decision and the chain verifies from the
+//! command line; and the read models rebuilt by `sync-server replay claims` equal the live ones.
+
+#[allow(dead_code)]
+#[path = "../../sync-server/tests/common/smtp.rs"]
+mod smtp;
+
+use std::time::{Duration, Instant};
+
+use caisse_e2e::browser::Browser;
+use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, Processor, binary, free_port, sign_in};
+use serde_json::{Value, json};
+use smtp::SmtpReceiver;
+
+const PASSWORD: &str = "a long enough password";
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut request = http.request(method, &url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {value}");
+    value
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn check_and_photograph(browser: &Browser, name: &str) {
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.is_empty(), "{name}: accessibility violations: {problems:#?}");
+    browser.shot(&format!("office-{name}")).await;
+}
+
+fn tool(office: &HeadOffice, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(binary("sync-server"))
+        .args(args)
+        .env("DATABASE_URL", &office.database_url)
+        .env("CAISSE_LOG", "warn")
+        .output()
+        .expect("the tool runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopper_s_claim_is_resolved_with_a_refund_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/claims.db", dir.path().display());
+    let processor = Processor::start(3);
+    let smtp = SmtpReceiver::start(0).await;
+    let office = HeadOffice::start_with(
+        dir.path(),
+        &database,
+        free_port(),
+        &[("CAISSE_PAYMENT_URL", &processor.url), ("CAISSE_SMTP_URL", &smtp.url())],
+    );
+    let base = office.url();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let admin = sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
+    call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/users"),
+        &admin,
+        Some(json!({ "username": "marie", "role": "manager", "password": PASSWORD })),
+    )
+    .await;
+
+    // The shopper buys two bags of coffee, in English.
+    call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/shop/accounts"),
+        "",
+        Some(json!({ "email": "ana@example.com", "name": "Ana", "password": PASSWORD, "language": "en" })),
+    )
+    .await;
+    let tokens = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/shop/sessions"),
+        "",
+        Some(json!({ "email": "ana@example.com", "password": PASSWORD })),
+    )
+    .await;
+    let ana = tokens["access_token"].as_str().unwrap().to_owned();
+    call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/shop/cart/lines"),
+        &ana,
+        Some(json!({ "sku": "CAF-ESP-250", "quantity": 2 })),
+    )
+    .await;
+    let order = http
+        .post(format!("{base}/api/shop/checkout"))
+        .bearer_auth(&ana)
+        .header("Idempotency-Key", "claims-order")
+        .json(&json!({ "card_number": sync_server::http::processor::APPROVED }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), reqwest::StatusCode::CREATED);
+    let order: Value = order.json().await.unwrap();
+    let number = order["number"].as_i64().unwrap();
+    let one_bag = order["lines"][0]["total_cents"].as_i64().unwrap() / 2;
+
+    // The claim, through the shop's API.
+    let claim = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/shop/claims"),
+        &ana,
+        Some(json!({
+            "order": number,
+            "kind": "damaged_item",
+            "lines": [{ "line": 0, "quantity": 1 }],
+            "description": "One bag arrived torn open."
+        })),
+    )
+    .await;
+    let id = claim["id"].as_str().unwrap().to_owned();
+
+    // The agent finds it in the queue and resolves it with a refund of one bag on its page.
+    let browser = Browser::start().await;
+    browser.open(&base).await;
+    browser.sign_in("marie", PASSWORD).await;
+    browser.page("claims").await;
+    let row = format!("tr[data-claim='{id}']");
+    browser
+        .until("the claim in the queue", &format!("return document.querySelector(\"{row}\") !== null"))
+        .await;
+    check_and_photograph(&browser, "claims").await;
+    browser.click(&format!("{row} a")).await;
+    let form = |action: &str| format!("form[data-action='{action}']");
+    browser.wait_for(&form("assign")).await;
+    browser.click(&format!("{} button[type=submit]", form("assign"))).await;
+    browser
+        .until("assigned", "return document.querySelector('#claim-state')?.dataset.state === 'assigned'")
+        .await;
+    browser.click(&format!("{} button[type=submit]", form("start"))).await;
+    browser
+        .until(
+            "in progress",
+            "return document.querySelector('#claim-state')?.dataset.state === 'in_progress'",
+        )
+        .await;
+    // Too much first: refused by field, nothing changes.
+    let dollars = |cents: i64| format!("{}.{:02}", cents / 100, cents % 100);
+    browser.fill("#ca-amount", &dollars(one_bag + 100)).await;
+    browser.fill("#ca-resolve-reason", "The bag was torn in transit.").await;
+    browser.click(&format!("{} button[type=submit]", form("resolve"))).await;
+    browser.until("the amount refused", "return document.querySelector('#ca-amount.invalid') !== null").await;
+    assert_eq!(browser.data("#claim-state", "state").await, "in_progress");
+    browser.fill("#ca-amount", &dollars(one_bag)).await;
+    browser.click(&format!("{} button[type=submit]", form("resolve"))).await;
+    browser
+        .until("resolved", "return document.querySelector('#claim-state')?.dataset.state === 'resolved'")
+        .await;
+    browser
+        .until(
+            "the refund confirmed",
+            &format!("return document.querySelector('#refund-sent')?.dataset.cents === '{one_bag}'"),
+        )
+        .await;
+    check_and_photograph(&browser, "claim").await;
+
+    // The refund is at the processor, once, for one bag, on the order's charge.
+    let books: Value =
+        http.get(format!("{}/v1/ledger", processor.url)).send().await.unwrap().json().await.unwrap();
+    let refunds = books["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{books}");
+    assert_eq!(refunds[0]["amount_cents"], one_bag);
+    assert_eq!(refunds[0]["charge"], order["payment_id"]);
+
+    // The shopper's mail: each message once, in English.
+    let expected = [
+        format!("Order W-{number} confirmed"),
+        format!("Claim {id} received"),
+        format!("Claim {id} resolved"),
+        format!("Refund of ${}.{:02} sent", one_bag / 100, one_bag % 100),
+    ];
+    eventually("the shopper's four emails", || {
+        let smtp = smtp.clone();
+        let expected = expected.clone();
+        async move {
+            let subjects: Vec<String> = smtp.messages().iter().filter_map(|m| m.header("subject")).collect();
+            expected.iter().all(|e| subjects.contains(e))
+        }
+    })
+    .await;
+    let mail = smtp.messages();
+    let ids: std::collections::BTreeSet<String> = mail.iter().map(|m| m.message_id()).collect();
+    assert_eq!(ids.len(), mail.len(), "a message arrived twice");
+    assert!(mail.iter().all(|m| m.to.iter().all(|t| t.contains("ana@example.com"))));
+
+    // The audit page shows marie's decision; the chain verifies from the command line.
+    browser.page("audit").await;
+    browser.fill("#af-object", &format!("claim:{id}")).await;
+    browser.click("#audit-filter button[type=submit]").await;
+    browser
+        .until(
+            "marie's decision in the trail",
+            "return document.querySelector(\"tr[data-action='claim.resolve'][data-actor='marie']\") !== null",
+        )
+        .await;
+    check_and_photograph(&browser, "audit").await;
+    let (holds, out) = tool(&office, &["audit", "verify"]);
+    assert!(holds && out.starts_with("The audit trail holds"), "{out}");
+
+    // Replay: the read models rebuilt from the events equal the live ones.
+    let queue = |token: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let mut page =
+                call(&http, reqwest::Method::GET, format!("{base}/api/claims?limit=500"), &token, None).await;
+            let behind = page["freshness"]["behind"].as_i64().unwrap();
+            page.as_object_mut().unwrap().remove("freshness");
+            (behind, page)
+        }
+    };
+    let marie = sign_in(&http, &base, "marie", PASSWORD).await;
+    let mut live = queue(marie.clone()).await;
+    while live.0 > 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        live = queue(marie.clone()).await;
+    }
+    let stats =
+        call(&http, reqwest::Method::GET, format!("{base}/api/claims/statistics"), &marie, None).await;
+    let (replayed, out) = tool(&office, &["replay", "claims"]);
+    assert!(replayed, "{out}");
+    let rebuilt = queue(marie.clone()).await;
+    assert_eq!(rebuilt.1, live.1);
+    let restats =
+        call(&http, reqwest::Method::GET, format!("{base}/api/claims/statistics"), &marie, None).await;
+    assert_eq!(restats["weeks"], stats["weeks"]);
+    assert_eq!(restats["median_resolution_ms"], stats["median_resolution_ms"]);
+    smtp.stop();
+}
