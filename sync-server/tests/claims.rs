@@ -738,11 +738,11 @@ mod replay {
 
     fn check(engine: Engine, cases: u32) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let world = std::cell::RefCell::new(runtime.block_on(world(engine)));
+        let world = tokio::sync::Mutex::new(runtime.block_on(world(engine)));
         let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
         proptest!(config, |(steps in proptest::collection::vec(step(), 1..40))| {
             runtime.block_on(async {
-                let mut world = world.borrow_mut();
+                let mut world = world.lock().await;
                 run(&mut world, &steps).await;
                 replay_equals_live(&world.server).await;
             });

@@ -93,13 +93,14 @@ fn split(event: &Event) -> serde_json::Result<(String, Value)> {
 
 /// Brings the data of an event of type `kind` written in `format` up to [`FORMAT`].
 pub fn upcast(kind: &str, format: i64, mut data: Value) -> Value {
-    if kind == "submitted" && format < 2 {
-        if let Some(fields) = data.as_object_mut() {
-            if let Some(email) = fields.remove("email") {
-                fields.insert("contact_email".into(), email);
-            }
-            fields.entry("language").or_insert_with(|| json!("fr"));
+    if kind == "submitted"
+        && format < 2
+        && let Some(fields) = data.as_object_mut()
+    {
+        if let Some(email) = fields.remove("email") {
+            fields.insert("contact_email".into(), email);
         }
+        fields.entry("language").or_insert_with(|| json!("fr"));
     }
     data
 }
