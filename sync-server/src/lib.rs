@@ -109,6 +109,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let mut settings = config.settings;
+    match &settings.mail {
+        http::Mail::Folder { path, .. } => {
+            println!("Customers' emails: written to {} (one .eml file per message)", path.display());
+        }
+        http::Mail::Smtp { url, .. } => {
+            // The URL may hold a password: only its host is shown.
+            let host = url
+                .rsplit('@')
+                .next()
+                .unwrap_or(url)
+                .trim_start_matches("smtp://")
+                .trim_start_matches("smtps://");
+            println!("Customers' emails: sent through the SMTP server at {host}");
+        }
+        http::Mail::Off => println!(
+            "Customers' emails: kept in the outbox (start with --smtp-url or --mail-folder to send them)"
+        ),
+    }
     settings.secure_cookies |= config.tls.is_some();
     if settings.payment_url.is_none() && config.demo {
         // The demo pays through the local processor, in this process, in test mode.
