@@ -12,7 +12,7 @@ mod smtp;
 use std::time::{Duration, Instant};
 
 use caisse_e2e::browser::Browser;
-use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, Processor, binary, free_port, sign_in};
+use caisse_e2e::{ADMIN_PASSWORD, FaultProxy, HeadOffice, Mode, Processor, binary, free_port, sign_in};
 use serde_json::{Value, json};
 use smtp::SmtpReceiver;
 
@@ -259,4 +259,125 @@ async fn a_shopper_s_claim_is_resolved_with_a_refund_on_the_page() {
     assert_eq!(restats["weeks"], stats["weeks"]);
     assert_eq!(restats["median_resolution_ms"], stats["median_resolution_ms"]);
     smtp.stop();
+}
+
+/// The card processor is down when the agent resolves with a refund, and head office is
+/// SIGKILLed before it is back: the claim is resolved, its refund owed. Once both are up again
+/// the recovery asks the processor and the refund reaches it once, even across another kill.
+#[test]
+fn a_refund_owed_survives_a_processor_down_and_a_killed_server() {
+    let processor = Processor::start(3);
+    // Head office reaches the processor through a proxy that can cut the link (it runs its
+    // own runtime, so it is made outside the test's).
+    let link = FaultProxy::start(processor.url.trim_start_matches("http://").parse().unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(refund_survives(&processor, &link));
+    drop(runtime);
+    link.stop();
+}
+
+async fn refund_survives(processor: &Processor, link: &FaultProxy) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/claims-kill.db", dir.path().display());
+    let mut office = HeadOffice::start_with(
+        dir.path(),
+        &database,
+        free_port(),
+        &[
+            ("CAISSE_PAYMENT_URL", &link.url()),
+            ("CAISSE_PAYMENT_TIMEOUT_SECONDS", "1"),
+            ("CAISSE_CHECKOUT_LEASE_SECONDS", "2"),
+        ],
+    );
+    let base = office.url();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let admin = sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
+    let post = |url: String, token: String, body: Value| {
+        let http = http.clone();
+        async move { call(&http, reqwest::Method::POST, url, &token, Some(body)).await }
+    };
+    post(
+        format!("{base}/api/shop/accounts"),
+        String::new(),
+        json!({ "email": "leo@example.com", "name": "Léo", "password": PASSWORD }),
+    )
+    .await;
+    let tokens = post(
+        format!("{base}/api/shop/sessions"),
+        String::new(),
+        json!({ "email": "leo@example.com", "password": PASSWORD }),
+    )
+    .await;
+    let leo = tokens["access_token"].as_str().unwrap().to_owned();
+    post(format!("{base}/api/shop/cart/lines"), leo.clone(), json!({ "sku": "THE-VRT-20", "quantity": 1 }))
+        .await;
+    let order: Value = http
+        .post(format!("{base}/api/shop/checkout"))
+        .bearer_auth(&leo)
+        .header("Idempotency-Key", "kill-claim")
+        .json(&json!({ "card_number": sync_server::http::processor::APPROVED }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let total = order["total_cents"].as_i64().unwrap();
+    let claim = post(
+        format!("{base}/api/shop/claims"),
+        leo.clone(),
+        json!({ "order": order["number"], "kind": "missing_item", "lines": [{ "line": 0, "quantity": 1 }], "description": "Empty box." }),
+    )
+    .await;
+    let id = claim["id"].as_str().unwrap().to_owned();
+    for action in ["assign", "start"] {
+        post(format!("{base}/api/claims/{id}/{action}"), admin.clone(), json!({})).await;
+    }
+
+    // The processor goes out of reach (and head office restarts, so that no connection it
+    // held to the processor survives); the resolution still commits, with its refund owed.
+    link.set(Mode::Down);
+    office.kill();
+    office.restart();
+    let admin = sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
+    let resolved = post(
+        format!("{base}/api/claims/{id}/resolve"),
+        admin.clone(),
+        json!({ "outcome": { "type": "refund", "amount_cents": total }, "reason": "nothing in the box" }),
+    )
+    .await;
+    assert_eq!(resolved["state"], "resolved");
+    assert_eq!(resolved["refund_sent_cents"], 0);
+    office.kill();
+
+    // Both come back.
+    link.set(Mode::Clean);
+    office.restart();
+    let ledger = |http: reqwest::Client, url: String| async move {
+        http.get(format!("{url}/v1/ledger")).send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    eventually("the refund at the processor", || {
+        let (http, url) = (http.clone(), processor.url.clone());
+        async move { ledger(http, url).await["refunds"].as_array().is_some_and(|r| !r.is_empty()) }
+    })
+    .await;
+    let admin = sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
+    eventually("the refund recorded on the claim", || {
+        let (http, base, admin, id) = (http.clone(), base.clone(), admin.clone(), id.clone());
+        async move {
+            let claim =
+                call(&http, reqwest::Method::GET, format!("{base}/api/claims/{id}"), &admin, None).await;
+            claim["refund_sent_cents"] == total
+        }
+    })
+    .await;
+    // Killed and restarted once more: nothing is refunded twice.
+    office.kill();
+    office.restart();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let books = ledger(http.clone(), processor.url.clone()).await;
+    let refunds = books["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{books}");
+    assert_eq!(refunds[0]["amount_cents"], total);
+    assert_eq!(refunds[0]["key"], format!("claim-{id}-v4"));
 }

@@ -238,3 +238,10 @@ export interface AuditCheck {
   head_hash: string;
   broken: { seq: number; reason: string } | null;
 }
+
+export interface ClaimStats {
+  weeks: { kind: string; store: string; week: string; filed: number; resolved: number; rejected: number }[];
+  median_resolution_ms: number | null;
+  decided: number;
+  freshness: Freshness;
+}

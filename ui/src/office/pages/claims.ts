@@ -9,7 +9,7 @@ import { t, tOr, type Word } from "../i18n";
 import { placeName, type PageFactory } from "../page";
 import { can } from "../roles";
 import { hashDetail } from "../router";
-import type { Claim, ClaimEvent, Freshness, Location, Outcome, QueueClaim } from "../types";
+import type { Claim, ClaimEvent, ClaimStats, Freshness, Location, Outcome, QueueClaim } from "../types";
 
 export const CLAIM_STATES = ["submitted", "assigned", "in_progress", "resolved", "rejected", "closed"] as const;
 export const CLAIM_KINDS = ["damaged_item", "missing_item", "wrong_charge", "delivery", "other"] as const;
@@ -89,6 +89,7 @@ export const claimsPage: PageFactory = (ctx) => {
       }
       const value = (name: string) => filter?.querySelector<HTMLInputElement | HTMLSelectElement>(`[name=${name}]`)?.value.trim() ?? "";
       const open = filter?.querySelector<HTMLInputElement>("[name=open]")?.checked ?? false;
+      const statsCall = api.get<ClaimStats>("/api/claims/statistics");
       const page = await api.get<{ claims: QueueClaim[]; freshness: Freshness }>(
         `/api/claims${query({
           state: value("state") || null,
@@ -98,8 +99,9 @@ export const claimsPage: PageFactory = (ctx) => {
           min_age_hours: value("min_age_hours") || null,
         })}`,
       );
+      const stats = await statsCall;
       keepingInputs(body, () => {
-        body.innerHTML = renderQueue(page.claims, page.freshness, locations, lang);
+        body.innerHTML = renderQueue(page.claims, page.freshness, locations, lang) + renderStats(stats, locations, lang);
       });
     },
     changed(topics) {
@@ -152,6 +154,31 @@ export function renderQueue(claims: QueueClaim[], freshness: Freshness, location
     : `<p class="muted">${w("noClaims")}</p>`;
   return `<section class="card scroll"><h2>${w("claimQueue")} <span class="count" data-count="${claims.length}">${claims.length}</span></h2>
     ${freshnessHtml(freshness, lang)}${table}</section>`;
+}
+
+/** A duration in hours (or days past two days), for the median time to a decision. */
+export function durationText(ms: number, lang: Lang): string {
+  const hours = ms / 3_600_000;
+  if (hours >= 48) return t("days", lang, { n: (hours / 24).toFixed(1) });
+  return t("hours", lang, { n: hours.toFixed(1) });
+}
+
+export function renderStats(stats: ClaimStats, locations: Location[], lang: Lang): string {
+  const w = (word: Word) => esc(t(word, lang));
+  const median = stats.median_resolution_ms === null ? "—" : durationText(stats.median_resolution_ms, lang);
+  const rows = stats.weeks
+    .slice(-40)
+    .reverse()
+    .map(
+      (r) => `<tr><td>${esc(r.week)}</td><td>${esc(tOr(`claimKind_${r.kind}`, lang, r.kind))}</td><td>${esc(placeName(r.store, locations))}</td>
+        <td class="num">${r.filed}</td><td class="num">${r.resolved}</td><td class="num">${r.rejected}</td></tr>`,
+    )
+    .join("");
+  return `<section class="card scroll claims-stats"><h2>${w("claimStats")}</h2>
+    <p data-median="${stats.median_resolution_ms ?? ""}">${w("medianDecision")} <strong>${esc(median)}</strong> (${esc(t("decidedCount", lang, { n: stats.decided }))})</p>
+    ${rows ? `<table class="grid"><thead><tr><th scope="col">${w("week")}</th><th scope="col">${w("claimKind")}</th><th scope="col">${w("store")}</th>
+      <th scope="col" class="num">${w("filed")}</th><th scope="col" class="num">${w("state_resolved")}</th><th scope="col" class="num">${w("state_rejected")}</th></tr></thead>
+      <tbody>${rows}</tbody></table>` : ""}</section>`;
 }
 
 function outcomeText(outcome: Outcome | null, lang: Lang): string {
