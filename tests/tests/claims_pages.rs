@@ -229,6 +229,15 @@ async fn a_shopper_s_claim_is_resolved_with_a_refund_on_the_page() {
     check_and_photograph(&browser, "audit").await;
     let (holds, out) = tool(&office, &["audit", "verify"]);
     assert!(holds && out.starts_with("The audit trail holds"), "{out}");
+    // The queue's statistics count the decision and its time.
+    browser.page("claims").await;
+    browser
+        .until(
+            "the median time to a decision",
+            "return (document.querySelector('[data-median]')?.dataset.median ?? '') !== ''",
+        )
+        .await;
+    check_and_photograph(&browser, "claims").await;
 
     // Replay: the read models rebuilt from the events equal the live ones.
     let queue = |token: String| {

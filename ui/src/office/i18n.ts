@@ -63,6 +63,7 @@ export const WORDS = {
   medianDecision: ["Délai médian jusqu'à une décision :", "Median time to a decision:"],
   decidedCount: ["{n} réclamation(s) décidée(s)", "{n} claim(s) decided"],
   hours: ["{n} h", "{n} h"],
+  minutes: ["{n} min", "{n} min"],
   days: ["{n} j", "{n} days"],
   state_submitted: ["Soumise", "Submitted"],
   state_assigned: ["Assignée", "Assigned"],

@@ -159,6 +159,7 @@ export function renderQueue(claims: QueueClaim[], freshness: Freshness, location
 /** A duration in hours (or days past two days), for the median time to a decision. */
 export function durationText(ms: number, lang: Lang): string {
   const hours = ms / 3_600_000;
+  if (hours < 1) return t("minutes", lang, { n: Math.max(1, Math.round(ms / 60_000)) });
   if (hours >= 48) return t("days", lang, { n: (hours / 24).toFixed(1) });
   return t("hours", lang, { n: hours.toFixed(1) });
 }

@@ -1,6 +1,6 @@
 import type { AuditEntry, Claim, Dashboard, Location, SalesReport } from "../types";
 import { renderAudit, periodMs } from "./audit";
-import { renderClaim, renderQueue } from "./claims";
+import { durationText, renderClaim, renderQueue } from "./claims";
 import { renderAlerts, transferable } from "./alerts";
 import { renderDashboard } from "./dashboard";
 import { renderReport } from "./report";
@@ -139,6 +139,12 @@ describe("claims", () => {
     expect(page.querySelectorAll("ol.history li")).toHaveLength(3);
     expect(page.innerHTML).not.toContain("<bag>");
     expect(dom(renderClaim(claim, false, "marie", "en", LOCATIONS)).querySelectorAll("form")).toHaveLength(0);
+  });
+
+  it("writes the median time to a decision in minutes, hours or days", () => {
+    expect(durationText(20_000, "en")).toBe("1 min");
+    expect(durationText(5 * 3_600_000, "fr")).toBe("5.0 h");
+    expect(durationText(72 * 3_600_000, "en")).toBe("3.0 days");
   });
 
   it("says how far behind the queue is", () => {
