@@ -393,7 +393,7 @@ pub(super) async fn record_refund(db: &Db, due: &Due, outcome: Result<String, St
             .ok_or_else(|| Error::NotFound(format!("no claim {}", due.claim)))?;
         let event = match &outcome {
             Ok(refund_id) => Event::RefundSent { refund_id: refund_id.clone(), amount_cents: due.amount },
-            Err(reason) => Event::RefundFailed { reason: reason.clone() },
+            Err(reason) => Event::RefundFailed { reason: reason.clone(), amount_cents: due.amount },
         };
         let stored =
             match store::append(&mut tx, &due.claim, claim.version, std::slice::from_ref(&event), &actor)

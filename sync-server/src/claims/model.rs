@@ -174,9 +174,12 @@ pub enum Event {
         refund_id: String,
         amount_cents: i64,
     },
-    /// The processor refused a refund: a person must look.
+    /// The processor refused a refund: a person must look. What it was for is no longer
+    /// counted as refunded, so the claim may be resolved with a refund again after reopening.
     RefundFailed {
         reason: String,
+        #[serde(default)]
+        amount_cents: i64,
     },
     Closed,
     Reopened {
@@ -290,7 +293,7 @@ impl Claim {
                 self.reason = Some(reason.clone());
             }
             Event::RefundSent { amount_cents, .. } => self.refund_sent_cents += amount_cents,
-            Event::RefundFailed { .. } => {}
+            Event::RefundFailed { amount_cents, .. } => self.refunded_cents -= amount_cents,
             Event::Closed => {
                 self.state = State::Closed;
                 self.closed_ms = Some(at_ms);
@@ -426,6 +429,20 @@ mod tests {
         claim.apply(&Event::Closed, 4);
         assert_eq!(claim.allowed(4), ["reopen"]);
         assert_eq!(claim.version, 5);
+    }
+
+    #[test]
+    fn a_refund_the_processor_refused_no_longer_counts_as_refunded() {
+        let mut claim = Claim::start("R-1", &submitted(), 0).unwrap();
+        claim.apply(&Event::Assigned { agent: "marie".into() }, 1);
+        claim.apply(&Event::Started, 2);
+        claim.apply(
+            &Event::Resolved { outcome: Outcome::Refund { amount_cents: 500 }, reason: "torn".into() },
+            3,
+        );
+        claim.apply(&Event::RefundFailed { reason: "card closed".into(), amount_cents: 500 }, 4);
+        assert_eq!((claim.refunded_cents, claim.refund_sent_cents), (0, 0));
+        assert_eq!(claim.state, State::Resolved);
     }
 
     #[test]
