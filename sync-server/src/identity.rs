@@ -978,21 +978,9 @@ pub async fn set_disabled(
         return Err(Error::Conflict("you cannot disable your own account".into()));
     }
     let mut tx = db.begin().await?;
-    // Serialises admins disabling each other, so two cannot both pass the last-admin check.
-    crate::db::lock_keys(&mut tx, &["users:admins".to_owned()]).await?;
-    let row: AccountRow = sqlx::query_as("SELECT username, role, disabled FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no account {username}")))?;
-    if disabled && row.role == Role::Admin.as_str() {
-        let admins: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
-                .fetch_one(&mut *tx)
-                .await?;
-        if admins <= 1 {
-            return Err(Error::Conflict(format!("{username} is the last enabled admin")));
-        }
+    let before = account_for_change(&mut tx, username).await?;
+    if disabled && before.role == Role::Admin {
+        not_the_last_admin(&mut tx, username).await?;
     }
     sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
         .bind(i64::from(disabled))
@@ -1002,13 +990,36 @@ pub async fn set_disabled(
     if disabled {
         sqlx::query("DELETE FROM sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
     }
-    let before = Account::try_from(row)?;
     let after = Account { disabled, ..before.clone() };
     let action = if disabled { "user.disable" } else { "user.enable" };
     let change = crate::audit::Change::new(action, format!("user:{username}")).before(&before).after(&after);
     crate::audit::record(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// Reads an account an admin is about to change, after taking the lock that makes admins
+/// changing each other take turns (so two cannot both pass the last-admin check).
+async fn account_for_change(conn: &mut sqlx::AnyConnection, username: &str) -> Result<Account> {
+    crate::db::lock_keys(conn, &["users:admins".to_owned()]).await?;
+    let row: AccountRow = sqlx::query_as("SELECT username, role, disabled FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no account {username}")))?;
+    Ok(Account::try_from(row)?)
+}
+
+/// Refuses a change that would leave the chain without an enabled admin.
+async fn not_the_last_admin(conn: &mut sqlx::AnyConnection, username: &str) -> Result<()> {
+    let admins: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
+            .fetch_one(conn)
+            .await?;
+    if admins <= 1 {
+        return Err(Error::Conflict(format!("{username} is the last enabled admin")));
+    }
+    Ok(())
 }
 
 /// Gives an account another role; its sessions end, so the new role applies at once. Nobody
@@ -1025,24 +1036,12 @@ pub async fn set_role(
         return Err(Error::Conflict("you cannot change your own role".into()));
     }
     let mut tx = db.begin().await?;
-    crate::db::lock_keys(&mut tx, &["users:admins".to_owned()]).await?;
-    let row: AccountRow = sqlx::query_as("SELECT username, role, disabled FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no account {username}")))?;
-    let before = Account::try_from(row)?;
+    let before = account_for_change(&mut tx, username).await?;
     if before.role == role {
         return Ok(before);
     }
     if before.role == Role::Admin && !before.disabled {
-        let admins: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
-                .fetch_one(&mut *tx)
-                .await?;
-        if admins <= 1 {
-            return Err(Error::Conflict(format!("{username} is the last enabled admin")));
-        }
+        not_the_last_admin(&mut tx, username).await?;
     }
     sqlx::query("UPDATE users SET role = $1 WHERE username = $2")
         .bind(role.as_str())
