@@ -398,6 +398,19 @@ pub struct Corrupt {
     pub reason: String,
 }
 
+/// Copies a SQLite database into a new file with `VACUUM INTO`: a consistent copy while the
+/// server keeps writing (it reads one snapshot). PostgreSQL is backed up with its own tools.
+pub async fn backup(db: &Db, to: &Path) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        db.engine() == Engine::Sqlite,
+        "back up PostgreSQL with pg_dump (deploy/README.md says how); this command copies SQLite"
+    );
+    anyhow::ensure!(!to.exists(), "{} exists: name a new file", to.display());
+    let target = to.to_str().context("the backup's path must be valid UTF-8")?;
+    sqlx::query("VACUUM INTO $1").bind(target).execute(db.pool()).await.context("the copy failed")?;
+    Ok(std::fs::metadata(to)?.len())
+}
+
 /// The decoding error for a value of `column` that its type refuses.
 pub fn corrupt(column: &'static str, reason: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(Corrupt { column, reason: reason.to_string() }))

@@ -17,6 +17,7 @@
 //! | [`claims`] | after-sales claims: the event store, commands, refunds, read models and their projectors |
 //! | [`notify`] | the outbox of messages to customers, and their delivery by email |
 //! | [`audit`] | head office's audit trail, hash-chained |
+//! | [`gateway`] | API keys for integrations, rate limits shared by every instance |
 //! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI, the pages, live events |
 //! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
@@ -36,6 +37,7 @@ pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod feed;
+pub mod gateway;
 pub mod http;
 pub mod identity;
 pub mod inventory;
@@ -169,9 +171,32 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         Err(e) => tracing::error!(error = %e, "the audit trail could not be read"),
     }
+    // Closed rate-limit windows are swept by every instance now and then (a delete of rows
+    // nobody reads: two instances doing it at once do no harm).
+    let sweeper = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                if let Err(e) = gateway::limits::sweep(&db).await {
+                    tracing::warn!(error = %e, "closed rate-limit windows could not be swept");
+                }
+            }
+        }
+    });
     let events = state.events.clone();
+    let readiness = state.readiness.clone();
+    let drain = state.settings.drain;
     let shutdown = async move {
         shutdown.await;
+        // The load balancer's checks see 503 and send no new request; those under way, and
+        // any that arrive before it notices, are still answered.
+        readiness.drain();
+        if !drain.is_zero() {
+            tracing::info!(seconds = drain.as_secs_f64(), "draining: /health answers 503");
+            tokio::time::sleep(drain).await;
+        }
         // Open pages' event streams would otherwise keep the graceful shutdown waiting.
         events.close();
     };
@@ -179,6 +204,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     listener::serve(listener, app, config.tls, config.limits, shutdown).await?;
     recovery.abort();
     projectors.abort();
+    sweeper.abort();
     if let Some(mail) = mail {
         mail.abort();
     }

@@ -74,6 +74,24 @@ struct Args {
     /// Write customers' emails into this folder (one .eml file each) instead of sending them.
     #[arg(long, env = "CAISSE_MAIL_FOLDER")]
     mail_folder: Option<std::path::PathBuf>,
+    /// Addresses of the load balancers in front (comma-separated): their X-Forwarded-For names
+    /// the client, for rate limits and sign-in throttling.
+    #[arg(long, env = "CAISSE_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Web origins the shop's pages are served from (comma-separated, like
+    /// https://shop.example): their pages may call the shop's API from a browser (CORS).
+    #[arg(long, env = "CAISSE_SHOP_ORIGINS", value_delimiter = ',')]
+    shop_origins: Vec<String>,
+    /// Requests a shopper may make a minute on the shop's API.
+    #[arg(long, env = "CAISSE_SHOPPER_PER_MINUTE", default_value_t = 300)]
+    shopper_per_minute: u32,
+    /// Sign-ins a client address may attempt a minute (head office's and the shop's).
+    #[arg(long, env = "CAISSE_SIGN_INS_PER_MINUTE", default_value_t = 30)]
+    sign_ins_per_minute: u32,
+    /// On SIGTERM, seconds /health answers "draining" before the server stops taking
+    /// connections: behind a load balancer, longer than its checks take to notice.
+    #[arg(long, env = "CAISSE_DRAIN_SECONDS", default_value_t = 0.0)]
+    drain_seconds: f64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "CAISSE_LOG_JSON")]
     log_json: bool,
@@ -91,6 +109,12 @@ enum Tool {
     Audit {
         #[command(subcommand)]
         what: AuditWhat,
+    },
+    /// Copy a SQLite database, consistent while the server runs, into a new file (on
+    /// PostgreSQL use pg_dump). Restore by starting the server on the copy.
+    Backup {
+        /// The file to write; it must not exist.
+        to: std::path::PathBuf,
     },
 }
 
@@ -111,6 +135,11 @@ enum AuditWhat {
 async fn run_tool(tool: Tool, database_url: &str) -> anyhow::Result<std::process::ExitCode> {
     let db = sync_server::Db::connect(database_url, 4).await?;
     let code = match tool {
+        Tool::Backup { to } => {
+            let bytes = sync_server::db::backup(&db, &to).await?;
+            println!("Backed up the database into {} ({bytes} bytes).", to.display());
+            std::process::ExitCode::SUCCESS
+        }
         Tool::Replay { what: ReplayWhat::Claims } => {
             let events = sync_server::claims::projections::replay(&db).await?;
             println!("Replayed {events} claim events into every read model.");
@@ -191,6 +220,19 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             },
             secure_cookies: args.secure_cookies,
             mail,
+            gateway: sync_server::http::gateway::Gateway {
+                shopper: sync_server::gateway::limits::Policy::new(
+                    args.shopper_per_minute.max(1),
+                    args.shopper_per_minute.max(1).saturating_mul(20),
+                ),
+                sign_in: sync_server::gateway::limits::Policy::new(
+                    args.sign_ins_per_minute.max(1),
+                    args.sign_ins_per_minute.max(1).saturating_mul(10),
+                ),
+                trusted_proxies: args.trusted_proxies,
+                shop_origins: args.shop_origins,
+            },
+            drain: std::time::Duration::from_secs_f64(args.drain_seconds.clamp(0.0, 300.0)),
             ..Settings::default()
         },
     })

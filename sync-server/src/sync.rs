@@ -145,6 +145,13 @@ pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64)
             let accepted = verdicts.iter().filter(|v| v.outcome == Outcome::Accepted).count();
             metrics::counter!("caisse_records_ingested_total").increment(accepted as u64);
             metrics::counter!("caisse_records_duplicate_total").increment((verdicts.len() - accepted) as u64);
+            // The register pushes its oldest pending record first: how long that one waited is
+            // how far behind the register was (its clock's stamp; one far ahead counts as 0).
+            if let Some(oldest) = records.iter().map(|r| r.hlc.wall_ms).min() {
+                let waited_ms = now_ms().unsigned_abs().saturating_sub(oldest);
+                metrics::gauge!("caisse_register_sync_lag_seconds", "register" => register.id.to_string())
+                    .set(waited_ms as f64 / 1_000.0);
+            }
             Ok(Pushed::Held(PushResponse {
                 verdicts,
                 holds,

@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod shop;
+pub mod till;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -79,19 +81,7 @@ impl HeadOffice {
         let env: Vec<(String, String)> =
             env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let (child, lines) = spawn_server(dir, database_url, port, &env);
-        let mut cashiers = BTreeMap::new();
-        let mut codes = BTreeMap::new();
-        for line in &lines {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words.len() >= 4 && words[0].parse::<u32>().is_ok() {
-                let (store, pin) = (words[words.len() - 2], words[words.len() - 1]);
-                cashiers.entry(store.to_owned()).or_insert((words[0].parse().unwrap_or(0), pin.to_owned()));
-            }
-            if words.len() == 2 && words[0].contains('-') && words[1].len() == 9 {
-                codes.insert(words[0].to_owned(), words[1].to_owned());
-            }
-        }
-        assert_eq!(codes.len(), 12, "{lines:?}");
+        let (cashiers, codes) = demo_credentials(&lines);
         HeadOffice {
             child,
             port,
@@ -119,6 +109,25 @@ impl Drop for HeadOffice {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The demo's first cashier of each store (number, PIN) and the registers' enrolment codes,
+/// from what the server printed on its first start.
+pub fn demo_credentials(lines: &[String]) -> (BTreeMap<String, (u32, String)>, BTreeMap<String, String>) {
+    let mut cashiers = BTreeMap::new();
+    let mut codes = BTreeMap::new();
+    for line in lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() >= 4 && words[0].parse::<u32>().is_ok() {
+            let (store, pin) = (words[words.len() - 2], words[words.len() - 1]);
+            cashiers.entry(store.to_owned()).or_insert((words[0].parse().unwrap_or(0), pin.to_owned()));
+        }
+        if words.len() == 2 && words[0].contains('-') && words[1].len() == 9 {
+            codes.insert(words[0].to_owned(), words[1].to_owned());
+        }
+    }
+    assert_eq!(codes.len(), 12, "{lines:?}");
+    (cashiers, codes)
 }
 
 fn spawn_server(dir: &Path, database_url: &str, port: u16, env: &[(String, String)]) -> (Child, Vec<String>) {

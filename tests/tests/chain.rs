@@ -7,102 +7,17 @@
 //! consolidated report equals a recomputation from the registers' journals (DESIGN.md §4, 1–3).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use caisse_e2e::{FaultProxy, HeadOffice, Mode, ScratchPostgres, binary, free_port, register_cli};
+use caisse_e2e::till::Till;
+use caisse_e2e::{FaultProxy, HeadOffice, Mode, ScratchPostgres, free_port};
+use shared_model::RecordBody;
 use shared_model::projection::{ChainView, Projection};
-use shared_model::{Record, RecordBody};
 use sqlx::Row;
 
 const STORES: [&str; 5] = ["VMTL", "PLAT", "QDS", "MILE", "WMT"];
 const SKEWED: &str = "PLAT-02";
-
-struct Till {
-    name: String,
-    dir: PathBuf,
-    cashier: (u32, String),
-    watcher: Option<Child>,
-}
-
-impl Till {
-    fn env(&self) -> &'static [(&'static str, &'static str)] {
-        if self.name == SKEWED { &[("CAISSE_CLOCK_OFFSET_SECONDS", "-86400")] } else { &[] }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(binary("caisse-register"));
-        command.arg("--data-dir").arg(&self.dir).envs(self.env().iter().copied());
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        register_cli(&self.dir, self.env(), args)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (ok, out) = self.run(args);
-        assert!(ok, "{} {args:?}: {out}", self.name);
-        out
-    }
-
-    fn sell(&self, items: &[&str], tender: &str) -> String {
-        let (id, pin) = (self.cashier.0.to_string(), self.cashier.1.clone());
-        let mut args = vec!["--json", "sell", "--cashier", &id, "--pin", &pin, "--tender", tender];
-        for item in items {
-            args.extend(["--item", item]);
-        }
-        let out = self.ok(&args);
-        let record: serde_json::Value = serde_json::from_str(&out).expect("the sale as JSON");
-        record["record"]["id"].as_str().expect("an id").to_owned()
-    }
-
-    fn return_line(&self, receipt: &str) {
-        let (id, pin) = (self.cashier.0.to_string(), self.cashier.1.clone());
-        self.ok(&[
-            "return",
-            "--cashier",
-            &id,
-            "--pin",
-            &pin,
-            "--receipt",
-            receipt,
-            "--line",
-            "1:1",
-            "--refund",
-            "cash",
-        ]);
-    }
-
-    fn watch(&mut self) {
-        let child = self
-            .command()
-            .args(["sync", "--watch", "--interval", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.watcher = Some(child);
-    }
-
-    fn stop_watching(&mut self) {
-        if let Some(mut child) = self.watcher.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn pending(&self) -> u64 {
-        let status: serde_json::Value =
-            serde_json::from_str(&self.ok(&["--json", "status"])).expect("status JSON");
-        status["pending"].as_u64().expect("pending")
-    }
-
-    fn journal(&self) -> Vec<Record> {
-        self.ok(&["journal"]).lines().map(|l| Record::decode(l.as_bytes()).expect("a record")).collect()
-    }
-}
 
 fn chain_survives_partitions_faults_and_kills(
     database_url: impl FnOnce(&Path) -> String,
@@ -119,12 +34,11 @@ fn chain_survives_partitions_faults_and_kills(
         .flat_map(|store| (1..=2).map(move |n| format!("{store}-0{n}")))
         .map(|name| {
             let store = name.split('-').next().unwrap().to_owned();
-            Till {
-                dir: dir.path().join(&name),
-                cashier: office.cashiers[&store].clone(),
-                name,
-                watcher: None,
+            let mut till = Till::new(&name, dir.path().join(&name), office.cashiers[&store].clone());
+            if name == SKEWED {
+                till.env.push(("CAISSE_CLOCK_OFFSET_SECONDS", "-86400"));
             }
+            till
         })
         .collect();
     for till in &tills {

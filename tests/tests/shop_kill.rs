@@ -2,9 +2,10 @@
 //! checkout ends paid and confirmed or cancelled with nothing kept, checked against the card
 //! processor's own books (a process of its own, which outlives the kills) and the stock ledger.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
+use caisse_e2e::shop::{self, get};
 use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, Processor, ScratchPostgres, free_port};
 use serde_json::{Value, json};
 
@@ -18,31 +19,17 @@ struct Shopper {
 }
 
 async fn sign_up(http: &reqwest::Client, base: &str, i: usize) -> Shopper {
-    let email = format!("kill{i}@example.com");
-    let password = "a long enough password";
-    let response = http
-        .post(format!("{base}/api/shop/accounts"))
-        .json(&json!({ "email": email, "name": "Shopper", "password": password }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let tokens: Value = http
-        .post(format!("{base}/api/shop/sessions"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    // Most pay with a good card; some are declined; some are charged but the answer is lost.
-    let card = match i % 4 {
+    let token = shop::sign_up(http, base, &format!("kill{i}@example.com")).await;
+    Shopper { token, card: card_of(i) }
+}
+
+/// Most pay with a good card; some are declined; some are charged but the answer is lost.
+fn card_of(i: usize) -> &'static str {
+    match i % 4 {
         0 => sync_server::http::processor::HANGS,
         1 => sync_server::http::processor::DECLINED,
         _ => sync_server::http::processor::APPROVED,
-    };
-    Shopper { token: tokens["access_token"].as_str().unwrap().to_owned(), card }
+    }
 }
 
 /// Checks out again and again until head office stops answering.
@@ -73,10 +60,6 @@ async fn shop_until_killed(http: reqwest::Client, base: String, shopper: Shopper
             }
         }
     }
-}
-
-async fn get(http: &reqwest::Client, url: String, token: &str) -> Value {
-    http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
 async fn run(database_url: String) {
@@ -123,92 +106,26 @@ async fn run(database_url: String) {
             task.await.unwrap();
         }
         office.restart();
-        shoppers = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Shopper {
-                token: t.clone(),
-                card: match i % 4 {
-                    0 => sync_server::http::processor::HANGS,
-                    1 => sync_server::http::processor::DECLINED,
-                    _ => sync_server::http::processor::APPROVED,
-                },
-            })
-            .collect();
+        shoppers =
+            tokens.iter().enumerate().map(|(i, t)| Shopper { token: t.clone(), card: card_of(i) }).collect();
     }
 
     // The restarted server finishes every saga left behind, once their leases run out.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut first_look = None;
-    let orders = loop {
-        let mut orders = Vec::new();
-        for token in &tokens {
-            let mine = get(&http, format!("{base}/api/shop/orders?limit=100"), token).await;
-            orders.extend(mine.as_array().unwrap().iter().cloned());
-        }
-        let unsettled = orders.iter().filter(|o| o["status"] == "pending_payment").count();
-        first_look.get_or_insert(unsettled);
-        if unsettled == 0 {
-            break orders;
-        }
-        assert!(Instant::now() < deadline, "{unsettled} checkouts still unsettled");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let orders = shop::settled_orders(&http, &base, &tokens, Duration::from_secs(90)).await;
     assert!(orders.len() >= SHOPPERS, "too few checkouts were made: {}", orders.len());
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
     for order in &orders {
         *by_status.entry(order["status"].as_str().unwrap()).or_default() += 1;
     }
-    println!("orders by status: {by_status:?}; unsettled after the last restart: {first_look:?}");
+    println!("orders by status: {by_status:?}");
     assert!(orders.iter().any(|o| o["status"] == "paid"));
 
     // Money: the processor's books match the orders to the cent.
-    let ledger: Value =
-        http.get(format!("{}/v1/ledger", processor.url)).send().await.unwrap().json().await.unwrap();
-    let charged: BTreeMap<String, i64> = ledger["charges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "succeeded")
-        .map(|c| (c["id"].as_str().unwrap().to_owned(), c["amount_cents"].as_i64().unwrap()))
-        .collect();
-    let refunded: BTreeMap<String, i64> = ledger["refunds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["charge"].as_str().unwrap().to_owned(), r["amount_cents"].as_i64().unwrap()))
-        .collect();
-    let kept: BTreeMap<&String, i64> = charged
-        .iter()
-        .map(|(id, amount)| (id, amount - refunded.get(id).copied().unwrap_or(0)))
-        .filter(|(_, a)| *a != 0)
-        .collect();
+    shop::check_books(&http, &processor.url, &orders).await;
     let paid: Vec<&Value> = orders.iter().filter(|o| o["status"] == "paid").collect();
-    let paid_ids: BTreeSet<&str> = paid.iter().map(|o| o["payment_id"].as_str().unwrap()).collect();
-    assert_eq!(paid_ids.len(), paid.len(), "two orders share a charge");
-    assert_eq!(
-        kept.keys().map(|k| k.as_str()).collect::<BTreeSet<_>>(),
-        paid_ids,
-        "charges kept ≠ paid orders"
-    );
-    for order in &paid {
-        let id = order["payment_id"].as_str().unwrap().to_owned();
-        assert_eq!(kept[&id], order["total_cents"].as_i64().unwrap(), "order {}", order["number"]);
-    }
-    for order in orders.iter().filter(|o| o["status"] == "cancelled") {
-        if let Some(id) = order["payment_id"].as_str() {
-            assert!(!kept.contains_key(&id.to_owned()), "cancelled order {} kept its money", order["number"]);
-        }
-    }
 
     // Stock: Anjou lost exactly the paid units, and nothing is left reserved.
-    let mut sold: BTreeMap<String, i64> = BTreeMap::new();
-    for order in &paid {
-        for line in order["lines"].as_array().unwrap() {
-            *sold.entry(line["sku"].as_str().unwrap().to_owned()).or_default() +=
-                line["quantity"].as_i64().unwrap();
-        }
-    }
+    let sold = shop::paid_units(&orders);
     let now = stock_of(&get(&http, format!("{base}/api/stock?location=ANJOU"), &admin).await);
     for sku in SKUS {
         let expected = opening[*sku] - sold.get(*sku).copied().unwrap_or(0);

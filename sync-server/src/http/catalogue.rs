@@ -146,38 +146,89 @@ impl ProductInput {
     }
 }
 
-/// How long an instance serves a product list from memory.
+/// How long an instance serves a product list from memory as fresh.
 const LIST_TTL: Duration = Duration::from_secs(1);
+/// How long past that it may serve the previous answer while one request refills the entry.
+const LIST_STALE_MOST: Duration = Duration::from_secs(5);
 const LIST_ENTRIES: usize = 4_096;
 
 /// Product list answers, kept for a second: the shop and head office browse the catalogue far
 /// more often than it changes. A product written through this instance clears it at once;
-/// another instance serves what it holds for at most [`LIST_TTL`]. Registers never read this:
-/// they pull changes through the feed.
+/// another instance serves what it holds for at most [`LIST_TTL`], plus the time one request
+/// takes to refill it (never past [`LIST_STALE_MOST`]). Registers never read this: they pull
+/// changes through the feed.
+///
+/// When an entry expires, the first request to see it refills it and the others are answered
+/// the previous value meanwhile: without that, every connection missed at once and queued on
+/// the database pool (the p99 tail measured in BENCHMARKS.md).
 #[derive(Debug, Default)]
 pub struct ListCache {
-    entries: Mutex<HashMap<String, (Instant, Bytes)>>,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// Bumped by [`ListCache::clear`]: a refill begun before a write does not store what it read.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    at: Instant,
+    body: Bytes,
+    /// A request is refilling this entry: the others take `body` meanwhile.
+    refilling: bool,
+}
+
+/// What the cache answers a request.
+#[derive(Debug)]
+enum Lookup {
+    Fresh(Bytes),
+    /// Expired, and another request is refilling it.
+    Stale(Bytes),
+    /// The caller reads the database and puts what it read, with this generation.
+    Refill(u64),
 }
 
 impl ListCache {
-    fn get(&self, key: &str) -> Option<Bytes> {
-        let entries = self.entries.lock().ok()?;
-        entries.get(key).filter(|(at, _)| at.elapsed() < LIST_TTL).map(|(_, body)| body.clone())
-    }
-
-    fn put(&self, key: String, body: Bytes) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= LIST_ENTRIES {
-                entries.retain(|_, (at, _)| at.elapsed() < LIST_TTL);
-                if entries.len() >= LIST_ENTRIES {
-                    entries.clear();
+    fn lookup(&self, key: &str) -> Lookup {
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let Ok(mut entries) = self.entries.lock() else { return Lookup::Refill(generation) };
+        match entries.get_mut(key) {
+            Some(entry) if entry.at.elapsed() < LIST_TTL => Lookup::Fresh(entry.body.clone()),
+            Some(entry) if entry.at.elapsed() < LIST_TTL + LIST_STALE_MOST => {
+                if entry.refilling {
+                    Lookup::Stale(entry.body.clone())
+                } else {
+                    entry.refilling = true;
+                    Lookup::Refill(generation)
                 }
             }
-            entries.insert(key, (Instant::now(), body));
+            _ => Lookup::Refill(generation),
+        }
+    }
+
+    fn put(&self, key: String, body: Bytes, generation: u64) {
+        let Ok(mut entries) = self.entries.lock() else { return };
+        if self.generation.load(std::sync::atomic::Ordering::SeqCst) != generation {
+            return;
+        }
+        if entries.len() >= LIST_ENTRIES && !entries.contains_key(&key) {
+            entries.retain(|_, entry| entry.at.elapsed() < LIST_TTL);
+            if entries.len() >= LIST_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, Entry { at: Instant::now(), body, refilling: false });
+    }
+
+    /// A refill that failed: the next request tries again.
+    fn abandon(&self, key: &str) {
+        if let Ok(mut entries) = self.entries.lock()
+            && let Some(entry) = entries.get_mut(key)
+        {
+            entry.refilling = false;
         }
     }
 
     pub fn clear(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.lock() {
             entries.clear();
         }
@@ -192,13 +243,24 @@ pub async fn list_products(
     QueryParams(query): QueryParams<ProductQuery>,
 ) -> ApiResult<Response> {
     let key = raw.unwrap_or_default();
-    let body = match state.catalogue_cache.get(&key) {
-        Some(body) => body,
-        None => {
-            let list = catalogue::products(&state.db, &query).await?;
-            let body = Bytes::from(serde_json::to_vec(&list).map_err(|e| ApiError::Internal(e.into()))?);
-            state.catalogue_cache.put(key, body.clone());
-            body
+    let cache = &state.catalogue_cache;
+    let body = match cache.lookup(&key) {
+        Lookup::Fresh(body) | Lookup::Stale(body) => body,
+        Lookup::Refill(generation) => {
+            let read = async {
+                let list = catalogue::products(&state.db, &query).await?;
+                serde_json::to_vec(&list).map(Bytes::from).map_err(|e| ApiError::Internal(e.into()))
+            };
+            match read.await {
+                Ok(body) => {
+                    cache.put(key, body.clone(), generation);
+                    body
+                }
+                Err(e) => {
+                    cache.abandon(&key);
+                    return Err(e);
+                }
+            }
         }
     };
     let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=1")];
@@ -342,4 +404,48 @@ pub async fn create_cashier(
     let cashier = CashierInfo { id, name, store, pin_hash, active: input.active };
     catalogue::put_cashier(&state.db, &cashier).await?;
     Ok(Json(serde_json::json!({ "id": cashier.id, "name": cashier.name })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expire(cache: &ListCache, key: &str) {
+        let mut entries = cache.entries.lock().unwrap();
+        entries.get_mut(key).unwrap().at = Instant::now() - LIST_TTL - Duration::from_millis(10);
+    }
+
+    #[test]
+    fn an_expired_entry_is_refilled_by_one_request_while_the_others_get_the_previous_answer() {
+        let cache = ListCache::default();
+        let Lookup::Refill(generation) = cache.lookup("q") else { panic!("an empty cache refills") };
+        cache.put("q".into(), Bytes::from_static(b"v1"), generation);
+        assert!(matches!(cache.lookup("q"), Lookup::Fresh(b) if b == "v1"));
+        expire(&cache, "q");
+        let Lookup::Refill(generation) = cache.lookup("q") else { panic!("the first after expiry refills") };
+        for _ in 0..10 {
+            assert!(matches!(cache.lookup("q"), Lookup::Stale(b) if b == "v1"));
+        }
+        cache.put("q".into(), Bytes::from_static(b"v2"), generation);
+        assert!(matches!(cache.lookup("q"), Lookup::Fresh(b) if b == "v2"));
+    }
+
+    #[test]
+    fn a_failed_refill_hands_the_turn_on() {
+        let cache = ListCache::default();
+        cache.put("q".into(), Bytes::from_static(b"v1"), 0);
+        expire(&cache, "q");
+        assert!(matches!(cache.lookup("q"), Lookup::Refill(_)));
+        cache.abandon("q");
+        assert!(matches!(cache.lookup("q"), Lookup::Refill(_)));
+    }
+
+    #[test]
+    fn a_refill_begun_before_a_write_does_not_store_what_it_read() {
+        let cache = ListCache::default();
+        let Lookup::Refill(generation) = cache.lookup("q") else { panic!() };
+        cache.clear();
+        cache.put("q".into(), Bytes::from_static(b"before the write"), generation);
+        assert!(matches!(cache.lookup("q"), Lookup::Refill(_)));
+    }
 }

@@ -284,3 +284,15 @@ impl From<crate::claims::Error> for ApiError {
         }
     }
 }
+
+impl From<crate::gateway::Error> for ApiError {
+    fn from(error: crate::gateway::Error) -> Self {
+        use crate::gateway::Error;
+        match error {
+            Error::Invalid { field, detail } => ApiError::invalid(field, detail),
+            Error::Unauthorized(detail) => ApiError::Unauthorized(detail),
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Database(e) => e.into(),
+        }
+    }
+}

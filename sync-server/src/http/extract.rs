@@ -80,14 +80,26 @@ fn control_character_at(value: &serde_json::Value, at: String) -> Option<String>
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+/// Behind the load balancer, the peer is the balancer: the client is the one it names in
+/// `X-Forwarded-For` (believed only from the proxies the server was told to trust).
+impl<S> axum::extract::FromRequestParts<S> for ClientAddr
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(parts.extensions.get::<super::listener::PeerAddr>().map(|p| p.0.ip())))
+        let state = AppState::from_ref(state);
+        let peer = parts.extensions.get::<super::listener::PeerAddr>().map(|p| p.0.ip());
+        Ok(ClientAddr(super::gateway::client_address(
+            peer,
+            &parts.headers,
+            &state.settings.gateway.trusted_proxies,
+        )))
     }
 }
 
@@ -170,6 +182,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // An API key the gateway let through to this route reads as head office would.
+        if let Some(key) = parts.extensions.get::<crate::gateway::keys::ApiKey>() {
+            return Ok(super::gateway::key_as_staff(key));
+        }
         let state = AppState::from_ref(state);
         if let Some(token) = bearer(parts) {
             return Ok(identity::staff_of_session(&state.db, token).await?);

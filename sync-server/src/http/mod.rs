@@ -12,12 +12,14 @@
 //! | [`processor`] | the local card processor the demo and the tests pay through |
 //! | [`pages`] | head office's pages, embedded, with their security headers |
 //! | [`events`] | server-sent events that keep head office's pages live |
+//! | [`gateway`] | API keys, rate limits and their headers, CORS, readiness for the load balancer |
 
 pub mod catalogue;
 pub mod claims;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod gateway;
 pub mod identity;
 pub mod inventory;
 pub mod listener;
@@ -32,7 +34,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -68,6 +69,11 @@ pub struct Settings {
     /// The wait after a message's first failed attempt (doubling after each next one), and
     /// the longest wait.
     pub mail_retry: (std::time::Duration, std::time::Duration),
+    /// API keys' and shoppers' limits, trusted proxies, the shop's web origins.
+    pub gateway: gateway::Gateway,
+    /// On SIGTERM, how long `/health` answers "draining" before the listener closes: long
+    /// enough for the load balancer's checks to take the instance out.
+    pub drain: std::time::Duration,
 }
 
 /// Where customers' messages go.
@@ -94,6 +100,8 @@ impl Default for Settings {
             secure_cookies: false,
             mail: Mail::Off,
             mail_retry: (std::time::Duration::from_secs(5), std::time::Duration::from_secs(15 * 60)),
+            gateway: gateway::Gateway::default(),
+            drain: std::time::Duration::ZERO,
         }
     }
 }
@@ -113,6 +121,8 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// How customers' messages are delivered (none: they wait in the outbox).
     pub delivery: Option<crate::notify::Delivery>,
+    /// Starting, ready or draining: what `/health` tells the load balancer.
+    pub readiness: Arc<gateway::Readiness>,
 }
 
 /// Wakes background work at once instead of at its next round.
@@ -179,6 +189,7 @@ impl AppState {
             shop: Arc::new(shop),
             events: Arc::default(),
             wake: Arc::default(),
+            readiness: Arc::default(),
             delivery: mailer.map(|mailer| crate::notify::Delivery {
                 retry_first: retry.0,
                 retry_most: retry.1,
@@ -204,22 +215,29 @@ fn prometheus() -> PrometheusHandle {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit;
     let body_timeout = state.settings.body_timeout;
+    // The shop's web origins may call the shop's API and read the catalogue from a browser.
+    let public = shop::routes().merge(catalogue::routes());
+    let public = match gateway::cors(&state.settings.gateway) {
+        Some(cors) => public.layer(cors),
+        None => public,
+    };
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/api/openapi.json", get(openapi))
         .merge(identity::routes())
         .merge(sync::routes())
-        .merge(catalogue::routes())
+        .merge(public)
         .merge(inventory::routes())
         .merge(reporting::routes())
         .merge(replenishment::routes())
-        .merge(shop::routes())
         .merge(claims::routes())
+        .merge(gateway::routes())
         .merge(events::routes())
         .fallback(pages::serve)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), gateway::guard))
         .layer(middleware::from_fn(problems_only))
         .layer(middleware::from_fn_with_state(body_limit, refuse_declared_oversize))
         .layer(middleware::from_fn(track_metrics))
@@ -304,22 +322,46 @@ async fn track_metrics(request: Request, next: Next) -> Response {
     response
 }
 
-/// 200 when the database answers.
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "The database answers"), (status = 503, description = "It does not")))]
+/// 200 when the instance is ready and its database answers; 503 while it starts, while it
+/// drains on SIGTERM, or when the database does not answer: the load balancer's check.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Ready: the database answers"), (status = 503, description = "Starting, draining, or the database does not answer")))]
 pub async fn health(State(state): State<AppState>) -> Response {
+    if let Some(status) = state.readiness.not_ready() {
+        return ApiError::Unavailable {
+            detail: format!("{status}: this instance is stopping"),
+            retry_after_s: 5,
+        }
+        .into_response();
+    }
     match state.db.ping().await {
         Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" })))
+            ApiError::Unavailable { detail: "the database does not answer".into(), retry_after_s: 5 }
                 .into_response()
         }
     }
 }
 
-/// Prometheus text: requests, latencies, records ingested, duplicates, dead letters.
+/// Prometheus text: requests and latencies per route, checkouts per saga step, records
+/// ingested, duplicates, dead letters, rate-limit refusals, and per register how far behind
+/// its last push was and how long ago it was.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus exposition format")))]
 pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    // Read at each scrape, from the database every instance shares: a register gone silent
+    // shows here whichever instance it last pushed to.
+    match crate::identity::registers(&state.db).await {
+        Ok(registers) => {
+            let now = crate::db::now_ms();
+            for register in registers.iter().filter(|r| r.enrolled && !r.revoked) {
+                if let Some(at) = register.last_push_ms {
+                    metrics::gauge!("caisse_register_last_push_age_seconds", "register" => register.id.to_string())
+                        .set((now - at).max(0) as f64 / 1_000.0);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "registers' last pushes could not be read for the metrics"),
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.prometheus.render())
 }
 
@@ -400,6 +442,9 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         claims::statistics,
         claims::audit_search,
         claims::audit_verify,
+        gateway::create_key,
+        gateway::list_keys,
+        gateway::revoke_key,
     )
 )]
 #[derive(Debug)]
@@ -464,6 +509,15 @@ pub fn document() -> utoipa::openapi::OpenApi {
             "A shopper's access token (a JWT) from POST /api/shop/sessions or /api/shop/sessions/refresh.",
         ),
     );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+            utoipa::openapi::security::ApiKeyValue::with_description(
+                "X-Api-Key",
+                "An integration's key (POST /api/api-keys), scoped and rate limited on its own.",
+            ),
+        )),
+    );
     let problem = |description: &str| {
         ResponseBuilder::new()
             .description(description)
@@ -507,6 +561,23 @@ pub fn document() -> utoipa::openapi::OpenApi {
                     shared.push(("503", "Too many sign-ins being checked: see Retry-After"));
                 }
                 None => {}
+            }
+            let http_method = axum::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).ok();
+            if http_method.as_ref().is_some_and(|m| gateway::scope_of(m, path).is_some()) {
+                // An integration may call this route with a key of its scope instead.
+                let mut either = operation.security.take().unwrap_or_default();
+                if either.is_empty() {
+                    // A public route stays callable with no credentials at all.
+                    either.push(SecurityRequirement::default());
+                }
+                either.push(SecurityRequirement::new("api_key", Vec::<String>::new()));
+                operation.security = Some(either);
+                shared.push(("401", "Missing, unknown, expired or revoked credentials"));
+                shared.push(("403", "The key lacks the route's scope"));
+                shared.push(("429", "Over the rate limit: see Retry-After and RateLimit-Reset"));
+            }
+            if http_method.as_ref().is_some_and(|m| gateway::is_sign_in(m, path)) {
+                shared.push(("429", "Too many sign-ins from this address: see Retry-After"));
             }
             if path.contains('{') {
                 shared.push(("404", "No such thing"));

@@ -57,7 +57,10 @@ where
                     .into(),
             )
         })?;
-        Ok(accounts::authenticate(&state.shop, &state.db, token).await?)
+        let shopper = accounts::authenticate(&state.shop, &state.db, token).await?;
+        let slot = parts.extensions.get::<super::gateway::QuotaSlot>();
+        super::gateway::limit_shopper(&state, slot, shopper.customer).await?;
+        Ok(shopper)
     }
 }
 
