@@ -4,6 +4,11 @@
 //! `cargo bench -p sync-server --bench ingest` (both engines), or with `BENCH_ENGINE=sqlite`
 //! or `postgres`, `BENCH_SALES` (default 60 000) and `BENCH_REGISTERS` (default 4).
 //! PostgreSQL comes from `CAISSE_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/postgres).
+//!
+//! Against a running head office instead (a cluster behind HAProxy, say, from `deploy/cluster
+//! start 3`): `BENCH_TARGET=127.0.0.1:8080 BENCH_TARGET_DATABASE=postgres://…/caisse_cluster`;
+//! the registers (20, 21…) are enrolled in that database, once, and the sales it gains are
+//! counted.
 
 mod common;
 
@@ -15,22 +20,50 @@ use sqlx::Row;
 use sync_server::db::Db;
 use sync_server::{AppState, Settings, demo, router};
 
-async fn run(engine: &str, total: usize, registers: usize) {
-    let (url, _) = fresh_database(engine).await;
+/// A head office already running: its address and database.
+struct Target {
+    addr: std::net::SocketAddr,
+    database_url: String,
+}
+
+async fn count_sales(db: &Db) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM sales")
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n")
+}
+
+async fn run(engine: &str, total: usize, registers: usize, target: Option<&Target>) {
+    let url = match target {
+        Some(target) => target.database_url.clone(),
+        None => fresh_database(engine).await.0,
+    };
     let db = Db::connect(&url, 16).await.expect("the database");
-    demo::load(&db).await.expect("the demo chain");
+    if target.is_none() {
+        demo::load(&db).await.expect("the demo chain");
+    }
+    let before = count_sales(&db).await;
+    // Register numbers the demo does not use (a running head office: once per database).
+    let first: u8 = if target.is_some() { 20 } else { 10 };
     let stores = ["VMTL", "PLAT", "QDS", "MILE", "WMT"];
     let mut work = Vec::new();
     for r in 0..registers {
-        let (id, secret) = enrolled(&db, stores[r % stores.len()], 10 + r as u8).await;
+        let (id, secret) = enrolled(&db, stores[r % stores.len()], first + r as u8).await;
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
         let bodies = push_bodies(&sales_for(&id, total / registers, r as u8, |_| day));
         work.push((secret, bodies));
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let addr = listener.local_addr().expect("an address");
-    let app = router(AppState::new(db.clone(), Settings::default()));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serving") });
+    let (addr, server) = match target {
+        Some(target) => (target.addr, None),
+        None => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+            let addr = listener.local_addr().expect("an address");
+            let app = router(AppState::new(db.clone(), Settings::default()));
+            (addr, Some(tokio::spawn(async move { axum::serve(listener, app).await.expect("serving") })))
+        }
+    };
 
     let client = reqwest::Client::new();
     let started = Instant::now();
@@ -46,12 +79,7 @@ async fn run(engine: &str, total: usize, registers: usize) {
         latencies.extend(task.await.expect("a pusher"));
     }
     let elapsed = started.elapsed();
-    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sales")
-        .fetch_one(db.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n");
+    let stored = count_sales(&db).await - before;
     let sent = (total / registers) * registers;
     assert_eq!(stored as usize, sent, "every sale stored once");
     latencies.sort();
@@ -63,7 +91,9 @@ async fn run(engine: &str, total: usize, registers: usize) {
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
     );
-    server.abort();
+    if let Some(server) = server {
+        server.abort();
+    }
     db.close().await;
 }
 
@@ -81,7 +111,15 @@ fn main() {
         _ => vec!["sqlite", "postgres"],
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    if let Ok(addr) = std::env::var("BENCH_TARGET") {
+        let target = Target {
+            addr: addr.parse().expect("BENCH_TARGET is HOST:PORT"),
+            database_url: std::env::var("BENCH_TARGET_DATABASE").expect("BENCH_TARGET_DATABASE"),
+        };
+        runtime.block_on(run(&format!("at {addr}"), total, registers, Some(&target)));
+        return;
+    }
     for engine in engines {
-        runtime.block_on(run(engine, total, registers));
+        runtime.block_on(run(engine, total, registers, None));
     }
 }

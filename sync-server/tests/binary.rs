@@ -7,13 +7,24 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn start(dir: &std::path::Path, port: u16) -> (std::process::Child, Vec<String>) {
+    start_logging(dir, port, &[], Stdio::null())
+}
+
+/// [`start`] with more arguments, and its log going to `log`.
+fn start_logging(
+    dir: &std::path::Path,
+    port: u16,
+    args: &[&str],
+    log: impl Into<Stdio>,
+) -> (std::process::Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
         .current_dir(dir)
         .env_remove("DATABASE_URL")
-        .env("CAISSE_LOG", "warn")
+        .env("CAISSE_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("the server starts");
     let mut lines = Vec::new();
@@ -166,4 +177,53 @@ async fn audit_verify_and_replay_claims_run_from_the_command_line() {
     let (holds, out) = tool(dir.path(), &["audit", "verify"]);
     assert!(!holds, "a broken chain exits non-zero: {out}");
     assert!(out.contains("broken at entry 1") && out.contains("edited"), "{out}");
+}
+
+/// With `--log-json` every line of the log is a JSON object, and a line written while serving
+/// a request carries that request's id (the one the client sent, or the one head office made).
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (mut child, lines) = start_logging(dir.path(), port, &["--log-json"], log);
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Head office: user admin, password "))
+        .and_then(|p| p.split_whitespace().next())
+        .expect("the admin login")
+        .to_owned();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let session: serde_json::Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = http
+        .post(format!("{base}/api/api-keys"))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .header("X-Request-Id", "req-json-log-42")
+        .json(&serde_json::json!({ "name": "BI tool", "scopes": ["reports_read"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["x-request-id"], "req-json-log-42");
+    assert!(stop(&mut child).success());
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let entries: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let created = entries
+        .iter()
+        .find(|e| e["fields"]["message"] == "API key created")
+        .unwrap_or_else(|| panic!("no line says the key was made: {text}"));
+    assert_eq!(created["span"]["request_id"], "req-json-log-42", "{created}");
 }

@@ -171,7 +171,13 @@ async fn from_sign_up_to_delivery_and_a_refunded_cancellation(engine: Engine) {
 
 async fn two_hundred_checkouts_race_for_the_last_ten_units(engine: Engine) {
     let processor = start_processor().await;
-    let server = shop_server(engine, &processor, &[("CSQ-BT", 10)]).await;
+    // Two hundred shoppers, all signing in from loopback: one address, far past its limit.
+    let gateway = sync_server::http::gateway::Gateway {
+        sign_in: sync_server::gateway::limits::Policy::new(1_000, 10_000),
+        ..Default::default()
+    };
+    let settings = sync_server::Settings { gateway, ..Default::default() };
+    let server = common::shop::shop_server_with(engine, &processor, &[("CSQ-BT", 10)], settings).await;
     let mut shoppers = Vec::new();
     for i in 0..200 {
         let shopper = sign_up_and_in(&server, &format!("shopper{i}@example.com")).await;

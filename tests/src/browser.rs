@@ -140,12 +140,24 @@ impl Browser {
         value.as_str().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{selector} {key}: {value}"))
     }
 
-    /// Replaces the text of the input matching `selector`.
+    /// Replaces the text of the input matching `selector`. A page redrawn by a live event
+    /// between finding the input and typing replaces the element: it is found again.
     pub async fn fill(&self, selector: &str, text: &str) {
-        let element =
-            self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
-        element.clear().await.unwrap_or_else(|e| panic!("clearing {selector}: {e}"));
-        element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+        for attempt in 1.. {
+            let element =
+                self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+            let typed = match element.clear().await {
+                Ok(()) => element.send_keys(text).await,
+                Err(e) => Err(e),
+            };
+            match typed {
+                Ok(()) => return,
+                Err(e) if attempt < 5 && e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("typing into {selector}: {e}"),
+            }
+        }
     }
 
     pub async fn click(&self, selector: &str) {

@@ -18,13 +18,29 @@ use terminal_app::desk::{
 };
 use terminal_app::sync_loop::SyncLoop;
 
+/// Where the register keeps its database when not told: an installed app is started from the
+/// desktop's menu, in a folder it may not write, so it keeps it in the user's data folder.
+fn default_data_dir() -> PathBuf {
+    let installed = std::env::current_exe().is_ok_and(|exe| exe.starts_with("/usr"));
+    if !installed {
+        return PathBuf::from("register-data");
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")));
+    data_home.map_or_else(|| PathBuf::from("register-data"), |d| d.join("caisse/register-data"))
+}
+
 /// The Caisse register window.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The register's folder: its database lives there.
-    #[arg(long, env = "CAISSE_DATA_DIR", default_value = "register-data")]
-    data_dir: PathBuf,
+    /// The register's folder: its database lives there. Unless given: `register-data` in the
+    /// current folder, or, for the app installed from its package (under /usr), the user's
+    /// data folder (`~/.local/share/caisse/register-data`).
+    #[arg(long, env = "CAISSE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// Head office's address, for enrolling on first start (with --enrol-code).
     #[arg(long, env = "CAISSE_SERVER")]
     server: Option<String>,
@@ -362,8 +378,9 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let mut desk = Desk::open(&args.data_dir)
-        .with_context(|| format!("opening the register in {}", args.data_dir.display()))?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let mut desk =
+        Desk::open(&data_dir).with_context(|| format!("opening the register in {}", data_dir.display()))?;
     desk.set_ca_file(args.ca_file.clone());
     first_start(&mut desk, &args)?;
     let scanner = desk.settings()?.scanner;
