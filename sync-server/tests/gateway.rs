@@ -178,14 +178,15 @@ async fn shoppers_and_sign_ins(engine: Engine) {
     let settings = Settings {
         gateway: Gateway {
             shopper: Policy::new(5, 100),
-            sign_in: Policy::new(3, 100),
+            sign_in: Policy::new(4, 100),
             shop_origins: vec!["https://shop.example".into()],
             ..Gateway::default()
         },
         ..Settings::default()
     };
     let server = shop_server_with(engine, &processor, &[("CAF-ESP-250", 10)], settings).await;
-    // The test server's admin signed in once already (TestServer::start): this is the second.
+    // The test server's admin signed in once already (TestServer::start); signing up and signing
+    // in count too (the password is hashed alike): that makes three.
     let shopper = sign_up_and_in(&server, "ana@example.com").await;
     let wrong = |n: usize| {
         server
@@ -196,7 +197,7 @@ async fn shoppers_and_sign_ins(engine: Engine) {
     };
     assert_eq!(wrong(1).await.unwrap().status(), StatusCode::UNAUTHORIZED);
     let refused = wrong(2).await.unwrap();
-    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "the fourth sign-in from one address");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "the fifth sign-in from one address");
     assert!(header(&refused, "retry-after").is_some());
     assert_eq!(header(&refused, "ratelimit-remaining").as_deref(), Some("0"));
 
@@ -206,9 +207,19 @@ async fn shoppers_and_sign_ins(engine: Engine) {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(header(&response, "ratelimit-remaining"), Some(left.to_string()));
     }
-    let over = send(&server, Method::GET, "/api/shop/cart", &shopper.access, None).await;
+    let over = server
+        .http
+        .get(format!("{}/api/shop/cart", server.base))
+        .bearer_auth(&shopper.access)
+        .header("Origin", "https://shop.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(header(&over, "retry-after").is_some());
+    // The shop's page may read the refusal: CORS wraps the gateway's own answers too.
+    assert_eq!(header(&over, "access-control-allow-origin").as_deref(), Some("https://shop.example"));
+    assert!(header(&over, "access-control-expose-headers").unwrap_or_default().contains("retry-after"));
 
     // A register's pushes are never limited.
     let sales = vec![Act::Sale { lines: vec![(0, 1, None)], pay: Pay::Debit }; 12];

@@ -258,12 +258,15 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<ApiKey> {
     }
     let now = now_ms();
     if key.last_used_ms.is_none_or(|at| at + LAST_USED_EVERY_MS < now) {
-        sqlx::query("UPDATE api_keys SET last_used_ms = $1 WHERE id = $2 AND (last_used_ms IS NULL OR last_used_ms < $3)")
+        db.write(
+            sqlx::query(
+                "UPDATE api_keys SET last_used_ms = $1 WHERE id = $2 AND (last_used_ms IS NULL OR last_used_ms < $3)",
+            )
             .bind(now)
             .bind(&key.id)
-            .bind(now - LAST_USED_EVERY_MS)
-            .execute(db.pool())
-            .await?;
+            .bind(now - LAST_USED_EVERY_MS),
+        )
+        .await?;
     }
     Ok(key)
 }

@@ -51,7 +51,20 @@ impl Bucket {
         match self {
             Bucket::ApiKey(id) => format!("key:{id}"),
             Bucket::Shopper(id) => format!("shopper:{id}"),
-            Bucket::SignInFrom(address) => format!("sign-in:{address}"),
+            Bucket::SignInFrom(address) => format!("sign-in:{}", network_of(*address)),
+        }
+    }
+}
+
+/// Who an address stands for: an IPv4 address (written as one, even when it came as an
+/// IPv4-mapped IPv6 address), or an IPv6 address's /64, which one subscriber usually holds
+/// whole: counting each of its addresses apart would let one client rotate past the limit.
+fn network_of(address: std::net::IpAddr) -> String {
+    match address.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
 }
@@ -98,7 +111,9 @@ impl Window {
 
 /// Counts one request in `span_s`'s window of `bucket`, never past `limit + 1` (a refused
 /// request leaves the count where it is), opening a new window if the last one has closed.
+/// In a write transaction of its own: on SQLite it takes its turn with the other writers.
 async fn count(db: &Db, bucket: &str, span_s: i64, limit: u32, now: i64) -> sqlx::Result<Window> {
+    let mut tx = db.begin().await?;
     let (started_ms, hits): (i64, i64) = sqlx::query_as(
         "INSERT INTO rate_windows (bucket, span_s, started_ms, hits) VALUES ($1, $2, $3, 1)
          ON CONFLICT (bucket, span_s) DO UPDATE SET
@@ -113,8 +128,9 @@ async fn count(db: &Db, bucket: &str, span_s: i64, limit: u32, now: i64) -> sqlx
     .bind(span_s)
     .bind(now)
     .bind(i64::from(limit))
-    .fetch_one(db.pool())
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(Window { limit, hits, started_ms, span_s })
 }
 
@@ -141,9 +157,32 @@ pub async fn hit(db: &Db, bucket: &Bucket, policy: Policy) -> Result<Quota> {
 
 /// Deletes the windows that closed more than an hour ago; any instance may run it.
 pub async fn sweep(db: &Db) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM rate_windows WHERE started_ms < $1")
-        .bind(now_ms() - 2 * HOUR_S * 1_000)
-        .execute(db.pool())
+    let done = db
+        .write(
+            sqlx::query("DELETE FROM rate_windows WHERE started_ms < $1").bind(now_ms() - 2 * HOUR_S * 1_000),
+        )
         .await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_counted_by_who_holds_it() {
+        let bucket = |text: &str| Bucket::SignInFrom(text.parse().unwrap()).key();
+        assert_eq!(bucket("203.0.113.7"), "sign-in:203.0.113.7");
+        // The same client over IPv4 or as an IPv4-mapped IPv6 address: one bucket.
+        assert_eq!(bucket("::ffff:203.0.113.7"), bucket("203.0.113.7"));
+        // Two addresses of one /64: one bucket; another /64: another.
+        assert_eq!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:2:ffff::9"));
+        assert_ne!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn the_policy_header_names_both_windows() {
+        assert_eq!(Policy::new(100, 1_000).header(), "100;w=60, 1000;w=3600");
+        assert_eq!(Policy::new(5, 0).header(), "5;w=60");
+    }
 }

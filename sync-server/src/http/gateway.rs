@@ -111,7 +111,17 @@ pub(super) fn scope_of(method: &Method, route: &str) -> Option<Scope> {
 
 /// Routes whose every call counts against the caller's address: sign-ins.
 pub(super) fn is_sign_in(method: &Method, route: &str) -> bool {
-    method == Method::POST && matches!(route, "/api/auth/login" | "/api/auth/session" | "/api/shop/sessions")
+    // Signing up hashes a password like signing in does, and refreshing tries a token: both
+    // are counted with the sign-ins.
+    method == Method::POST
+        && matches!(
+            route,
+            "/api/auth/login"
+                | "/api/auth/session"
+                | "/api/shop/sessions"
+                | "/api/shop/accounts"
+                | "/api/shop/sessions/refresh"
+        )
 }
 
 /// The caller an API key stands for, as a head-office reader: what the reports' handlers
@@ -131,7 +141,8 @@ pub(super) fn key_as_staff(key: &ApiKey) -> crate::identity::Staff {
 /// in `X-Forwarded-For` that is not one of the trusted proxies (what a client writes there
 /// itself comes before what the proxy appended, and is not believed).
 pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = peer?;
+    // A dual-stack listener sees IPv4 peers as IPv4-mapped IPv6 addresses.
+    let peer = peer?.to_canonical();
     if !trusted.contains(&peer) {
         return Some(peer);
     }
@@ -141,6 +152,7 @@ pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAd
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .map(|a| a.to_canonical())
         .collect();
     forwarded.into_iter().rev().find(|a| !trusted.contains(a)).or(Some(peer))
 }
@@ -257,9 +269,16 @@ pub(super) async fn limit_shopper(
     }
 }
 
+/// Paths a shop's page may call from another origin: the shop's API and the catalogue.
+fn open_to_shop_pages(path: &str) -> bool {
+    path.starts_with("/api/shop/") || path == "/api/products" || path.starts_with("/api/products/")
+}
+
 /// CORS for the shop's web origins: their pages may call the shop's API and read the
-/// catalogue. No credentials: the shop's API takes bearer tokens, never cookies, so a page of
-/// another origin can never ride on a signed-in head-office session.
+/// catalogue, and read the answers the gateway itself gives (a 429's `Retry-After`), as this
+/// layer wraps everything. No credentials: the shop's API takes bearer tokens, never cookies,
+/// so a page of another origin can never ride on a signed-in head-office session. Not
+/// `X-Api-Key` either: a key belongs in a partner's server, never in a page anyone can read.
 pub fn cors(settings: &Gateway) -> Option<tower_http::cors::CorsLayer> {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<HeaderValue> = settings
@@ -272,14 +291,15 @@ pub fn cors(settings: &Gateway) -> Option<tower_http::cors::CorsLayer> {
     }
     Some(
         CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
+            .allow_origin(AllowOrigin::predicate(move |origin, request| {
+                open_to_shop_pages(request.uri.path()) && origins.contains(origin)
+            }))
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
                 HeaderName::from_static("idempotency-key"),
                 HeaderName::from_static("x-request-id"),
-                HeaderName::from_static(API_KEY_HEADER),
             ])
             .expose_headers([
                 header::LOCATION,

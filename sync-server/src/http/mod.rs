@@ -215,19 +215,15 @@ fn prometheus() -> PrometheusHandle {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit;
     let body_timeout = state.settings.body_timeout;
-    // The shop's web origins may call the shop's API and read the catalogue from a browser.
-    let public = shop::routes().merge(catalogue::routes());
-    let public = match gateway::cors(&state.settings.gateway) {
-        Some(cors) => public.layer(cors),
-        None => public,
-    };
-    Router::new()
+    let cors = gateway::cors(&state.settings.gateway);
+    let router = Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/api/openapi.json", get(openapi))
         .merge(identity::routes())
         .merge(sync::routes())
-        .merge(public)
+        .merge(shop::routes())
+        .merge(catalogue::routes())
         .merge(inventory::routes())
         .merge(reporting::routes())
         .merge(replenishment::routes())
@@ -247,7 +243,12 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so that even the gateway's refusals carry the shop's origin.
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 /// Refuses a body whose declared length is over the limit before reading any of it, so a
