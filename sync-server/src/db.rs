@@ -7,7 +7,9 @@
 //!   writers queue on a fair in-process lock and then take SQLite's write lock at once
 //!   (`BEGIN IMMEDIATE`); left to SQLite's busy handler, they would sleep and retry with
 //!   growing pauses (seen here: a 7-second p99 with four registers pushing);
-//! - which migrations run, and how an auto-increment key is declared in them.
+//! - which migrations run, and how an auto-increment key is declared in them;
+//! - how instances tell each other of a change ([`Db::notify`], [`Db::listen`]): PostgreSQL's
+//!   `LISTEN/NOTIFY`; a SQLite file has one instance, which has no one to tell.
 
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -65,6 +67,18 @@ pub struct Db {
     engine: Engine,
     /// SQLite's writers take turns here (tokio's mutex is fair: first come, first served).
     writer: Arc<Mutex<()>>,
+    /// Where it connected: a listener opens a connection of its own.
+    url: Url,
+}
+
+/// A database URL, kept out of `Debug` output: it may hold a password.
+#[derive(Clone)]
+struct Url(Arc<str>);
+
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Url(…)")
+    }
 }
 
 impl Db {
@@ -115,7 +129,7 @@ impl Db {
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("migrating the database")?;
-        Ok(Db { pool, engine, writer: Arc::new(Mutex::new(())) })
+        Ok(Db { pool, engine, writer: Arc::new(Mutex::new(())), url: Url(url.into()) })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -152,6 +166,27 @@ impl Db {
         let done = query.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// Tells every instance listening on `channel` (this one included) `payload`, on
+    /// PostgreSQL; on SQLite there is no other instance to tell.
+    pub async fn notify(&self, channel: &str, payload: &str) -> sqlx::Result<()> {
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// The payloads [`Db::notify`] sends on `channel`, on a connection of its own that is
+    /// opened again if it drops (`None` on SQLite: nothing ever arrives). What is sent while
+    /// it is down is lost: a listener must cope with a missed notification.
+    pub async fn listen(&self, channel: &str) -> sqlx::Result<Option<sqlx::postgres::PgListener>> {
+        if self.engine != Engine::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url.0).await?;
+        listener.listen(channel).await?;
+        Ok(Some(listener))
     }
 
     /// Whether the database answers.

@@ -185,6 +185,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     });
+    // Other instances' changes reach this one's pages, and clear its catalogue cache.
+    let relay = state.events.relay(db.clone(), {
+        let cache = state.catalogue_cache.clone();
+        move |topic| {
+            if topic.is_none_or(|t| t == http::events::Topic::Catalogue) {
+                cache.clear();
+            }
+        }
+    });
     let events = state.events.clone();
     let readiness = state.readiness.clone();
     let drain = state.settings.drain;
@@ -205,6 +214,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     recovery.abort();
     projectors.abort();
     sweeper.abort();
+    relay.abort();
     if let Some(mail) = mail {
         mail.abort();
     }

@@ -153,10 +153,11 @@ const LIST_STALE_MOST: Duration = Duration::from_secs(5);
 const LIST_ENTRIES: usize = 4_096;
 
 /// Product list answers, kept for a second: the shop and head office browse the catalogue far
-/// more often than it changes. A product written through this instance clears it at once;
-/// another instance serves what it holds for at most [`LIST_TTL`], plus the time one request
-/// takes to refill it (never past [`LIST_STALE_MOST`]). Registers never read this: they pull
-/// changes through the feed.
+/// more often than it changes. A product written through this instance clears it at once,
+/// and, on PostgreSQL, the other instances' too (their relay of this instance's announcement,
+/// `events.rs`); were that notification lost, another instance serves what it holds for at
+/// most [`LIST_TTL`], plus the time one request takes to refill it (never past
+/// [`LIST_STALE_MOST`]). Registers never read this: they pull changes through the feed.
 ///
 /// When an entry expires, the first request to see it refills it and the others are answered
 /// the previous value meanwhile: without that, every connection missed at once and queued on

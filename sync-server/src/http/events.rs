@@ -3,9 +3,11 @@
 //!
 //! Handlers announce a change after it is committed. The announcement says what kind of
 //! thing changed, never the data: the page reads that through the ordinary routes, which
-//! check the reader's role. Announcements reach the pages connected to this instance; with
-//! several instances, a page on another one sees the change at its next announcement or
-//! keep-alive refresh (DESIGN §7: instances share nothing in memory).
+//! check the reader's role. With several instances on one PostgreSQL, each announcement is
+//! also sent to the others through `LISTEN/NOTIFY` ([`Events::relay`]), so a page sees a change
+//! whichever instance it is connected to, and another instance's catalogue cache is cleared
+//! at once. A notification lost while an instance's listening connection is down is made up
+//! for: on reconnecting, the instance tells its pages to refresh everything.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -40,7 +42,12 @@ pub enum Topic {
 /// The announcements of this instance.
 #[derive(Debug)]
 pub struct Events {
-    sender: broadcast::Sender<Topic>,
+    /// `None` stands for "everything": the page refreshes all it shows.
+    sender: broadcast::Sender<Option<Topic>>,
+    /// Tells this instance's own notifications from the others'.
+    instance: String,
+    /// The database to tell the other instances through, once [`Events::relay`] is running.
+    relay: std::sync::OnceLock<crate::db::Db>,
     /// True once the server is stopping: every stream ends, so that an open page does not
     /// hold the graceful shutdown (and the registers waiting behind it) forever.
     closing: tokio::sync::watch::Sender<bool>,
@@ -49,19 +56,121 @@ pub struct Events {
 impl Default for Events {
     fn default() -> Self {
         // A page that falls this far behind misses some announcements and is told to refresh.
-        Events { sender: broadcast::channel(256).0, closing: tokio::sync::watch::channel(false).0 }
+        Events {
+            sender: broadcast::channel(256).0,
+            instance: uuid::Uuid::now_v7().simple().to_string(),
+            relay: std::sync::OnceLock::new(),
+            closing: tokio::sync::watch::channel(false).0,
+        }
     }
 }
 
 impl Events {
-    /// Announces a committed change to the pages connected now (none: nothing to do).
+    /// Announces a committed change to the pages connected now (none: nothing to do), and to
+    /// the other instances.
     pub fn send(&self, topic: Topic) {
-        let _ = self.sender.send(topic);
+        let _ = self.sender.send(Some(topic));
+        if let Some(db) = self.relay.get() {
+            let (db, payload) = (db.clone(), format!("{} {}", self.instance, topic.as_str()));
+            tokio::spawn(async move {
+                if let Err(e) = db.notify(CHANNEL, &payload).await {
+                    tracing::warn!(error = %e, "a change could not be told to the other instances");
+                }
+            });
+        }
+    }
+
+    /// Relays announcements between this instance and the others on the same PostgreSQL:
+    /// sends this one's, and passes the others' on to this instance's pages and to
+    /// `on_remote` (which clears what this instance caches). Nothing to do on SQLite.
+    pub fn relay(
+        self: &std::sync::Arc<Self>,
+        db: crate::db::Db,
+        on_remote: impl Fn(Option<Topic>) + Send + Sync + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let events = self.clone();
+        tokio::spawn(async move {
+            let mut first = true;
+            loop {
+                let listener = match db.listen(CHANNEL).await {
+                    Ok(Some(listener)) => listener,
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for the other instances' changes; trying again");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        continue;
+                    }
+                };
+                let _ = events.relay.set(db.clone());
+                if !first {
+                    // Changes told while this instance was not listening are lost: refresh all.
+                    on_remote(None);
+                    let _ = events.sender.send(None);
+                }
+                first = false;
+                let mut listener = listener;
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(notification)) => {
+                            let Some((from, topic)) = notification.payload().split_once(' ') else {
+                                continue;
+                            };
+                            if from == events.instance {
+                                continue;
+                            }
+                            let topic = Topic::parse(topic);
+                            on_remote(topic);
+                            let _ = events.sender.send(topic);
+                        }
+                        // The connection dropped: listen again on a new one.
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "lost the other instances' changes; listening again");
+                            break;
+                        }
+                    }
+                }
+            }
+        })
     }
 
     /// Ends every stream (the server is stopping); a page reconnects to another instance.
     pub fn close(&self) {
         self.closing.send_replace(true);
+    }
+}
+
+/// The PostgreSQL channel instances tell each other their changes on.
+const CHANNEL: &str = "caisse_changes";
+
+impl Topic {
+    const ALL: [Topic; 8] = [
+        Topic::Sales,
+        Topic::Alerts,
+        Topic::Stock,
+        Topic::Catalogue,
+        Topic::Registers,
+        Topic::Replenishment,
+        Topic::Orders,
+        Topic::Claims,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Sales => "sales",
+            Topic::Alerts => "alerts",
+            Topic::Stock => "stock",
+            Topic::Catalogue => "catalogue",
+            Topic::Registers => "registers",
+            Topic::Replenishment => "replenishment",
+            Topic::Orders => "orders",
+            Topic::Claims => "claims",
+        }
+    }
+
+    /// `None` for a topic this instance does not know (a newer instance's): refresh all.
+    pub fn parse(text: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.as_str() == text)
     }
 }
 
@@ -87,7 +196,7 @@ pub async fn stream(
             }
             let topic = tokio::select! {
                 received = receiver.recv() => match received {
-                    Ok(topic) => Some(topic),
+                    Ok(topic) => topic,
                     // Fell behind: whatever was missed, a refresh of everything covers it.
                     Err(broadcast::error::RecvError::Lagged(_)) => None,
                     Err(broadcast::error::RecvError::Closed) => return None,
