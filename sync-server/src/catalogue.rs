@@ -459,8 +459,12 @@ pub async fn search(db: &Db, query: &ProductQuery, filter: ShopFilter) -> Result
             .to_string(),
         None => String::new(),
     };
-    let rows: Vec<ProductRow> = sqlx::query_as(
-        "SELECT p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active FROM products p
+    // The barcodes come in the same answer, as one text per product: a second query per page
+    // cost a second round trip, and the wake-ups around it, on the shop's busiest read.
+    let rows: Vec<ListedRow> = sqlx::query_as(
+        "SELECT p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active,
+                (SELECT string_agg(b.code, ' ' ORDER BY b.code) FROM barcodes b WHERE b.sku = p.sku) AS codes
+         FROM products p
          WHERE ($1 = '' OR p.folded LIKE $1 OR lower(p.sku) LIKE $1)
            AND ($2 = '' OR p.category = $2)
            AND ($3 = '' OR p.sku IN (SELECT b.sku FROM barcodes b WHERE b.code = $3))
@@ -478,9 +482,25 @@ pub async fn search(db: &Db, query: &ProductQuery, filter: ShopFilter) -> Result
     .bind(i64::from(filter.on_sale_only))
     .fetch_all(db.pool())
     .await?;
-    let skus: Vec<Sku> = rows.iter().map(ProductRow::sku).collect::<sqlx::Result<_>>()?;
-    let mut barcodes = barcodes_of(db, &skus).await?;
-    Ok(rows.into_iter().map(|row| row.into_domain(&mut barcodes)).collect::<sqlx::Result<_>>()?)
+    Ok(rows.into_iter().map(ListedRow::into_domain).collect::<sqlx::Result<_>>()?)
+}
+
+/// A product with its barcodes in one text, space-separated in code order (none: NULL).
+#[derive(Debug, sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    product: ProductRow,
+    codes: Option<String>,
+}
+
+impl ListedRow {
+    fn into_domain(self) -> sqlx::Result<ProductInfo> {
+        let sku = self.product.sku()?;
+        let codes = self.codes.unwrap_or_default();
+        let barcodes =
+            codes.split_whitespace().map(|code| parse("barcodes.code", code)).collect::<sqlx::Result<_>>()?;
+        self.product.into_domain(&mut BTreeMap::from([(sku, barcodes)]))
+    }
 }
 
 #[tracing::instrument(skip_all)]
