@@ -221,10 +221,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             secure_cookies: args.secure_cookies,
             mail,
             gateway: sync_server::http::gateway::Gateway {
-                shopper: sync_server::gateway::limits::Policy::new(
-                    args.shopper_per_minute.max(1),
-                    args.shopper_per_minute.max(1).saturating_mul(20),
-                ),
+                shopper: sync_server::gateway::limits::Policy::new(args.shopper_per_minute.max(1), 0),
                 sign_in: sync_server::gateway::limits::Policy::new(
                     args.sign_ins_per_minute.max(1),
                     args.sign_ins_per_minute.max(1).saturating_mul(10),
