@@ -122,3 +122,19 @@ pub fn paid_units(orders: &[Value]) -> BTreeMap<String, i64> {
     }
     sold
 }
+
+/// A location's stock as `GET /api/stock?location=…` answers it: units per SKU.
+pub async fn stock_at(
+    http: &reqwest::Client,
+    base: &str,
+    location: &str,
+    token: &str,
+) -> BTreeMap<String, i64> {
+    get(http, format!("{base}/api/stock?location={location}"), token)
+        .await
+        .as_array()
+        .expect("stock levels")
+        .iter()
+        .map(|l| (l["sku"].as_str().expect("a sku").to_owned(), l["quantity"].as_i64().expect("a quantity")))
+        .collect()
+}

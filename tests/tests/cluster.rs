@@ -289,15 +289,7 @@ async fn three_instances_behind_haproxy_lose_nothing_when_killed_under_load() {
         till.ok(&["sync"]);
         till.watch();
     }
-    let stock_of = |levels: &Value| -> BTreeMap<String, i64> {
-        levels
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| (l["sku"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap()))
-            .collect()
-    };
-    let opening = stock_of(&get(&http, format!("{base}/api/stock?location=ANJOU"), &admin).await);
+    let opening = shop::stock_at(&http, &base, "ANJOU", &admin).await;
     let mut tokens = Vec::new();
     for i in 0..SHOPPERS {
         tokens.push(shop::sign_up(&http, &base, &format!("cluster{i}@example.com")).await);
@@ -411,7 +403,7 @@ async fn three_instances_behind_haproxy_lose_nothing_when_killed_under_load() {
     let processor = std::fs::read_to_string(cluster.dir.join("payment-url")).unwrap().trim().to_owned();
     shop::check_books(&http, &processor, &orders).await;
     let sold = shop::paid_units(&orders);
-    let now = stock_of(&get(&http, format!("{base}/api/stock?location=ANJOU"), &admin).await);
+    let now = shop::stock_at(&http, &base, "ANJOU", &admin).await;
     for sku in SKUS {
         let expected = opening[*sku] - sold.get(*sku).copied().unwrap_or(0);
         assert_eq!(now[*sku], expected, "{sku}");

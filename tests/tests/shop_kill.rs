@@ -79,15 +79,7 @@ async fn run(database_url: String) {
     let base = office.url();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let admin = caisse_e2e::sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
-    let stock_of = |levels: &Value| -> BTreeMap<String, i64> {
-        levels
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| (l["sku"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap()))
-            .collect()
-    };
-    let opening = stock_of(&get(&http, format!("{base}/api/stock?location=ANJOU"), &admin).await);
+    let opening = shop::stock_at(&http, &base, "ANJOU", &admin).await;
     let mut shoppers = Vec::new();
     for i in 0..SHOPPERS {
         shoppers.push(sign_up(&http, &base, i).await);
@@ -126,7 +118,7 @@ async fn run(database_url: String) {
 
     // Stock: Anjou lost exactly the paid units, and nothing is left reserved.
     let sold = shop::paid_units(&orders);
-    let now = stock_of(&get(&http, format!("{base}/api/stock?location=ANJOU"), &admin).await);
+    let now = shop::stock_at(&http, &base, "ANJOU", &admin).await;
     for sku in SKUS {
         let expected = opening[*sku] - sold.get(*sku).copied().unwrap_or(0);
         assert_eq!(now[*sku], expected, "{sku}");
