@@ -43,6 +43,25 @@ fn start_logging(
     (child, lines)
 }
 
+/// Signs in as the admin whose password the server printed on its first start; answers the token.
+async fn admin_token(http: &reqwest::Client, base: &str, lines: &[String]) -> String {
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Head office: user admin, password "))
+        .and_then(|p| p.split_whitespace().next())
+        .expect("the admin login");
+    let session: serde_json::Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["token"].as_str().expect("a token").to_owned()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -132,24 +151,9 @@ async fn audit_verify_and_replay_claims_run_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let (mut child, lines) = start(dir.path(), port);
-    let password = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("Head office: user admin, password "))
-        .and_then(|p| p.split_whitespace().next())
-        .expect("the admin login")
-        .to_owned();
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&serde_json::json!({ "username": "admin", "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap();
+    let token = &admin_token(&http, &base, &lines).await;
     for name in ["anne", "bruno"] {
         let created = http
             .post(format!("{base}/api/users"))
@@ -188,26 +192,12 @@ async fn json_logs_carry_the_request_id() {
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let (mut child, lines) = start_logging(dir.path(), port, &["--log-json"], log);
-    let password = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("Head office: user admin, password "))
-        .and_then(|p| p.split_whitespace().next())
-        .expect("the admin login")
-        .to_owned();
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let session: serde_json::Value = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&serde_json::json!({ "username": "admin", "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = admin_token(&http, &base, &lines).await;
     let created = http
         .post(format!("{base}/api/api-keys"))
-        .bearer_auth(session["token"].as_str().unwrap())
+        .bearer_auth(&token)
         .header("X-Request-Id", "req-json-log-42")
         .json(&serde_json::json!({ "name": "BI tool", "scopes": ["reports_read"] }))
         .send()

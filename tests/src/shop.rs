@@ -138,3 +138,35 @@ pub async fn stock_at(
         .map(|l| (l["sku"].as_str().expect("a sku").to_owned(), l["quantity"].as_i64().expect("a quantity")))
         .collect()
 }
+
+/// The shop's oracle on stock and the report, once every checkout has settled: `location` lost
+/// exactly the paid units since `opening`, nothing is left reserved (each product's available
+/// units equal its stock), and the report's web channel counts exactly the paid orders.
+pub async fn check_stock_and_report(
+    http: &reqwest::Client,
+    base: &str,
+    (admin, shopper): (&str, &str),
+    location: &str,
+    opening: &BTreeMap<String, i64>,
+    orders: &[Value],
+) {
+    let sold = paid_units(orders);
+    let now = stock_at(http, base, location, admin).await;
+    for (sku, units) in opening {
+        let expected = units - sold.get(sku).copied().unwrap_or(0);
+        assert_eq!(now[sku], expected, "{sku}");
+        let product = get(http, format!("{base}/api/shop/products/{sku}"), shopper).await;
+        assert_eq!(
+            product["available"].as_i64().expect("available"),
+            expected.max(0),
+            "{sku}: units left reserved"
+        );
+    }
+    let report = get(http, format!("{base}/api/reports/sales?from=2000-01-01&to=2100-01-01"), admin).await;
+    let web = report["stores"].as_array().expect("stores").iter().find(|s| s["store"] == "WEB").cloned();
+    let web = web.expect("the web channel in the report");
+    let paid: Vec<&Value> = orders.iter().filter(|o| o["status"] == "paid").collect();
+    assert_eq!(web["sales"].as_i64(), Some(paid.len() as i64));
+    let collected: i64 = paid.iter().map(|o| o["total_cents"].as_i64().expect("a total")).sum();
+    assert_eq!(web["collected"].as_i64(), Some(collected));
+}

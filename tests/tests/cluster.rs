@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use caisse_e2e::shop::{self, get};
+use caisse_e2e::shop;
 use caisse_e2e::till::Till;
 use caisse_e2e::{ADMIN_PASSWORD, ScratchPostgres, binary, demo_credentials, free_port};
 use serde_json::{Value, json};
@@ -402,21 +402,7 @@ async fn three_instances_behind_haproxy_lose_nothing_when_killed_under_load() {
     // paid units; nothing is left reserved.
     let processor = std::fs::read_to_string(cluster.dir.join("payment-url")).unwrap().trim().to_owned();
     shop::check_books(&http, &processor, &orders).await;
-    let sold = shop::paid_units(&orders);
-    let now = shop::stock_at(&http, &base, "ANJOU", &admin).await;
-    for sku in SKUS {
-        let expected = opening[*sku] - sold.get(*sku).copied().unwrap_or(0);
-        assert_eq!(now[*sku], expected, "{sku}");
-        let product = get(&http, format!("{base}/api/shop/products/{sku}"), &tokens[0]).await;
-        assert_eq!(product["available"].as_i64().unwrap(), expected.max(0), "{sku}: units left reserved");
-    }
-    let report = get(&http, format!("{base}/api/reports/sales?from=2000-01-01&to=2100-01-01"), &admin).await;
-    let web = report["stores"].as_array().unwrap().iter().find(|s| s["store"] == "WEB").cloned().unwrap();
-    let paid: Vec<&Value> = orders.iter().filter(|o| o["status"] == "paid").collect();
-    assert_eq!(web["sales"].as_i64().unwrap(), paid.len() as i64);
-    assert_eq!(
-        web["collected"].as_i64().unwrap(),
-        paid.iter().map(|o| o["total_cents"].as_i64().unwrap()).sum::<i64>()
-    );
+    let opening: BTreeMap<String, i64> = SKUS.iter().map(|sku| ((*sku).to_owned(), opening[*sku])).collect();
+    shop::check_stock_and_report(&http, &base, (&admin, &tokens[0]), "ANJOU", &opening, &orders).await;
     drop(cluster);
 }
