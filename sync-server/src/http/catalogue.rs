@@ -249,7 +249,7 @@ pub async fn list_products(
         Lookup::Fresh(body) | Lookup::Stale(body) => body,
         Lookup::Refill(generation) => {
             let read = async {
-                let list = catalogue::products(&state.db, &query).await?;
+                let list = state.listing.products(&query).await?;
                 serde_json::to_vec(&list).map(Bytes::from).map_err(|e| ApiError::Internal(e.into()))
             };
             match read.await {
@@ -329,7 +329,7 @@ pub async fn list_details(
     _staff: Staff,
     QueryParams(query): QueryParams<ProductQuery>,
 ) -> ApiResult<Json<Vec<catalogue::ProductDetails>>> {
-    Ok(Json(catalogue::details(&state.db, &query).await?))
+    Ok(Json(catalogue::details(&state.db, &state.listing, &query).await?))
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

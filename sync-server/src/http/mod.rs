@@ -112,6 +112,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub prometheus: PrometheusHandle,
     pub catalogue_cache: Arc<catalogue::ListCache>,
+    /// Reads pages of the product list (together, on PostgreSQL).
+    pub listing: Arc<crate::catalogue::Listing>,
     /// Bounds the password hashes under way (argon2 takes 19 MiB each).
     pub passwords: Arc<crate::identity::PasswordSlots>,
     pub shop: Arc<crate::shop::Shop>,
@@ -148,6 +150,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
+        let listing = Arc::new(crate::catalogue::Listing::new(db.clone()));
         let passwords = Arc::new(crate::identity::PasswordSlots::for_this_machine());
         let gateway: Arc<dyn crate::shop::payments::PaymentGateway> = match &settings.payment_url {
             Some(url) => match crate::shop::payments::HttpProcessor::new(url, settings.payment_timeout) {
@@ -185,6 +188,7 @@ impl AppState {
             settings: Arc::new(settings),
             prometheus: prometheus(),
             catalogue_cache: Arc::default(),
+            listing,
             passwords,
             shop: Arc::new(shop),
             events: Arc::default(),

@@ -145,7 +145,7 @@ pub async fn browse(
     State(state): State<AppState>,
     QueryParams(search): QueryParams<shop_catalogue::Search>,
 ) -> ApiResult<Json<shop_catalogue::ProductPage>> {
-    Ok(Json(shop_catalogue::search(&state.shop, &state.db, &search).await?))
+    Ok(Json(shop_catalogue::search(&state.shop, &state.db, &state.listing, &search).await?))
 }
 
 /// One product, with its online availability.

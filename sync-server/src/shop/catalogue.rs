@@ -7,7 +7,7 @@ use shared_model::catalogue::ProductInfo;
 use shared_model::{Money, Sku};
 
 use super::{Error, Result, Shop};
-use crate::catalogue::{ProductQuery, ShopFilter};
+use crate::catalogue::{Listing, ProductQuery, ShopFilter};
 use crate::db::Db;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -69,7 +69,7 @@ fn view(product: ProductInfo, available: i64) -> ShopProduct {
 
 /// A page of products on sale matching `search`, in SKU order.
 #[tracing::instrument(skip_all)]
-pub async fn search(shop: &Shop, db: &Db, search: &Search) -> Result<ProductPage> {
+pub async fn search(shop: &Shop, db: &Db, listing: &Listing, search: &Search) -> Result<ProductPage> {
     let limit = search.limit.unwrap_or(24);
     if !(1..=100).contains(&limit) {
         return Err(Error::invalid("limit", "limit is between 1 and 100"));
@@ -89,7 +89,7 @@ pub async fn search(shop: &Shop, db: &Db, search: &Search) -> Result<ProductPage
         after: search.after.clone(),
     };
     let filter = ShopFilter { min_price: min, max_price: max, on_sale_only: true };
-    let products = crate::catalogue::search(db, &query, filter).await?;
+    let products = listing.search(&query, filter).await?;
     let next =
         (products.len() == limit as usize).then(|| products.last().map(|p| p.sku.to_string())).flatten();
     let skus: Vec<Sku> = products.iter().map(|p| p.sku.clone()).collect();

@@ -9,6 +9,10 @@ use shared_model::protocol::Change;
 use shared_model::{Barcode, LocationCode, LocationKind, Money, Sku, TaxClass};
 use sqlx::AnyConnection;
 
+mod listing;
+
+pub use listing::{Counts, Listing};
+
 use crate::db::{Db, Value, corrupt, from_i64, insert_rows, list_placeholders, now_ms, parse, placeholder};
 use crate::feed::{self, Entry};
 
@@ -275,8 +279,8 @@ async fn details_in(conn: &mut AnyConnection, sku: &Sku) -> Result<Option<Produc
     }))
 }
 
-/// Binds a product's row as `$1` (SKU) to `$8` (time of the write), the order both the
-/// insert and the update use.
+/// Binds a product's row as `$1` (SKU) to `$10` (its barcodes), the order both the insert and
+/// the update use.
 fn with_product<'q>(query: crate::db::Query<'q>, product: &'q ProductInfo) -> crate::db::Query<'q> {
     query
         .bind(product.sku.as_str())
@@ -288,14 +292,22 @@ fn with_product<'q>(query: crate::db::Query<'q>, product: &'q ProductInfo) -> cr
         .bind(i64::from(product.active))
         .bind(now_ms())
         .bind(shared_model::text::fold(&product.name))
+        .bind(codes_text(&product.barcodes))
+}
+
+/// A product's barcodes as its row keeps them: space-separated, in code order.
+fn codes_text(barcodes: &[Barcode]) -> String {
+    let mut codes: Vec<&str> = barcodes.iter().map(Barcode::as_str).collect();
+    codes.sort_unstable();
+    codes.join(" ")
 }
 
 /// Inserts a new product's row; a unique violation when the SKU exists.
 #[tracing::instrument(skip_all)]
 async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<()> {
     let insert = sqlx::query(
-        "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms, folded)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO products (sku, name, category, price_cents, tax_class, reorder_threshold, active, updated_ms, folded, codes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     );
     with_product(insert, product).execute(&mut *conn).await?;
     Ok(())
@@ -306,7 +318,7 @@ async fn insert_product(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx
 async fn update_product_row(conn: &mut AnyConnection, product: &ProductInfo) -> sqlx::Result<bool> {
     let update = sqlx::query(
         "UPDATE products SET name = $2, category = $3, price_cents = $4, tax_class = $5,
-             reorder_threshold = $6, active = $7, updated_ms = $8, folded = $9
+             reorder_threshold = $6, active = $7, updated_ms = $8, folded = $9, codes = $10
          WHERE sku = $1",
     );
     let done = with_product(update, product).execute(&mut *conn).await?;
@@ -436,71 +448,6 @@ pub struct ShopFilter {
     pub max_price: Option<Money>,
     /// Leave out retired products.
     pub on_sale_only: bool,
-}
-
-/// Products in SKU order, filtered; keyset pagination with `after`.
-#[tracing::instrument(skip_all)]
-pub async fn products(db: &Db, query: &ProductQuery) -> Result<Vec<ProductInfo>> {
-    search(db, query, ShopFilter::default()).await
-}
-
-/// Products in SKU order, filtered by `query` and `filter`.
-#[tracing::instrument(skip_all)]
-pub async fn search(db: &Db, query: &ProductQuery, filter: ShopFilter) -> Result<Vec<ProductInfo>> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(Error::Malformed { field: "limit", detail: "limit must be between 1 and 500".into() });
-    }
-    let pattern =
-        query.q.as_deref().map(|q| format!("%{}%", shared_model::text::fold(q.trim()))).unwrap_or_default();
-    let barcode = match query.barcode.as_deref() {
-        Some(code) => Barcode::parse(code)
-            .map_err(|e| Error::Malformed { field: "barcode", detail: e.to_string() })?
-            .to_string(),
-        None => String::new(),
-    };
-    // The barcodes come in the same answer, as one text per product: a second query per page
-    // cost a second round trip, and the wake-ups around it, on the shop's busiest read.
-    let rows: Vec<ListedRow> = sqlx::query_as(
-        "SELECT p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active,
-                (SELECT string_agg(b.code, ' ' ORDER BY b.code) FROM barcodes b WHERE b.sku = p.sku) AS codes
-         FROM products p
-         WHERE ($1 = '' OR p.folded LIKE $1 OR lower(p.sku) LIKE $1)
-           AND ($2 = '' OR p.category = $2)
-           AND ($3 = '' OR p.sku IN (SELECT b.sku FROM barcodes b WHERE b.code = $3))
-           AND p.sku > $4
-           AND p.price_cents >= $6 AND p.price_cents <= $7 AND p.active >= $8
-         ORDER BY p.sku LIMIT $5",
-    )
-    .bind(pattern)
-    .bind(query.category.clone().unwrap_or_default())
-    .bind(barcode)
-    .bind(query.after.clone().unwrap_or_default())
-    .bind(i64::from(limit))
-    .bind(filter.min_price.map_or(i64::MIN, Money::as_cents))
-    .bind(filter.max_price.map_or(i64::MAX, Money::as_cents))
-    .bind(i64::from(filter.on_sale_only))
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows.into_iter().map(ListedRow::into_domain).collect::<sqlx::Result<_>>()?)
-}
-
-/// A product with its barcodes in one text, space-separated in code order (none: NULL).
-#[derive(Debug, sqlx::FromRow)]
-struct ListedRow {
-    #[sqlx(flatten)]
-    product: ProductRow,
-    codes: Option<String>,
-}
-
-impl ListedRow {
-    fn into_domain(self) -> sqlx::Result<ProductInfo> {
-        let sku = self.product.sku()?;
-        let codes = self.codes.unwrap_or_default();
-        let barcodes =
-            codes.split_whitespace().map(|code| parse("barcodes.code", code)).collect::<sqlx::Result<_>>()?;
-        self.product.into_domain(&mut BTreeMap::from([(sku, barcodes)]))
-    }
 }
 
 #[tracing::instrument(skip_all)]
@@ -652,8 +599,8 @@ struct ExtrasRow {
 
 /// Products in SKU order, filtered, with what only head office keeps of them.
 #[tracing::instrument(skip_all)]
-pub async fn details(db: &Db, query: &ProductQuery) -> Result<Vec<ProductDetails>> {
-    let products = products(db, query).await?;
+pub async fn details(db: &Db, listing: &Listing, query: &ProductQuery) -> Result<Vec<ProductDetails>> {
+    let products = listing.products(query).await?;
     if products.is_empty() {
         return Ok(Vec::new());
     }
