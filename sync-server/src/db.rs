@@ -55,6 +55,22 @@ impl DerefMut for Tx {
 /// How long a pooled connection may sit idle and still be handed out without a ping.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
+/// A pool's check before it hands out a connection. sqlx pings every connection by default:
+/// a second round trip, and two more wake-ups, for each read (BENCHMARKS.md). A connection
+/// used in the last second is trusted as it is; one idle longer is still checked, so a
+/// database restart during a quiet spell costs no request.
+fn ping_if_idle<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = sqlx::Result<bool>> + Send + '_>> {
+    Box::pin(async move {
+        if meta.idle_for >= IDLE_BEFORE_PING {
+            conn.ping().await?;
+        }
+        Ok(true)
+    })
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-postgres");
 
@@ -108,19 +124,8 @@ impl Db {
                 Engine::Postgres => max_connections,
             })
             .acquire_timeout(Duration::from_secs(30))
-            // sqlx pings every connection it hands out by default: a second round trip, and two
-            // more wake-ups, for each read (measured in BENCHMARKS.md). A connection used in the
-            // last second is trusted as it is; one idle longer is still checked, so a database
-            // restart during a quiet spell costs no request.
             .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= IDLE_BEFORE_PING {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
+            .before_acquire(ping_if_idle)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
@@ -214,6 +219,25 @@ impl Db {
         let mut listener = sqlx::postgres::PgListener::connect(&self.url.0).await?;
         listener.listen(channel).await?;
         Ok(Some(listener))
+    }
+
+    /// A pool of `connections` PostgreSQL connections of the driver's own, without the Any
+    /// layer, for a read so frequent that converting its rows cost a fifth of the server's
+    /// time (the product list's readers, `catalogue::listing`); `None` on SQLite. Connections
+    /// open when first used.
+    pub fn native_postgres(&self, connections: u32) -> Option<sqlx::PgPool> {
+        if self.engine != Engine::Postgres {
+            return None;
+        }
+        let options = sqlx::postgres::PgConnectOptions::from_str(&self.url.0).ok()?;
+        Some(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(30))
+                .test_before_acquire(false)
+                .before_acquire(ping_if_idle)
+                .connect_lazy_with(options),
+        )
     }
 
     /// Whether the database answers.

@@ -30,6 +30,7 @@ on_both_engines!(
     a_transfer_received_twice_is_flagged,
     cashiers_reach_only_their_store,
     concurrent_over_returns_are_flagged,
+    pages_asked_for_together_answer_as_the_oracle_does,
 );
 
 fn sale(lines: Vec<(usize, u32, Option<u32>)>, pay: Pay) -> Act {
@@ -779,5 +780,116 @@ async fn concurrent_over_returns_are_flagged(engine: Engine) {
     }
     let flagged = server.get_json("/api/alerts?kind=over_return").await;
     assert_eq!(flagged.as_array().unwrap().len(), rounds as usize, "{flagged}");
+    server.finish().await;
+}
+
+/// Many pages of the product list asked for at once (on PostgreSQL, read together in shared
+/// statements) each answer what a filter over the whole catalogue in memory answers.
+async fn pages_asked_for_together_answer_as_the_oracle_does(engine: Engine) {
+    use proptest::strategy::{Strategy, ValueTree};
+    use shared_model::catalogue::ProductInfo;
+    use shared_model::{Barcode, Money, Sku, TaxClass};
+    use sync_server::catalogue::{self, ProductQuery, ShopFilter};
+
+    let server = TestServer::start(engine).await;
+    // A catalogue with names that fold (accents, case), shared categories, retired products,
+    // and products with no barcode, one barcode or two.
+    let names = ["Café", "THÉ vert", "Crème", "Savon", "Pâte", "Bol", "Œuf"];
+    let categories = ["Épicerie", "Maison", "Librairie"];
+    for i in 0..60_u32 {
+        let barcodes =
+            (0..i % 3).map(|k| Barcode::with_check_digit(&format!("7760{:04}{k:04}", i)).unwrap()).collect();
+        let product = ProductInfo {
+            sku: Sku::parse(&format!("T-{:03}", (i * 37) % 101)).unwrap(),
+            name: format!("{} n°{i}", names[i as usize % names.len()]),
+            category: categories[i as usize % categories.len()].to_owned(),
+            barcodes,
+            price: Money::from_cents(i64::from(100 + (i * 53) % 900)).unwrap(),
+            tax_class: TaxClass::Standard,
+            reorder_threshold: 2,
+            active: i % 7 != 3,
+        };
+        catalogue::save_product(&server.db, &product, true).await.unwrap();
+    }
+    let everything = server
+        .state
+        .listing
+        .products(&ProductQuery { limit: Some(500), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(everything.len() > 60, "the test's products and the starting catalogue");
+    let skus: Vec<String> = everything.iter().map(|p| p.sku.to_string()).collect();
+
+    let words = ["", "cafe", "THE", "creme", "t-0", "oeuf", "n°1", "zzz"];
+    let wanted = (
+        proptest::option::of(0..words.len()),
+        proptest::option::of(0..categories.len()),
+        proptest::option::of(0..skus.len()),
+        1_u32..30,
+        proptest::option::of(100_i64..1_000),
+        proptest::option::of(100_i64..1_000),
+        proptest::bool::ANY,
+    );
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let asked: Vec<(ProductQuery, ShopFilter)> = (0..300)
+        .map(|_| {
+            let (word, category, after, limit, min, max, on_sale_only) =
+                wanted.new_tree(&mut runner).unwrap().current();
+            let query = ProductQuery {
+                q: word.map(|w| words[w].to_owned()),
+                category: category.map(|c| categories[c].to_owned()),
+                barcode: None,
+                limit: Some(limit),
+                after: after.map(|a| skus[a].clone()),
+            };
+            let filter = ShopFilter {
+                min_price: min.map(|c| Money::from_cents(c).unwrap()),
+                max_price: max.map(|c| Money::from_cents(c).unwrap()),
+                on_sale_only,
+            };
+            (query, filter)
+        })
+        .collect();
+
+    let oracle = |query: &ProductQuery, filter: &ShopFilter| -> Vec<ProductInfo> {
+        let word = query.q.as_deref().map(|q| shared_model::text::fold(q.trim()));
+        // Past `after` in the list's own order (the database's collation orders SKUs).
+        let from =
+            query.after.as_deref().map_or(0, |after| skus.iter().position(|s| s == after).unwrap() + 1);
+        everything[from..]
+            .iter()
+            .filter(|p| {
+                word.as_deref().is_none_or(|w| {
+                    shared_model::text::fold(&p.name).contains(w) || p.sku.as_str().to_lowercase().contains(w)
+                })
+            })
+            .filter(|p| query.category.as_deref().is_none_or(|c| p.category == c))
+            .filter(|p| filter.min_price.is_none_or(|min| p.price >= min))
+            .filter(|p| filter.max_price.is_none_or(|max| p.price <= max))
+            .filter(|p| !filter.on_sale_only || p.active)
+            .take(query.limit.unwrap() as usize)
+            .cloned()
+            .collect()
+    };
+    let before = server.state.listing.counts().statements.load(std::sync::atomic::Ordering::Relaxed);
+    let answers = futures_util::future::join_all(
+        asked.iter().map(|(query, filter)| server.state.listing.search(query, *filter)),
+    )
+    .await;
+    for ((query, filter), answer) in asked.iter().zip(answers) {
+        assert_eq!(answer.unwrap(), oracle(query, filter), "{query:?} {filter:?}");
+    }
+    let statements =
+        server.state.listing.counts().statements.load(std::sync::atomic::Ordering::Relaxed) - before;
+    match engine {
+        Engine::Sqlite => assert_eq!(statements, 300, "SQLite reads each page alone"),
+        // Read together: pages of one shape that waited together share a statement.
+        Engine::Postgres => assert!(statements < 300, "{statements} statements for 300 pages"),
+    }
+
+    // A barcode is an exact lookup, read alone on both engines.
+    let code = everything.iter().find(|p| p.barcodes.len() == 2).unwrap();
+    let query = ProductQuery { barcode: Some(code.barcodes[1].to_string()), ..Default::default() };
+    assert_eq!(server.state.listing.products(&query).await.unwrap(), vec![code.clone()]);
     server.finish().await;
 }

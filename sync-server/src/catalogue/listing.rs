@@ -1,15 +1,17 @@
 //! Pages of the product list: head office's list and the shop's searches, in SKU order with
 //! keyset pagination (`after`).
 //!
-//! On PostgreSQL, pages asked for at the same moment are read together: a few readers take
-//! whatever pages are waiting and read all those of the same filters with one statement (each
-//! page a `LATERAL` subquery over a JSON list of the pages). A page asked for alone is read at
-//! once, alone. Each statement on its own cost a round trip with two wake-ups on each side and
-//! the database's per-statement work; read together, 16 pages cost the database less than 5
-//! alone did (measured in BENCHMARKS.md). Nothing is kept between requests: each page is read
-//! from the database, in a statement that starts after it was asked for.
+//! On PostgreSQL, pages asked for at the same moment are read together: a few readers each
+//! take every page waiting, and read those of the same filters with one statement, each page
+//! a `LATERAL` subquery over a JSON list of the pages. A reader that finds one page waiting
+//! reads it at once, alone in its list: nothing waits to gather a batch. One statement per page
+//! cost a round trip with wake-ups on both sides and the database's per-statement work each
+//! time; read together, 16 pages cost the database less than 5 read apart (BENCHMARKS.md).
+//! Nothing is kept between requests: each page is read in a statement that starts after it
+//! was asked for.
 //!
-//! SQLite is in the process (no round trip), so there each page is read alone.
+//! SQLite is in the process (no round trip), so there each page is read alone, as is a page
+//! looked up by barcode on either engine (an exact lookup, best planned for its own value).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 use shared_model::catalogue::ProductInfo;
 use shared_model::{Barcode, Money};
-use sqlx::Row;
+use sqlx::{PgPool, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{Error, ProductQuery, ProductRow, Result, ShopFilter};
@@ -34,7 +36,8 @@ const MOST_PAGES: usize = 32;
 const QUEUE: usize = 1_024;
 
 /// The columns of a listed product, the same inside a page's subquery and outside it.
-const COLUMNS: &str = "p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active, p.codes";
+const COLUMNS: &str =
+    "p.sku, p.name, p.category, p.price_cents, p.tax_class, p.reorder_threshold, p.active, p.codes";
 
 /// Reads pages of the product list (one per process, shared by the handlers).
 #[derive(Debug)]
@@ -96,7 +99,10 @@ impl Page {
     fn new(query: &ProductQuery, filter: ShopFilter) -> Result<Page> {
         let limit = query.limit.unwrap_or(50);
         if !(1..=500).contains(&limit) {
-            return Err(Error::Malformed { field: "limit", detail: "limit must be between 1 and 500".into() });
+            return Err(Error::Malformed {
+                field: "limit",
+                detail: "limit must be between 1 and 500".into(),
+            });
         }
         let barcode = match query.barcode.as_deref() {
             Some(code) => Some(
@@ -119,7 +125,13 @@ impl Page {
     }
 
     fn shape(&self) -> Shape {
-        (self.pattern.is_some(), self.category.is_some(), self.min.is_some(), self.max.is_some(), self.on_sale_only)
+        (
+            self.pattern.is_some(),
+            self.category.is_some(),
+            self.min.is_some(),
+            self.max.is_some(),
+            self.on_sale_only,
+        )
     }
 
     /// The page's conditions on `products p`, each value written by `value`.
@@ -137,7 +149,11 @@ impl Page {
             let _ = write!(sql, " AND p.category = {}", value(Field::Category));
         }
         if self.barcode.is_some() {
-            let _ = write!(sql, " AND p.sku IN (SELECT b.sku FROM barcodes b WHERE b.code = {})", value(Field::Barcode));
+            let _ = write!(
+                sql,
+                " AND p.sku IN (SELECT b.sku FROM barcodes b WHERE b.code = {})",
+                value(Field::Barcode)
+            );
         }
         if self.min.is_some() {
             let _ = write!(sql, " AND p.price_cents >= {}", value(Field::Min));
@@ -200,8 +216,11 @@ impl Listing {
         self.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE);
             let receiver = Arc::new(Mutex::new(receiver));
+            // A connection per reader, of the driver's own: the Any layer's row conversion
+            // was a fifth of the server's time on this read.
+            let pool = self.db.native_postgres(READERS as u32).expect("readers only on PostgreSQL");
             for _ in 0..READERS {
-                tokio::spawn(read_waiting(self.db.clone(), receiver.clone(), self.counts.clone()));
+                tokio::spawn(read_waiting(pool.clone(), receiver.clone(), self.counts.clone()));
             }
             sender
         })
@@ -210,7 +229,7 @@ impl Listing {
 
 /// A reader: takes every page waiting (up to [`MOST_PAGES`]), reads them, and again, until
 /// the listing is dropped.
-async fn read_waiting(db: Db, queue: Arc<Mutex<mpsc::Receiver<Wanted>>>, counts: Arc<Counts>) {
+async fn read_waiting(pool: PgPool, queue: Arc<Mutex<mpsc::Receiver<Wanted>>>, counts: Arc<Counts>) {
     loop {
         let taken = {
             let mut queue = queue.lock().await;
@@ -228,13 +247,7 @@ async fn read_waiting(db: Db, queue: Arc<Mutex<mpsc::Receiver<Wanted>>>, counts:
             by_shape.entry(wanted.page.shape()).or_default().push(wanted);
         }
         for (_, group) in by_shape {
-            if let [one] = &group[..] {
-                let answer = read_alone(&db, &one.page, &counts).await;
-                let one = group.into_iter().next().expect("one page");
-                let _ = one.answer.send(answer);
-            } else {
-                read_together(&db, group, &counts).await;
-            }
+            read_together(&pool, group, &counts).await;
         }
     }
 }
@@ -247,14 +260,19 @@ async fn read_alone(db: &Db, page: &Page, counts: &Counts) -> Result<Vec<Product
         format!("${}", values.len())
     });
     values.push(page.lim.into());
-    let sql = format!("SELECT {COLUMNS} FROM products p WHERE {conditions} ORDER BY p.sku LIMIT ${}", values.len());
+    let sql =
+        format!("SELECT {COLUMNS} FROM products p WHERE {conditions} ORDER BY p.sku LIMIT ${}", values.len());
     let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).fetch_all(db.pool()).await?;
     tally(counts, 1);
-    rows.iter().map(|row| sqlx::FromRow::from_row(row).and_then(ListedRow::into_domain)).collect::<sqlx::Result<_>>().map_err(Error::from)
+    rows.iter()
+        .map(|row| sqlx::FromRow::from_row(row).and_then(ListedRow::into_domain))
+        .collect::<sqlx::Result<_>>()
+        .map_err(Error::from)
 }
 
-/// Pages of one shape, with one statement; each answer goes to its page's request.
-async fn read_together(db: &Db, group: Vec<Wanted>, counts: &Counts) {
+/// Pages of one shape (one page, when it came alone), with one statement; each answer goes to
+/// its page's request.
+async fn read_together(pool: &PgPool, group: Vec<Wanted>, counts: &Counts) {
     let conditions = group[0].page.conditions(|field| {
         match field {
             Field::After => "q.after",
@@ -283,13 +301,16 @@ async fn read_together(db: &Db, group: Vec<Wanted>, counts: &Counts) {
     let list: Vec<Numbered> = group.iter().enumerate().map(|(n, w)| Numbered { n, page: &w.page }).collect();
     let read = async {
         let list = serde_json::to_string(&list).map_err(|e| Error::Internal(e.into()))?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(list).fetch_all(db.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(list).fetch_all(pool).await?;
         let mut pages: Vec<Vec<ProductInfo>> = group.iter().map(|_| Vec::new()).collect();
         for row in &rows {
             let n: i64 = row.try_get("n")?;
             let product = sqlx::FromRow::from_row(row).and_then(ListedRow::into_domain)?;
             let page = usize::try_from(n).ok().and_then(|n| pages.get_mut(n));
-            page.ok_or_else(|| Error::Internal(anyhow::anyhow!("a row for page {n}, which was not asked for")))?.push(product);
+            page.ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("a row for page {n}, which was not asked for"))
+            })?
+            .push(product);
         }
         Ok::<_, Error>(pages)
     };
@@ -304,7 +325,9 @@ async fn read_together(db: &Db, group: Vec<Wanted>, counts: &Counts) {
             // The error cannot be cloned: each page gets its text.
             tracing::error!(error = %e, pages = group.len(), "reading pages of the product list");
             for wanted in group {
-                let _ = wanted.answer.send(Err(Error::Internal(anyhow::anyhow!("reading the product list: {e}"))));
+                let _ = wanted
+                    .answer
+                    .send(Err(Error::Internal(anyhow::anyhow!("reading the product list: {e}"))));
             }
         }
     }
@@ -321,8 +344,11 @@ struct ListedRow {
 impl ListedRow {
     fn into_domain(self) -> sqlx::Result<ProductInfo> {
         let sku = self.product.sku()?;
-        let barcodes =
-            self.codes.split_whitespace().map(|code| parse("barcodes.code", code)).collect::<sqlx::Result<_>>()?;
+        let barcodes = self
+            .codes
+            .split_whitespace()
+            .map(|code| parse("barcodes.code", code))
+            .collect::<sqlx::Result<_>>()?;
         self.product.into_domain(&mut BTreeMap::from([(sku, barcodes)]))
     }
 }
