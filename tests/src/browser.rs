@@ -2,6 +2,7 @@
 //! client the register window's tests use, and small helpers that wait for what a page shows,
 //! check it with axe-core and photograph it.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,7 +11,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::free_port;
-use crate::window::Kill;
 
 /// Debian's ChromeDriver and Chromium (`apt-get install chromium chromium-driver`).
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -34,7 +34,22 @@ pub struct Browser {
     pub client: Client,
     /// Where screenshots go (see [`screenshots`]).
     pub shots: PathBuf,
-    _driver: Kill,
+    _driver: KillGroup,
+}
+
+/// ChromeDriver in a process group of its own, which is killed whole when dropped: killing
+/// ChromeDriver alone left its headless Chromium and Chromium's helpers running after the
+/// tests (found after passing CI runs).
+#[derive(Debug)]
+struct KillGroup(std::process::Child);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl std::fmt::Debug for Browser {
@@ -51,9 +66,10 @@ impl Browser {
             "ChromeDriver is missing: apt-get install chromium chromium-driver"
         );
         let port = free_port();
-        let driver = Kill(
+        let driver = KillGroup(
             Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))
+                .process_group(0)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
