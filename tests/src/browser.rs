@@ -2,7 +2,6 @@
 //! client the register window's tests use, and small helpers that wait for what a page shows,
 //! check it with axe-core and photograph it.
 
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,6 +10,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::free_port;
+use crate::window::KillGroup;
 
 /// Debian's ChromeDriver and Chromium (`apt-get install chromium chromium-driver`).
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -37,21 +37,6 @@ pub struct Browser {
     _driver: KillGroup,
 }
 
-/// ChromeDriver in a process group of its own, which is killed whole when dropped: killing
-/// ChromeDriver alone left its headless Chromium and Chromium's helpers running after the
-/// tests (found after passing CI runs).
-#[derive(Debug)]
-struct KillGroup(std::process::Child);
-
-impl Drop for KillGroup {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 impl std::fmt::Debug for Browser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Browser").field("shots", &self.shots).finish()
@@ -66,15 +51,15 @@ impl Browser {
             "ChromeDriver is missing: apt-get install chromium chromium-driver"
         );
         let port = free_port();
-        let driver = KillGroup(
+        // Its process group is killed whole when dropped: killing ChromeDriver alone left
+        // headless Chromium and its helpers running after the tests.
+        let driver = KillGroup::spawn(
             Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))
-                .process_group(0)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("chromedriver runs"),
-        );
+                .stderr(Stdio::null()),
+        )
+        .expect("chromedriver runs");
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),

@@ -31,6 +31,27 @@ impl Drop for Kill {
     }
 }
 
+/// A child process in a process group of its own, the whole group killed when dropped: a
+/// WebDriver server's browser or WebKit process outlived the driver when only the driver was
+/// killed (found running after passing CI runs).
+#[derive(Debug)]
+pub struct KillGroup(Child);
+
+impl KillGroup {
+    pub fn spawn(command: &mut Command) -> std::io::Result<KillGroup> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0).spawn().map(KillGroup)
+    }
+}
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts Xvfb on a display of its own; returns it and its name (":90").
 pub fn start_xvfb() -> (Kill, String) {
     // A display number of our own, so a developer's session or another run is left alone.
@@ -76,7 +97,7 @@ pub fn screenshots() -> PathBuf {
 
 /// Starts tauri-driver on free ports, the window inheriting `env` (its data folder, head
 /// office, printer...), and opens a WebDriver session on it.
-pub async fn open_window(display: &str, env: &[(&str, String)]) -> (Kill, Screen) {
+pub async fn open_window(display: &str, env: &[(&str, String)]) -> (KillGroup, Screen) {
     let (driver_port, native_port) = (free_port(), free_port());
     let mut command = Command::new(tauri_driver());
     command
@@ -87,7 +108,7 @@ pub async fn open_window(display: &str, env: &[(&str, String)]) -> (Kill, Screen
     for (key, value) in env {
         command.env(key, value);
     }
-    let driver = Kill(command.spawn().expect("tauri-driver runs"));
+    let driver = KillGroup::spawn(&mut command).expect("tauri-driver runs");
     (driver, Screen::connect(driver_port).await)
 }
 
