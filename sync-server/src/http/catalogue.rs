@@ -250,7 +250,11 @@ pub async fn list_products(
         Lookup::Refill(generation) => {
             let read = async {
                 let list = state.listing.products(&query).await?;
-                serde_json::to_vec(&list).map(Bytes::from).map_err(|e| ApiError::Internal(e.into()))
+                // Sized for a product's usual length: growing from serde_json's default of 128
+                // bytes copied a page several times over.
+                let mut body = Vec::with_capacity(64 + list.len() * 256);
+                serde_json::to_writer(&mut body, &list).map_err(|e| ApiError::Internal(e.into()))?;
+                Ok::<_, ApiError>(Bytes::from(body))
             };
             match read.await {
                 Ok(body) => {
