@@ -229,7 +229,13 @@ impl Db {
         if self.engine != Engine::Postgres {
             return None;
         }
-        let options = sqlx::postgres::PgConnectOptions::from_str(&self.url.0).ok()?;
+        let options = match sqlx::postgres::PgConnectOptions::from_str(&self.url.0) {
+            Ok(options) => options,
+            Err(e) => {
+                tracing::warn!(error = %e, "the native driver cannot read DATABASE_URL: product list pages are read one at a time");
+                return None;
+            }
+        };
         Some(
             sqlx::postgres::PgPoolOptions::new()
                 .max_connections(connections)

@@ -25,7 +25,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{Error, ProductQuery, ProductRow, Result, ShopFilter};
-use crate::db::{Db, Engine, Value, bind_all, parse};
+use crate::db::{Db, Value, bind_all, parse};
 
 /// Readers of pages on PostgreSQL: at most this many statements of pages at once, each on a
 /// connection of the pool.
@@ -43,7 +43,8 @@ const COLUMNS: &str =
 #[derive(Debug)]
 pub struct Listing {
     db: Db,
-    queue: OnceLock<mpsc::Sender<Wanted>>,
+    /// `None` when there are no readers: SQLite, or a URL the native driver cannot read.
+    queue: OnceLock<Option<mpsc::Sender<Wanted>>>,
     counts: Arc<Counts>,
 }
 
@@ -200,30 +201,34 @@ impl Listing {
     #[tracing::instrument(skip_all)]
     pub async fn search(&self, query: &ProductQuery, filter: ShopFilter) -> Result<Vec<ProductInfo>> {
         let page = Page::new(query, filter)?;
-        if self.db.engine() != Engine::Postgres || page.barcode.is_some() {
+        let queue = if page.barcode.is_some() { None } else { self.queue() };
+        let Some(queue) = queue else {
             return read_alone(&self.db, &page, &self.counts).await;
-        }
+        };
         let (answer, answered) = oneshot::channel();
-        self.queue()
+        queue
             .send(Wanted { page, answer })
             .await
             .map_err(|_| Error::Internal(anyhow::anyhow!("the product list's readers have stopped")))?;
         answered.await.map_err(|_| Error::Internal(anyhow::anyhow!("a product list reader stopped")))?
     }
 
-    /// The readers' queue, started at the first page asked for (in the runtime that serves).
-    fn queue(&self) -> &mpsc::Sender<Wanted> {
-        self.queue.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(QUEUE);
-            let receiver = Arc::new(Mutex::new(receiver));
-            // A connection per reader, of the driver's own: the Any layer's row conversion
-            // was a fifth of the server's time on this read.
-            let pool = self.db.native_postgres(READERS as u32).expect("readers only on PostgreSQL");
-            for _ in 0..READERS {
-                tokio::spawn(read_waiting(pool.clone(), receiver.clone(), self.counts.clone()));
-            }
-            sender
-        })
+    /// The readers' queue, started at the first page asked for (in the runtime that serves);
+    /// `None` on SQLite.
+    fn queue(&self) -> Option<&mpsc::Sender<Wanted>> {
+        self.queue
+            .get_or_init(|| {
+                // A connection per reader, of the driver's own: the Any layer's row conversion
+                // was a fifth of the server's time on this read.
+                let pool = self.db.native_postgres(READERS as u32)?;
+                let (sender, receiver) = mpsc::channel(QUEUE);
+                let receiver = Arc::new(Mutex::new(receiver));
+                for _ in 0..READERS {
+                    tokio::spawn(read_waiting(pool.clone(), receiver.clone(), self.counts.clone()));
+                }
+                Some(sender)
+            })
+            .as_ref()
     }
 }
 
