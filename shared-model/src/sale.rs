@@ -18,7 +18,7 @@ pub const MAX_DESCRIPTION: usize = 80;
 
 /// A discount on one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Discount {
     /// A percentage of the line's gross amount, rounded half away from zero to the cent.
     Percent(Percent),

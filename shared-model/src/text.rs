@@ -51,6 +51,24 @@ pub fn truncate(message: &str, max: usize) -> String {
     }
 }
 
+/// At most `max` characters of a message, with control characters shown escaped (`\0`,
+/// `\u{1b}`): what may be stored or logged of a message that quotes what a client sent
+/// (serde's errors quote an unknown member's name or enum value whole, NUL included, and
+/// PostgreSQL refuses NUL in text).
+pub fn printable(message: &str, max: usize) -> String {
+    if !message.chars().any(char::is_control) {
+        return truncate(message, max);
+    }
+    let escaped: String = message
+        .chars()
+        .flat_map(|c| {
+            let shown: Vec<char> = if c.is_control() { c.escape_debug().collect() } else { vec![c] };
+            shown
+        })
+        .collect();
+    truncate(&escaped, max)
+}
+
 /// Text as search compares it: lower case, accents and other marks taken off every letter
 /// (`Épicerie` → `epicerie`, `Œufs` → `oeufs`, `Straße` → `strasse`).
 pub fn fold(text: &str) -> String {
@@ -74,6 +92,14 @@ pub fn fold(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_control_characters_and_keeps_the_rest() {
+        assert_eq!(printable("unknown variant `cash\u{0}`", 100), "unknown variant `cash\\0`");
+        assert_eq!(printable("é\u{1b}p", 100), "é\\u{1b}p");
+        assert_eq!(printable("plain text", 5), "plain…");
+        assert!(!printable("\u{0}\u{7}\n", 100).chars().any(char::is_control));
+    }
 
     #[test]
     fn control_characters_and_long_texts_are_refused() {

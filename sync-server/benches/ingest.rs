@@ -66,6 +66,7 @@ async fn run(engine: &str, total: usize, registers: usize, target: Option<&Targe
     };
 
     let client = reqwest::Client::new();
+    let lock_waits = common::LockWaits::start(&url);
     let started = Instant::now();
     let tasks: Vec<_> = work
         .into_iter()
@@ -91,6 +92,9 @@ async fn run(engine: &str, total: usize, registers: usize, target: Option<&Targe
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
     );
+    if let Some(lock_waits) = lock_waits {
+        println!("{engine:>8}: {}", lock_waits.finish().await);
+    }
     if let Some(server) = server {
         server.abort();
     }

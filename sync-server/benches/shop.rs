@@ -6,6 +6,8 @@
 //! `BENCH_SHOPPERS` (default 64) and `BENCH_CHECKOUTS` (default 2 000).
 //! PostgreSQL comes from `CAISSE_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/postgres).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -98,6 +100,9 @@ async fn main() {
         tokens.push(tokens_body["access_token"].as_str().expect("a token").to_owned());
     }
 
+    // While the shoppers check out, PostgreSQL's sessions are sampled for lock waits.
+    let lock_waits = common::LockWaits::start(&url);
+
     // Checkouts: each shopper fills a 3-line cart, then checks it out; only the checkout is timed.
     let per_shopper = checkouts.div_ceil(shoppers);
     let skus = Arc::new(skus);
@@ -158,6 +163,9 @@ async fn main() {
         times.last().expect("a time"),
     );
     let _ = filling;
+    if let Some(lock_waits) = lock_waits {
+        println!("{}", lock_waits.finish().await);
+    }
 
     // Catalogue search at the same concurrency, no sign-in.
     let queries = ["cafe", "the", "savon", "livre", "pomme", "", "a", "chocolat"];

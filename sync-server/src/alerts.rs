@@ -1,4 +1,5 @@
-//! Alerts for head office: what the merge could not fix and a person should look at.
+//! Alerts for head office: what the merge could not fix and a person should look at, and
+//! what an attacker tried that a person should know of (an account locked by guessing).
 //! Nothing recorded at a till is refused for a business rule: it is accepted and flagged here.
 //! An alert is keyed by its kind and subject, so raising it twice keeps one open alert.
 
@@ -34,6 +35,9 @@ pub enum Kind {
     RefundFailed,
     /// A message to a customer that the mail server refused for good (a bad address).
     MailFailed,
+    /// A head-office or shop account locked after a guessing campaign from many addresses
+    /// (`subject`: `user:NAME` or `shopper:EMAIL`).
+    AccountLocked,
 }
 
 impl Kind {
@@ -50,6 +54,7 @@ impl Kind {
             Kind::ImpossibleDay => "impossible_day",
             Kind::RefundFailed => "refund_failed",
             Kind::MailFailed => "mail_failed",
+            Kind::AccountLocked => "account_locked",
         }
     }
 }

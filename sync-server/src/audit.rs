@@ -5,26 +5,230 @@
 //!
 //! # Why an edit or a deletion shows
 //!
-//! Each entry carries the hash of the one before it, and its own hash covers that and all its
-//! fields. Editing an entry changes its hash, which no longer matches the one stored (or, if
-//! the hash was recomputed too, the next entry's `prev_hash`); deleting one leaves a gap in the
-//! numbers and a `prev_hash` that names an entry no longer there. [`verify`] walks the chain
-//! and names the first entry that breaks it. Removing the newest entries leaves a chain that
-//! still verifies: [`verify`] answers the head it reached, which an operator compares with the
-//! head written down earlier (it is also logged at every start).
+//! Each entry carries the hash of the one before it, and its own hash is an HMAC-SHA256, under
+//! head office's [`AuditKey`], of that and all its fields. The key is kept outside the database
+//! (a file, or a setting: `--audit-key-file`, `CAISSE_AUDIT_KEY`), so someone who can write to
+//! the database but not read the key cannot make an entry, nor remake one they edited: a
+//! recomputed hash is a plain SHA-256 or a MAC under another key, and [`verify`] names the first
+//! entry whose hash is not a MAC under head office's key. Deleting one leaves a gap in the
+//! numbers and a `prev_hash` that names an entry no longer there. The database also refuses
+//! UPDATE and DELETE on the table (migration 0009), which stops mistakes and a careless
+//! attacker; the MAC is what stops one who drops the triggers. Removing the newest entries
+//! leaves a chain that still verifies: [`verify`] answers the head it reached, which an operator
+//! compares with one written down elsewhere (the head is logged at every start and served at
+//! `GET /api/audit/head` for that).
+//!
+//! # Entries from before the key
+//!
+//! Entries written before migration 0009 have a plain SHA-256 hash (`alg` = `sha256`): nothing
+//! secret vouches for them by themselves. The rule:
+//! - unkeyed entries may only be the chain's first ones: one after a keyed entry is a break
+//!   (someone rewrote the tail without the key);
+//! - the first keyed entry after them covers, through its `prev_hash`, the last of them, and so
+//!   all of them: from then on they cannot be changed either. At its first start with a key the
+//!   server writes that entry at once, an `audit.sealed` entry ([`seal`]); [`record`] would
+//!   write it too before any other;
+//! - a chain whose last entry is unkeyed is not sealed, and [`verify`] reports it broken: either
+//!   no keyed server has started on it yet (start it once), or someone rewrote every keyed entry
+//!   as unkeyed.
+//!
+//! What the key cannot stop: an edit made before the seal, to an unkeyed entry, with the later
+//! unkeyed hashes recomputed; the head logged before the upgrade is the only check for that.
 //!
 //! An entry is written in the transaction of the action it records, so an action and its
 //! entry commit together or not at all. Entries take their numbers one at a time (an advisory
 //! lock on PostgreSQL; SQLite has one writer): the chain never forks.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, FromRow};
 
-use crate::db::{Db, lock_keys, now_ms};
+use crate::db::{Db, Tx, lock_keys, now_ms};
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// An entry's `alg`: an HMAC-SHA256 under head office's key.
+pub const KEYED: &str = "hmac-sha256";
+/// An entry's `alg`: a plain SHA-256, only for entries written before the key (migration 0009).
+pub const UNKEYED: &str = "sha256";
+/// The action of the entry that seals the unkeyed entries under the key.
+pub const SEALED: &str = "audit.sealed";
+
+/// The shortest key accepted: HMAC-SHA256's own output length.
+const KEY_MIN_BYTES: usize = 32;
+
+/// Head office's audit key. Its bytes never print: `Debug` shows only [`AuditKey::id`].
+#[derive(Clone)]
+pub struct AuditKey(Arc<[u8]>);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditKey({})", self.id())
+    }
+}
+
+impl AuditKey {
+    /// A new random key of 32 bytes.
+    pub fn random() -> AuditKey {
+        AuditKey(Arc::from(rand::random::<[u8; 32]>().as_slice()))
+    }
+
+    /// A key from its hex spelling (`openssl rand -hex 32`), at least 32 bytes.
+    pub fn from_hex(text: &str) -> anyhow::Result<AuditKey> {
+        let bytes = hex::decode(text.trim())
+            .map_err(|_| anyhow::anyhow!("the audit key must be written in hex (openssl rand -hex 32)"))?;
+        anyhow::ensure!(
+            bytes.len() >= KEY_MIN_BYTES,
+            "the audit key must be at least {KEY_MIN_BYTES} bytes ({} hex digits), not {}",
+            KEY_MIN_BYTES * 2,
+            bytes.len()
+        );
+        Ok(AuditKey(Arc::from(bytes.as_slice())))
+    }
+
+    /// A name for the key that says nothing of it: the start of a hash of it, to tell two keys
+    /// apart in a log.
+    pub fn id(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"caisse audit key id\0");
+        hasher.update(&self.0);
+        hex::encode(&hasher.finalize()[..4])
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes a key of any length: this cannot fail.
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!())
+    }
+}
+
+/// Where head office's key comes from.
+#[derive(Debug, Clone, Default)]
+pub enum KeySetting {
+    /// No setting: a file beside the SQLite database (or `caisse-audit.key` in the working
+    /// directory for PostgreSQL), written with a new key at the first start.
+    #[default]
+    Beside,
+    /// This file, which must exist (`--audit-key-file`).
+    File(PathBuf),
+    /// This key (`CAISSE_AUDIT_KEY`).
+    Given(AuditKey),
+}
+
+/// The key file of a database with no setting: `data/caisse-server.db.audit-key` beside a
+/// SQLite file; `caisse-audit.key` in the working directory for PostgreSQL.
+pub fn default_key_path(database_url: &str) -> PathBuf {
+    if database_url.starts_with("sqlite:") {
+        let rest = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+        let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+        PathBuf::from(format!("{path}.audit-key"))
+    } else {
+        PathBuf::from("caisse-audit.key")
+    }
+}
+
+/// Head office's key for `db`, from `setting`. With no setting the default file is read, or,
+/// when `create` and it does not exist, written with a new key (mode 0600) and the log says so;
+/// never when the trail already holds keyed entries, which a new key would all fail.
+pub async fn open_key(
+    setting: &KeySetting,
+    database_url: &str,
+    db: &Db,
+    create: bool,
+) -> anyhow::Result<AuditKey> {
+    let path = match setting {
+        KeySetting::Given(key) => {
+            tracing::info!(key = key.id(), "audit key from CAISSE_AUDIT_KEY");
+            return Ok(key.clone());
+        }
+        KeySetting::File(path) => {
+            let key = read_key(path).with_context(|| {
+                format!("cannot read the audit key file {} (--audit-key-file)", path.display())
+            })?;
+            tracing::info!(key = key.id(), path = %path.display(), "audit key read");
+            return Ok(key);
+        }
+        KeySetting::Beside => default_key_path(database_url),
+    };
+    if path.exists() {
+        let key =
+            read_key(&path).with_context(|| format!("cannot read the audit key file {}", path.display()))?;
+        tracing::info!(key = key.id(), path = %path.display(), "audit key read");
+        return Ok(key);
+    }
+    let keyed: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM audit_log WHERE alg = '{KEYED}'"
+    )))
+    .fetch_one(db.pool())
+    .await?;
+    anyhow::ensure!(
+        keyed == 0,
+        "the audit trail holds {keyed} entries made with a key, but there is no key file at {}: \
+         put head office's key back there, or name it with --audit-key-file (a new key would fail them all)",
+        path.display()
+    );
+    anyhow::ensure!(
+        create,
+        "there is no audit key file at {} (the server writes one at its first start; name another with --audit-key-file)",
+        path.display()
+    );
+    let key = AuditKey::random();
+    let written = write_new_key(&path, &key)
+        .with_context(|| format!("cannot write a new audit key file at {}", path.display()))?;
+    if !written {
+        // Another instance starting beside this one wrote it first: theirs is the key.
+        let key =
+            read_key(&path).with_context(|| format!("cannot read the audit key file {}", path.display()))?;
+        tracing::info!(key = key.id(), path = %path.display(), "audit key read");
+        return Ok(key);
+    }
+    tracing::warn!(
+        key = key.id(),
+        path = %path.display(),
+        "wrote a new audit key: keep a copy away from the database and its backups, and name it with --audit-key-file"
+    );
+    Ok(key)
+}
+
+fn read_key(path: &Path) -> anyhow::Result<AuditKey> {
+    let text = std::fs::read_to_string(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(path)?.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), "the audit key file can be read by others than its owner: chmod 600 it");
+        }
+    }
+    AuditKey::from_hex(&text)
+}
+
+/// Writes `key` at `path` unless a file is there already (answers false then). The key is
+/// written whole into a file of its own first, then linked at `path`, which fails rather than
+/// replace one: two instances starting at once agree on one key, and neither reads half of one.
+fn write_new_key(path: &Path, key: &AuditKey) -> std::io::Result<bool> {
+    use std::io::Write;
+    let draft = path.with_extension(format!("new-{}", uuid::Uuid::now_v7().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&draft).and_then(|mut file| {
+        writeln!(file, "{}", hex::encode(&key.0))?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
 
 /// Who acted, and in which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,18 +290,20 @@ pub struct Entry {
     pub after_state: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// How `hash` was made: `hmac-sha256` (under head office's key), or `sha256` for an entry
+    /// written before the key.
+    pub alg: String,
 }
 
 const COLUMNS: &str =
-    "seq, at_ms, actor, action, object, request_id, before_state, after_state, prev_hash, hash";
+    "seq, at_ms, actor, action, object, request_id, before_state, after_state, prev_hash, hash, alg";
 
-/// The hash of an entry: SHA-256 over its fields, each length-prefixed so that no two
-/// different entries can spell the same bytes.
-pub fn hash_of(entry: &Entry) -> String {
-    let mut hasher = Sha256::new();
+/// An entry's fields, each length-prefixed so that no two different entries spell the same
+/// bytes. `alg` is not among them: it chooses the function.
+fn fields(entry: &Entry, mut update: impl FnMut(&[u8])) {
     let mut field = |text: &str| {
-        hasher.update((text.len() as u64).to_be_bytes());
-        hasher.update(text.as_bytes());
+        update(&(text.len() as u64).to_be_bytes());
+        update(text.as_bytes());
     };
     field(&entry.seq.to_string());
     field(&entry.at_ms.to_string());
@@ -108,16 +314,38 @@ pub fn hash_of(entry: &Entry) -> String {
     field(entry.before_state.as_deref().unwrap_or("\u{0}none"));
     field(entry.after_state.as_deref().unwrap_or("\u{0}none"));
     field(&entry.prev_hash);
+}
+
+/// An entry's hash under `key`: HMAC-SHA256 over its fields.
+pub fn keyed_hash_of(key: &AuditKey, entry: &Entry) -> String {
+    let mut mac = key.mac();
+    fields(entry, |bytes| mac.update(bytes));
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// An entry's hash as it was made before the key: SHA-256 over its fields. Only entries from
+/// before migration 0009 are checked with it.
+pub fn unkeyed_hash_of(entry: &Entry) -> String {
+    let mut hasher = Sha256::new();
+    fields(entry, |bytes| hasher.update(bytes));
     hex::encode(hasher.finalize())
 }
 
-/// Appends an entry for `change` by `actor`. Call it in the transaction of the action.
-pub async fn record(conn: &mut AnyConnection, actor: &Actor, change: Change) -> sqlx::Result<Entry> {
-    lock_keys(conn, &["audit_log".to_owned()]).await?;
-    let last: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
+/// The last entry's number, hash and `alg`.
+async fn last(conn: &mut AnyConnection) -> sqlx::Result<Option<(i64, String, String)>> {
+    sqlx::query_as("SELECT seq, hash, alg FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(conn)
+        .await
+}
+
+/// Appends `change` after `last` under `key`; the caller holds the log's lock.
+async fn append(
+    conn: &mut AnyConnection,
+    key: &AuditKey,
+    last: Option<(i64, String)>,
+    actor: &Actor,
+    change: Change,
+) -> sqlx::Result<Entry> {
     let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
     let text = |value: Option<serde_json::Value>| value.map(|v| v.to_string());
     let mut entry = Entry {
@@ -131,10 +359,11 @@ pub async fn record(conn: &mut AnyConnection, actor: &Actor, change: Change) -> 
         after_state: text(change.after),
         prev_hash,
         hash: String::new(),
+        alg: KEYED.to_owned(),
     };
-    entry.hash = hash_of(&entry);
+    entry.hash = keyed_hash_of(key, &entry);
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )))
     .bind(entry.seq)
     .bind(entry.at_ms)
@@ -146,9 +375,70 @@ pub async fn record(conn: &mut AnyConnection, actor: &Actor, change: Change) -> 
     .bind(entry.after_state.clone())
     .bind(&entry.prev_hash)
     .bind(&entry.hash)
-    .execute(&mut *conn)
+    .bind(&entry.alg)
+    .execute(conn)
     .await?;
     Ok(entry)
+}
+
+/// The log's last entry under the lock, after sealing the unkeyed entries if they end it.
+async fn locked_head(
+    conn: &mut AnyConnection,
+    key: &AuditKey,
+) -> sqlx::Result<(Option<(i64, String)>, Option<Entry>)> {
+    lock_keys(conn, &["audit_log".to_owned()]).await?;
+    match last(conn).await? {
+        Some((seq, hash, alg)) if alg != KEYED => {
+            let change = Change::new(SEALED, "audit_log")
+                .after(serde_json::json!({ "unkeyed_entries": seq, "unkeyed_head": hash, "key": key.id() }));
+            let seal = append(conn, key, Some((seq, hash)), &Actor::system(), change).await?;
+            Ok((Some((seal.seq, seal.hash.clone())), Some(seal)))
+        }
+        Some((seq, hash, _)) => Ok((Some((seq, hash)), None)),
+        None => Ok((None, None)),
+    }
+}
+
+/// Appends an entry for `change` by `actor`, under the transaction's key. Call it in the
+/// transaction of the action.
+pub async fn record(tx: &mut Tx, actor: &Actor, change: Change) -> sqlx::Result<Entry> {
+    let key = tx.audit_key().clone();
+    let (last, _) = locked_head(tx, &key).await?;
+    append(tx, &key, last, actor, change).await
+}
+
+/// Seals the entries written before the key, if they end the log: the server calls it at every
+/// start, before it serves. Answers the `audit.sealed` entry it wrote, if any.
+pub async fn seal(db: &Db) -> sqlx::Result<Option<Entry>> {
+    let mut tx = db.begin().await?;
+    let key = tx.audit_key().clone();
+    let (_, seal) = locked_head(&mut tx, &key).await?;
+    tx.commit().await?;
+    if let Some(seal) = &seal {
+        tracing::info!(seq = seal.seq, hash = seal.hash, "sealed the audit entries written before the key");
+    }
+    Ok(seal)
+}
+
+/// The log's last entry, as stored: what head office writes down elsewhere to notice later that
+/// the newest entries were removed. [`verify`] says whether the chain up to it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow, utoipa::ToSchema)]
+pub struct Head {
+    /// 0 when the log is empty.
+    pub seq: i64,
+    /// [`GENESIS`] when the log is empty.
+    pub hash: String,
+    /// 0 when the log is empty.
+    pub at_ms: i64,
+}
+
+/// The log's last entry (see [`Head`]).
+pub async fn head(db: &Db) -> sqlx::Result<Head> {
+    let head: Option<Head> =
+        sqlx::query_as("SELECT seq, hash, at_ms FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(head.unwrap_or(Head { seq: 0, hash: GENESIS.to_owned(), at_ms: 0 }))
 }
 
 /// What head office searches the log by; every part is optional.
@@ -203,9 +493,12 @@ pub struct Break {
     pub reason: String,
 }
 
-/// Walks the whole chain, oldest first, and names the first entry that breaks it.
+/// Walks the whole chain, oldest first, with the database's key, and names the first entry that
+/// breaks it (the rules are at the top of this module).
 pub async fn verify(db: &Db) -> sqlx::Result<Verification> {
+    let key = db.audit_key();
     let mut done = Verification { entries: 0, head_seq: 0, head_hash: GENESIS.to_owned(), broken: None };
+    let mut keyed_seen = false;
     loop {
         let page: Vec<Entry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000"
@@ -214,6 +507,16 @@ pub async fn verify(db: &Db) -> sqlx::Result<Verification> {
         .fetch_all(db.pool())
         .await?;
         if page.is_empty() {
+            if done.entries > 0 && !keyed_seen {
+                done.broken = Some(Break {
+                    seq: done.head_seq,
+                    reason: format!(
+                        "entries 1 to {} were made without the key and no keyed entry seals them: start the \
+                         server once to seal them; if it has run with a key before, they were rewritten",
+                        done.head_seq
+                    ),
+                });
+            }
             return Ok(done);
         }
         for entry in page {
@@ -228,15 +531,29 @@ pub async fn verify(db: &Db) -> sqlx::Result<Verification> {
                     "entry {} does not follow the entry before it (its prev_hash differs)",
                     entry.seq
                 ))
-            } else if hash_of(&entry) != entry.hash {
-                Some(format!("entry {} was edited: its content does not match its hash", entry.seq))
+            } else if entry.alg == KEYED {
+                (keyed_hash_of(key, &entry) != entry.hash).then(|| {
+                    format!(
+                        "entry {} was edited: its hash is not the MAC of its content under head office's key",
+                        entry.seq
+                    )
+                })
+            } else if entry.alg == UNKEYED && keyed_seen {
+                Some(format!(
+                    "entry {} has an unkeyed hash after keyed entries: it was rewritten without the key",
+                    entry.seq
+                ))
+            } else if entry.alg == UNKEYED {
+                (unkeyed_hash_of(&entry) != entry.hash)
+                    .then(|| format!("entry {} was edited: its content does not match its hash", entry.seq))
             } else {
-                None
+                Some(format!("entry {} names an unknown hash, {:?}", entry.seq, entry.alg))
             };
             if let Some(reason) = reason {
                 done.broken = Some(Break { seq: expected.min(entry.seq), reason });
                 return Ok(done);
             }
+            keyed_seen |= entry.alg == KEYED;
             done.entries += 1;
             done.head_seq = entry.seq;
             done.head_hash = entry.hash;
@@ -246,7 +563,7 @@ pub async fn verify(db: &Db) -> sqlx::Result<Verification> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Entry, GENESIS, hash_of};
+    use super::{AuditKey, Entry, GENESIS, KEYED, keyed_hash_of, unkeyed_hash_of};
 
     fn entry() -> Entry {
         Entry {
@@ -260,12 +577,14 @@ mod tests {
             after_state: Some("{\"price\":1200}".into()),
             prev_hash: GENESIS.into(),
             hash: String::new(),
+            alg: KEYED.into(),
         }
     }
 
     #[test]
     fn every_field_is_in_the_hash() {
-        let base = hash_of(&entry());
+        let key = AuditKey::random();
+        let (base, base_unkeyed) = (keyed_hash_of(&key, &entry()), unkeyed_hash_of(&entry()));
         let edits: [fn(&mut Entry); 9] = [
             |e| e.seq = 2,
             |e| e.at_ms += 1,
@@ -280,15 +599,36 @@ mod tests {
         for edit in edits {
             let mut changed = entry();
             edit(&mut changed);
-            assert_ne!(hash_of(&changed), base);
+            assert_ne!(keyed_hash_of(&key, &changed), base);
+            assert_ne!(unkeyed_hash_of(&changed), base_unkeyed);
         }
     }
 
     #[test]
     fn fields_cannot_be_shifted_into_each_other() {
+        let key = AuditKey::random();
         let mut a = entry();
         a.actor = "ma".into();
         a.action = "rieproduct.update".into();
-        assert_ne!(hash_of(&a), hash_of(&entry()));
+        assert_ne!(keyed_hash_of(&key, &a), keyed_hash_of(&key, &entry()));
+    }
+
+    #[test]
+    fn the_hash_depends_on_the_key_and_is_no_plain_sha256() {
+        let (key, other) = (AuditKey::random(), AuditKey::random());
+        assert_ne!(keyed_hash_of(&key, &entry()), keyed_hash_of(&other, &entry()));
+        assert_ne!(keyed_hash_of(&key, &entry()), unkeyed_hash_of(&entry()));
+        let again = AuditKey::from_hex(&format!("{}\n", "ab".repeat(32))).unwrap();
+        assert_eq!(keyed_hash_of(&again, &entry()), keyed_hash_of(&again.clone(), &entry()));
+    }
+
+    #[test]
+    fn a_key_never_prints_and_a_short_one_is_refused() {
+        let key = AuditKey::from_hex(&"ab".repeat(32)).unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("abab"), "{shown}");
+        assert_eq!(shown, format!("AuditKey({})", key.id()));
+        assert!(AuditKey::from_hex(&"ab".repeat(16)).is_err());
+        assert!(AuditKey::from_hex("not hex").is_err());
     }
 }

@@ -22,14 +22,22 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::audit::AuditKey;
+
 /// A write transaction; on SQLite it also holds the process's writer turn until it ends.
 #[derive(Debug)]
 pub struct Tx {
     tx: Transaction<'static, Any>,
     _turn: Option<OwnedMutexGuard<()>>,
+    /// What [`crate::audit::record`] signs its entries with.
+    audit_key: AuditKey,
 }
 
 impl Tx {
+    pub fn audit_key(&self) -> &AuditKey {
+        &self.audit_key
+    }
+
     pub async fn commit(self) -> sqlx::Result<()> {
         self.tx.commit().await
     }
@@ -88,6 +96,9 @@ pub struct Db {
     writer: Arc<Mutex<()>>,
     /// Where it connected: a listener opens a connection of its own.
     url: Url,
+    /// Head office's audit key. Until [`Db::with_audit_key`] a random one of this handle's own
+    /// (for tests): the server and its tools always set head office's.
+    audit_key: AuditKey,
 }
 
 /// A database URL, kept out of `Debug` output: it may hold a password.
@@ -150,7 +161,23 @@ impl Db {
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("migrating the database")?;
-        Ok(Db { pool, engine, writer: Arc::new(Mutex::new(())), url: Url(url.into()) })
+        Ok(Db {
+            pool,
+            engine,
+            writer: Arc::new(Mutex::new(())),
+            url: Url(url.into()),
+            audit_key: AuditKey::random(),
+        })
+    }
+
+    /// This handle with head office's audit key (`crate::audit::open_key`).
+    pub fn with_audit_key(mut self, key: AuditKey) -> Db {
+        self.audit_key = key;
+        self
+    }
+
+    pub fn audit_key(&self) -> &AuditKey {
+        &self.audit_key
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -175,9 +202,11 @@ impl Db {
             Engine::Sqlite => {
                 let turn = self.writer.clone().lock_owned().await;
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx { tx, _turn: Some(turn) })
+                Ok(Tx { tx, _turn: Some(turn), audit_key: self.audit_key.clone() })
             }
-            Engine::Postgres => Ok(Tx { tx: self.pool.begin().await?, _turn: None }),
+            Engine::Postgres => {
+                Ok(Tx { tx: self.pool.begin().await?, _turn: None, audit_key: self.audit_key.clone() })
+            }
         }
     }
 

@@ -5,12 +5,11 @@
 //!
 //! A plain auto-increment id is handed out when a row is inserted, not when its transaction
 //! commits: on PostgreSQL, a reader can see id 7 committed while id 6 is still open, move its
-//! cursor past 6, and never see it. Here every version comes from the single `feed_clock` row,
-//! and taking a version updates that row, which locks it until the transaction ends. A second
-//! writer waits at that update until the first commits (or rolls back), so versions become
-//! visible in the order they were handed out. Publishing is the last step of a transaction, so
-//! the lock is held only for the commit. SQLite has one writer at a time and needs nothing more.
-//! `tests/feed_cursor.rs` checks this with concurrent writers that pause before committing.
+//! cursor past 6, and never see it. Versions here come from [`crate::commit_order`]: on
+//! PostgreSQL a version carries its transaction's id, and a pull delivers only versions below
+//! the horizon of transactions that have all ended, so writers never wait for each other; on
+//! SQLite, which has one writer at a time, from the `feed_clock` row. `tests/feed_cursor.rs`
+//! checks this with many concurrent writers that pause before committing or roll back.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +17,7 @@ use shared_model::LocationCode;
 use shared_model::protocol::{Change, Cursor};
 use sqlx::AnyConnection;
 
+use crate::commit_order;
 use crate::db::{Db, Value, from_i64, insert_rows};
 
 /// One change to publish: `kind` and `key` identify what it replaces; `audience` is the store
@@ -51,14 +51,10 @@ pub async fn publish(conn: &mut AnyConnection, entries: Vec<Entry>) -> sqlx::Res
         return Ok(());
     }
     let count = crate::db::to_i64("changes published at once", latest.len())?;
-    let top: i64 =
-        sqlx::query_scalar("UPDATE feed_clock SET version = version + $1 WHERE id = 1 RETURNING version")
-            .bind(count)
-            .fetch_one(&mut *conn)
-            .await?;
+    let first = commit_order::take(conn, "feed", "version", ("feed_clock", "version"), count).await?;
     let rows = latest
         .into_iter()
-        .zip(top - count + 1..)
+        .zip(first..)
         .map(|(e, version)| {
             let payload =
                 serde_json::to_string(&e.change).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
@@ -89,14 +85,24 @@ pub struct Page {
 #[tracing::instrument(skip_all)]
 pub async fn read(db: &Db, store: &str, cursor: Cursor, limit: u32) -> anyhow::Result<Page> {
     let after = crate::db::to_i64("cursor", cursor.0)?;
+    let mut conn = db.pool().acquire().await?;
+    // What is committed now is delivered in this pull, once the transactions older than it
+    // have ended (see `commit_order`).
+    let newest: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM feed").fetch_one(&mut *conn).await?;
+    let horizon = match newest {
+        Some(newest) if newest > after => commit_order::wait_past(&mut conn, newest).await?,
+        _ => i64::MAX,
+    };
     let rows: Vec<FeedRow> = sqlx::query_as(
-        "SELECT version, payload FROM feed WHERE version > $1 AND (audience IS NULL OR audience = $2)
+        "SELECT version, payload FROM feed WHERE version > $1 AND version < $4 AND (audience IS NULL OR audience = $2)
          ORDER BY version LIMIT $3",
     )
     .bind(after)
     .bind(store)
     .bind(i64::from(limit) + 1)
-    .fetch_all(db.pool())
+    .bind(horizon)
+    .fetch_all(&mut *conn)
     .await?;
     let more = rows.len() > limit as usize;
     let mut next = cursor;

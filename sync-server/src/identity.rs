@@ -64,6 +64,55 @@ const MAX_USERNAME: usize = 64;
 const MAX_PASSWORD: usize = 1_024;
 /// Shortest new password head office accepts.
 pub const MIN_PASSWORD: usize = 12;
+/// The lowest zxcvbn score a new password may have: 3 is "safely unguessable", past 10^8
+/// guesses (`password1234` scores 1, `aaaaaaaaaaaa` 0).
+pub const MIN_STRENGTH: u8 = 3;
+/// How much of a password the strength check reads: zxcvbn's own advice, as its matching
+/// grows fast with length; a password whose first 100 characters are strong is strong.
+const STRENGTH_READS: usize = 100;
+
+/// Why a new password is too easy to guess, in one sentence from zxcvbn's feedback, or none
+/// when it is strong enough. `user_inputs` are what an attacker would try first (the name,
+/// the email address and its parts).
+pub fn weakness(password: &str, user_inputs: &[&str]) -> Option<String> {
+    let read: String = password.chars().take(STRENGTH_READS).collect();
+    let mut inputs: Vec<&str> = user_inputs.to_vec();
+    for input in user_inputs {
+        inputs.extend(input.split(['@', '.', ' ', '-', '_', '+']).filter(|part| part.len() > 2));
+    }
+    let estimate = zxcvbn::zxcvbn(&read, &inputs);
+    if u8::from(estimate.score()) >= MIN_STRENGTH {
+        return None;
+    }
+    // zxcvbn's sentences, lower-cased and without their full stops, joined into one.
+    let clause = |text: String| {
+        let text = text.trim_end_matches('.').replace(". ", ", ");
+        let mut chars = text.chars();
+        chars.next().map(|first| first.to_lowercase().chain(chars).collect::<String>()).unwrap_or_default()
+    };
+    let feedback = estimate.feedback();
+    let warning = feedback.and_then(|f| f.warning()).map(|w| clause(w.to_string()));
+    let advice = feedback.and_then(|f| f.suggestions().first()).map_or_else(
+        || "add another word or two, uncommon words are better".to_owned(),
+        |s| clause(s.to_string()),
+    );
+    Some(match warning {
+        Some(warning) => format!("this password is too easy to guess ({warning}): {advice}"),
+        None => format!("this password is too easy to guess: {advice}"),
+    })
+}
+
+/// [`weakness`], off the async workers: a long repetitive password takes zxcvbn tens of
+/// milliseconds.
+pub async fn weakness_off_thread(password: &str, user_inputs: Vec<String>) -> Result<Option<String>> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let inputs: Vec<&str> = user_inputs.iter().map(String::as_str).collect();
+        weakness(&password, &inputs)
+    })
+    .await
+    .map_err(Error::internal)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -198,22 +247,59 @@ impl PasswordSlots {
     }
 }
 
-/// How many failures a key may have in a window before it is locked, and for how long.
+/// How many failures a key may have in a window before it is locked, and for how long (the
+/// lock doubles with each further failure, up to [`MAX_LOCK_MS`]).
 #[derive(Debug, Clone, Copy)]
-struct Throttle {
-    failures: i64,
-    window_ms: i64,
-    lock_ms: i64,
+pub struct Throttle {
+    pub failures: i64,
+    pub window_ms: i64,
+    pub lock_ms: i64,
 }
 
-/// Five wrong passwords for one account in 15 minutes lock it for 30 s, doubling each further failure.
-const PER_ACCOUNT: Throttle = Throttle { failures: 5, window_ms: 15 * 60_000, lock_ms: 30_000 };
-/// Twenty failures from one address, whatever the accounts, lock that address likewise.
-const PER_ADDRESS: Throttle = Throttle { failures: 20, window_ms: 15 * 60_000, lock_ms: 60_000 };
-/// Enrolment codes: ten wrong codes from one address in an hour.
-const PER_ENROLLER: Throttle = Throttle { failures: 10, window_ms: 60 * 60_000, lock_ms: 5 * 60_000 };
+/// A progressive delay: `free` attempts in a window go at once; from then on each attempt
+/// makes the next one wait `first_ms`, doubling up to `max_ms`. Applied to one guesser at
+/// one target (an account from one address, a register's code from one address), so the
+/// delay falls on whoever makes the failures and nobody else.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub free: i64,
+    pub window_ms: i64,
+    pub first_ms: i64,
+    pub max_ms: i64,
+}
+
+impl Backoff {
+    /// The wait after the `attempts`-th attempt of a window.
+    pub fn wait_ms(&self, attempts: i64) -> i64 {
+        if attempts < self.free {
+            return 0;
+        }
+        let doublings = (attempts - self.free).clamp(0, 30);
+        self.first_ms.saturating_mul(1 << doublings).min(self.max_ms)
+    }
+}
+
+/// One account from one address (an IPv6 /64): five attempts an hour at once, then each next
+/// one waits 1 s, 2 s, 4 s… up to 15 min. A right password forgets the pair's failures.
+pub const PER_PAIR: Backoff =
+    Backoff { free: 5, window_ms: 60 * 60_000, first_ms: 1_000, max_ms: 15 * 60_000 };
+/// One account from anywhere: only a guessing campaign from many addresses reaches a hundred
+/// failures in 15 minutes; then the account is locked for 15 min (doubling to an hour) and
+/// head office is alerted ([`crate::alerts::Kind::AccountLocked`]).
+pub const PER_ACCOUNT: Throttle = Throttle { failures: 100, window_ms: 15 * 60_000, lock_ms: 15 * 60_000 };
+/// Twenty failures from one address (an IPv6 /64), whatever the accounts, lock that address
+/// for a minute, doubling to an hour: it only ever locks out whoever is guessing from there.
+pub const PER_ADDRESS: Throttle = Throttle { failures: 20, window_ms: 15 * 60_000, lock_ms: 60_000 };
+/// Changing one's own password: five wrong current passwords in 15 minutes lock the change
+/// (not the sign-in) for 30 s, doubling. Only the session's holder can make them.
+const PASSWORD_CHANGE: Throttle = Throttle { failures: 5, window_ms: 15 * 60_000, lock_ms: 30_000 };
+/// Enrolment codes, per address and register: five wrong codes an hour at once, then each
+/// next one waits 30 s, doubling up to 15 min. Another register's code from the same address
+/// is not held up.
+pub const PER_ENROLLER: Backoff =
+    Backoff { free: 5, window_ms: 60 * 60_000, first_ms: 30_000, max_ms: 15 * 60_000 };
 /// The longest lock, however many failures.
-const MAX_LOCK_MS: i64 = 60 * 60_000;
+pub const MAX_LOCK_MS: i64 = 60 * 60_000;
 
 /// Refuses (429) while `key` is locked.
 #[tracing::instrument(skip_all)]
@@ -223,48 +309,93 @@ async fn check_throttle(db: &Db, key: &str, what: &str) -> Result<()> {
             .bind(key)
             .fetch_optional(db.pool())
             .await?;
-    let now = now_ms();
     match locked_until {
-        Some(until) if until > now => {
-            let seconds = whole_seconds(until - now);
-            Err(Error::Throttled {
-                detail: format!("too many failed {what}: try again in {seconds} s"),
-                retry_after_s: seconds,
-            })
-        }
-        _ => Ok(()),
+        Some(until) => refuse_until(until, what),
+        None => Ok(()),
     }
+}
+
+/// 429 until `until`, if it is still to come.
+fn refuse_until(until: i64, what: &str) -> Result<()> {
+    let now = now_ms();
+    if until <= now {
+        return Ok(());
+    }
+    let seconds = whole_seconds(until - now);
+    Err(Error::Throttled {
+        detail: format!("too many failed {what}: try again in {seconds} s"),
+        retry_after_s: seconds,
+    })
+}
+
+/// What a key's row holds once an attempt is counted.
+#[derive(Debug, sqlx::FromRow)]
+struct Counted {
+    failures: i64,
+    window_start_ms: i64,
+    locked_until_ms: i64,
+}
+
+/// Counts an attempt in `key`'s window, starting a new window if the last one has closed
+/// (with `unless_locked`, only if the key is not locked: none is answered when it is).
+async fn count_in_window(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    now: i64,
+    window_ms: i64,
+    unless_locked: bool,
+) -> sqlx::Result<Option<Counted>> {
+    // The condition makes checking the lock and counting one step: two attempts racing
+    // cannot both find the key unlocked.
+    let condition = if unless_locked { "WHERE attempt_throttle.locked_until_ms <= $2" } else { "" };
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO attempt_throttle (key, failures, window_start_ms, locked_until_ms, expires_ms)
+         VALUES ($1, 1, $2, 0, $2)
+         ON CONFLICT (key) DO UPDATE SET
+           failures = CASE WHEN attempt_throttle.window_start_ms < $3 THEN 1 ELSE attempt_throttle.failures + 1 END,
+           window_start_ms = CASE WHEN attempt_throttle.window_start_ms < $3 THEN $2 ELSE attempt_throttle.window_start_ms END
+         {condition}
+         RETURNING failures, window_start_ms, locked_until_ms"
+    )))
+    .bind(key)
+    .bind(now)
+    .bind(now - window_ms)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets `key`'s lock, and when its row may be swept: once both its window and its lock are over.
+async fn lock_until(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    until: i64,
+    window_end: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE attempt_throttle SET locked_until_ms = $1, expires_ms = $2 WHERE key = $3")
+        .bind(until)
+        .bind(until.max(window_end))
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Counts an attempt against `key` before it is checked, so that a burst of concurrent
 /// attempts cannot all pass the lock before the first of them fails: the attempt past the
 /// allowance is refused at once (429), the one that reaches it locks the key. A successful
-/// attempt is taken back with [`uncount`].
+/// attempt is taken back with [`uncount`]. Answers whether this attempt locked the key.
 #[tracing::instrument(skip_all)]
-async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result<()> {
+async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result<bool> {
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let failures: i64 = sqlx::query_scalar(
-        "INSERT INTO attempt_throttle (key, failures, window_start_ms) VALUES ($1, 1, $2)
-         ON CONFLICT (key) DO UPDATE SET
-           failures = CASE WHEN attempt_throttle.window_start_ms < $3 THEN 1 ELSE attempt_throttle.failures + 1 END,
-           window_start_ms = CASE WHEN attempt_throttle.window_start_ms < $3 THEN $2 ELSE attempt_throttle.window_start_ms END
-         RETURNING failures",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(now - rule.window_ms)
-    .fetch_one(&mut *tx)
-    .await?;
+    let counted = count_in_window(&mut tx, key, now, rule.window_ms, false)
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("an attempt was not counted")))?;
+    let failures = counted.failures;
     let doublings = (failures - rule.failures).clamp(0, 16);
     let lock = rule.lock_ms.saturating_mul(1 << doublings).min(MAX_LOCK_MS);
-    if failures >= rule.failures {
-        sqlx::query("UPDATE attempt_throttle SET locked_until_ms = $1 WHERE key = $2")
-            .bind(now + lock)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let until = if failures >= rule.failures { now + lock } else { counted.locked_until_ms };
+    lock_until(&mut tx, key, until, counted.window_start_ms + rule.window_ms).await?;
     tx.commit().await?;
     if failures > rule.failures {
         let seconds = whole_seconds(lock);
@@ -273,25 +404,85 @@ async fn count_attempt(db: &Db, key: &str, rule: Throttle, what: &str) -> Result
             retry_after_s: seconds,
         });
     }
+    Ok(failures == rule.failures)
+}
+
+/// Takes a turn for `key` under a progressive delay: refused (429, saying how long to wait)
+/// while the key waits; otherwise counted, and the wait this attempt earns is set before it
+/// is checked, so a burst of attempts cannot all slip through. A successful attempt forgets
+/// the key ([`forget`]).
+#[tracing::instrument(skip_all)]
+async fn take_turn(db: &Db, key: &str, rule: Backoff, what: &str) -> Result<()> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let Some(counted) = count_in_window(&mut tx, key, now, rule.window_ms, true).await? else {
+        let until: i64 = sqlx::query_scalar("SELECT locked_until_ms FROM attempt_throttle WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        refuse_until(until, what)?;
+        // The wait ended between the two reads: a retry goes through.
+        return Err(Error::Throttled {
+            detail: format!("too many failed {what}: try again in 1 s"),
+            retry_after_s: 1,
+        });
+    };
+    let until = now + rule.wait_ms(counted.failures);
+    lock_until(&mut tx, key, until, counted.window_start_ms + rule.window_ms).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// Takes back an attempt that succeeded; for an account, forgets its failures altogether.
+/// Forgets `key`'s attempts.
+async fn forget(db: &Db, key: &str) -> sqlx::Result<()> {
+    db.write(sqlx::query("DELETE FROM attempt_throttle WHERE key = $1").bind(key)).await?;
+    Ok(())
+}
+
+/// Takes back an attempt that succeeded.
 #[tracing::instrument(skip_all)]
-async fn uncount(db: &Db, key: &str, rule: Throttle, forget: bool) -> sqlx::Result<()> {
-    let query = if forget {
-        sqlx::query("DELETE FROM attempt_throttle WHERE key = $1").bind(key)
-    } else {
+async fn uncount(db: &Db, key: &str, rule: Throttle) -> sqlx::Result<()> {
+    db.write(
         sqlx::query(
             "UPDATE attempt_throttle SET failures = failures - 1,
                  locked_until_ms = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until_ms END
              WHERE key = $1",
         )
         .bind(key)
-        .bind(rule.failures)
-    };
-    db.write(query).await?;
+        .bind(rule.failures),
+    )
+    .await?;
     Ok(())
+}
+
+/// How many expired throttle rows one statement of [`sweep_attempts`] deletes: a short write,
+/// so sign-ins waiting on SQLite's writer are not held up behind a long one.
+const SWEEP_BATCH: i64 = 1_000;
+
+/// Deletes the throttle rows whose window has closed and whose lock has passed, a batch at a
+/// time; answers how many. Any instance may run it: the server does every ten minutes.
+#[tracing::instrument(skip_all)]
+pub async fn sweep_attempts(db: &Db) -> sqlx::Result<u64> {
+    let now = now_ms();
+    let mut swept = 0;
+    loop {
+        let done = db
+            .write(
+                sqlx::query(
+                    "DELETE FROM attempt_throttle WHERE key IN (
+                         SELECT key FROM attempt_throttle WHERE expires_ms < $1 LIMIT $2)",
+                )
+                .bind(now)
+                .bind(SWEEP_BATCH),
+            )
+            .await?
+            .rows_affected();
+        swept += done;
+        if done < SWEEP_BATCH.unsigned_abs() {
+            return Ok(swept);
+        }
+    }
 }
 
 /// A wait of `ms` milliseconds (positive: a lock still running) in whole seconds, rounded up,
@@ -304,9 +495,10 @@ fn account_key(username: &str) -> String {
     format!("user:{}", username.to_lowercase())
 }
 
+/// Who an address stands for: itself (IPv4) or its /64 (IPv6), as the gateway counts it.
 fn address_key(kind: &str, address: Option<std::net::IpAddr>) -> String {
     match address {
-        Some(ip) => format!("{kind}:{ip}"),
+        Some(ip) => format!("{kind}:{}", crate::gateway::limits::network_of(ip)),
         None => format!("{kind}:unknown"),
     }
 }
@@ -318,6 +510,11 @@ pub async fn ensure_first_admin(db: &Db, password: Option<String>) -> anyhow::Re
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?;
     if users > 0 {
         return Ok(None);
+    }
+    if let Some(given) = &password
+        && let Some(weakness) = weakness(given, &["admin"])
+    {
+        anyhow::bail!("the admin password given is refused: {weakness}");
     }
     let password = password.unwrap_or_else(|| new_token()[..16].to_owned());
     create_user(db, "admin", &password, Role::Admin).await?;
@@ -345,25 +542,57 @@ pub async fn create_user(db: &Db, username: &str, password: &str, role: Role) ->
 pub struct Attempt {
     account: String,
     from: String,
+    pair: String,
 }
 
 /// Counts a sign-in attempt for `account` (a key naming the kind of account, like
-/// `user:NAME` or `shopper:EMAIL`) from `address`, or refuses it (429) while either is
-/// locked. Head office's users and the shop's customers share this rule: five failures for
-/// an account or twenty from one address in 15 minutes lock it, doubling to an hour.
+/// `user:NAME` or `shopper:EMAIL`) from `address`, or refuses it (429, with how long to
+/// wait). Head office's users and the shop's customers share these rules, none of which lets
+/// one person lock another out: failures slow down the pair of account and address that made
+/// them ([`PER_PAIR`]); an address that fails too often is locked itself ([`PER_ADDRESS`]);
+/// an account is locked only past [`PER_ACCOUNT`]'s hundred failures, which takes a campaign
+/// from many addresses, and head office is alerted when it is.
 pub async fn start_attempt(db: &Db, account: &str, address: Option<std::net::IpAddr>) -> Result<Attempt> {
     let from = address_key("sign-in", address);
+    let pair = format!("{account}|{from}");
     check_throttle(db, &from, "sign-ins from this address").await?;
     check_throttle(db, account, "sign-ins for this account").await?;
+    take_turn(db, &pair, PER_PAIR, "sign-ins for this account from this address").await?;
     count_attempt(db, &from, PER_ADDRESS, "sign-ins from this address").await?;
-    count_attempt(db, account, PER_ACCOUNT, "sign-ins for this account").await?;
-    Ok(Attempt { account: account.to_owned(), from })
+    if count_attempt(db, account, PER_ACCOUNT, "sign-ins for this account").await? {
+        account_locked(db, account).await?;
+    }
+    Ok(Attempt { account: account.to_owned(), from, pair })
 }
 
-/// Takes back a sign-in attempt that succeeded: the account's failures are forgotten.
+/// Tells head office that `account` was locked by a guessing campaign.
+async fn account_locked(db: &Db, account: &str) -> Result<()> {
+    tracing::warn!(account, "account locked after {} failed sign-ins", PER_ACCOUNT.failures);
+    let message = format!(
+        "{account} had {} failed sign-ins in {} minutes, from several addresses: it is locked for {} minutes. \
+         Someone may be guessing its password; its owner can still be given a new one.",
+        PER_ACCOUNT.failures,
+        PER_ACCOUNT.window_ms / 60_000,
+        PER_ACCOUNT.lock_ms / 60_000,
+    );
+    let mut tx = db.begin().await?;
+    crate::alerts::raise(
+        &mut tx,
+        crate::alerts::Kind::AccountLocked,
+        account,
+        crate::alerts::Alert { message, ..Default::default() },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Takes back a sign-in attempt that succeeded: the pair's failures are forgotten, and the
+/// attempt no longer counts against the address or the account.
 pub async fn attempt_succeeded(db: &Db, attempt: Attempt) -> sqlx::Result<()> {
-    uncount(db, &attempt.account, PER_ACCOUNT, true).await?;
-    uncount(db, &attempt.from, PER_ADDRESS, false).await
+    forget(db, &attempt.pair).await?;
+    uncount(db, &attempt.account, PER_ACCOUNT).await?;
+    uncount(db, &attempt.from, PER_ADDRESS).await
 }
 
 /// A row of `users`, as signing in reads it.
@@ -456,19 +685,14 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<()> {
-    let count = new.chars().count();
-    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&count) {
-        return Err(Error::invalid(
-            "new_password",
-            format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
-        ));
-    }
     if new == current {
         return Err(Error::invalid("new_password", "the new password is the current one"));
     }
-    let account = account_key(&staff.username);
-    check_throttle(db, &account, "sign-ins for this account").await?;
-    count_attempt(db, &account, PER_ACCOUNT, "sign-ins for this account").await?;
+    check_new_password("new_password", new, &staff.username).await?;
+    let key = format!("password-change:{}", staff.username.to_lowercase());
+    let what = "attempts at the current password";
+    check_throttle(db, &key, what).await?;
+    count_attempt(db, &key, PASSWORD_CHANGE, what).await?;
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
         .bind(&staff.username)
         .fetch_one(db.pool())
@@ -476,7 +700,7 @@ pub async fn change_password(
     if current.chars().count() > MAX_PASSWORD || !slots.verify(current, &hash).await? {
         return Err(Error::invalid("current_password", "the current password is wrong"));
     }
-    uncount(db, &account, PER_ACCOUNT, true).await?;
+    forget(db, &key).await?;
     let new_hash = slots.hash(new).await?;
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
@@ -689,38 +913,52 @@ pub async fn live_code_expiry(db: &Db, register: &RegisterId) -> sqlx::Result<Op
     .await
 }
 
-/// Exchanges an enrolment code, once, for a device secret. Enrolling again replaces the
-/// previous secret (a replaced till), and lifts a revocation. Wrong codes are throttled per
-/// address, and every kind of wrong code gets the same answer, so guessing learns nothing.
-#[tracing::instrument(skip_all)]
+/// Exchanges an enrolment code, once, for a device secret, for whichever register it was
+/// issued to. See [`enrol_as`].
 pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Result<Enrolment> {
-    let from = address_key("enrol", address);
-    check_throttle(db, &from, "enrolment attempts from this address").await?;
+    enrol_as(db, address, None, code).await
+}
+
+/// Exchanges an enrolment code, once, for a device secret. Enrolling again replaces the
+/// previous secret (a replaced till), and lifts a revocation. Every kind of wrong code gets
+/// the same answer, so guessing learns nothing.
+///
+/// Wrong codes slow down the pair of address and register they were tried for
+/// ([`PER_ENROLLER`]): a till that names its register (`register`) is held up only by wrong
+/// codes for that register, never by another till's typos or a guesser at the same address;
+/// a till that names none shares the address's pair with the others that name none. A code
+/// issued to another register than the one named is refused like an unknown one.
+#[tracing::instrument(skip_all)]
+pub async fn enrol_as(
+    db: &Db,
+    address: Option<std::net::IpAddr>,
+    register: Option<&RegisterId>,
+    code: &str,
+) -> Result<Enrolment> {
     if code.chars().count() > 32 {
         return Err(Error::invalid("code", "an enrolment code looks like ABCD-EFGH"));
     }
+    let for_register = register.map_or("any register", RegisterId::as_str);
+    let pair = format!("{}|{for_register}", address_key("enrol", address));
+    take_turn(db, &pair, PER_ENROLLER, "enrolment attempts from this address for this register").await?;
     let mut tx = db.begin().await?;
     let code_hash = hash_secret(&normalise_code(code));
     // Claiming and checking the code is one statement: two devices racing with one code
     // cannot both win.
     let now = now_ms();
     let claimed: Option<String> = sqlx::query_scalar(
-        "UPDATE enrolment_codes SET used_ms = $1 WHERE code_hash = $2 AND used_ms IS NULL AND expires_ms >= $1
+        "UPDATE enrolment_codes SET used_ms = $1
+         WHERE code_hash = $2 AND used_ms IS NULL AND expires_ms >= $1 AND ($3 = '' OR register_id = $3)
          RETURNING register_id",
     )
     .bind(now)
     .bind(&code_hash)
+    .bind(register.map_or("", RegisterId::as_str))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(claimed) = claimed else {
         tx.rollback().await?;
-        // Counted after the fact, unlike sign-ins: checking a code costs nothing, and a store
-        // enrolling all its registers at once must not lock itself out. The lock this may set
-        // applies from the next attempt.
-        match count_attempt(db, &from, PER_ENROLLER, "enrolment attempts from this address").await {
-            Ok(()) | Err(Error::Throttled { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        // The attempt stays counted: the wait it earned applies from the next one.
         return Err(Error::invalid(
             "code",
             "this enrolment code is not valid (unknown, used, replaced or expired): ask head office for a new one",
@@ -741,6 +979,7 @@ pub async fn enrol(db: &Db, address: Option<std::net::IpAddr>, code: &str) -> Re
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    forget(db, &pair).await?;
     Ok(Enrolment { register, store, secret, holds })
 }
 
@@ -919,12 +1158,19 @@ fn check_username(username: &str) -> Result<()> {
     }
 }
 
-fn check_new_password(field: &str, password: &str) -> Result<()> {
+/// A new head-office password: 12 to 1,024 characters, and hard to guess ([`weakness`]),
+/// knowing the account's name.
+async fn check_new_password(field: &str, password: &str, username: &str) -> Result<()> {
     let count = password.chars().count();
-    if (MIN_PASSWORD..=MAX_PASSWORD).contains(&count) {
-        Ok(())
-    } else {
-        Err(Error::invalid(field, format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")))
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&count) {
+        return Err(Error::invalid(
+            field,
+            format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+    match weakness_off_thread(password, vec![username.to_owned()]).await? {
+        Some(weakness) => Err(Error::invalid(field, weakness)),
+        None => Ok(()),
     }
 }
 
@@ -939,7 +1185,7 @@ pub async fn create_account(
     actor: &crate::audit::Actor,
 ) -> Result<Account> {
     check_username(username)?;
-    check_new_password("password", password)?;
+    check_new_password("password", password, username).await?;
     let hash = slots.hash(password).await?;
     let mut tx = db.begin().await?;
     let inserted = sqlx::query(
@@ -1075,7 +1321,7 @@ pub async fn reset_password(
             "change your own password with your current one (POST /api/auth/password)".into(),
         ));
     }
-    check_new_password("new_password", new)?;
+    check_new_password("new_password", new, username).await?;
     let hash = slots.hash(new).await?;
     let mut tx = db.begin().await?;
     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
@@ -1087,10 +1333,17 @@ pub async fn reset_password(
         return Err(Error::NotFound(format!("no account {username}")));
     }
     sqlx::query("DELETE FROM sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM attempt_throttle WHERE key = $1")
-        .bind(account_key(username))
+    // The account's lock is lifted, and the delays of every address that tried it: the old
+    // password is of no use to a guesser any more.
+    let account = account_key(username);
+    let pairs = format!("{account}|");
+    sqlx::query("DELETE FROM attempt_throttle WHERE key = $1 OR substr(key, 1, CAST($2 AS INTEGER)) = $3")
+        .bind(&account)
+        .bind(i64::try_from(pairs.chars().count()).map_err(Error::internal)?)
+        .bind(&pairs)
         .execute(&mut *tx)
         .await?;
+    crate::alerts::resolve(&mut tx, crate::alerts::Kind::AccountLocked, &account).await?;
     // The password itself is never written to the trail, nor its hash.
     crate::audit::record(
         &mut tx,

@@ -129,6 +129,17 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
         }
     }
     let delta_of: BTreeMap<(&LocationCode, &Sku), i64> = deltas.iter().map(|(k, d)| (*k, *d)).collect();
+    published(conn, levels, &delta_of, at).await
+}
+
+/// The feed's entries for levels just written (each one moved by `delta_of`), after raising
+/// the stock alerts their move calls for.
+async fn published(
+    conn: &mut AnyConnection,
+    levels: Vec<Level>,
+    delta_of: &BTreeMap<(&LocationCode, &Sku), i64>,
+    at: i64,
+) -> sqlx::Result<Vec<Entry>> {
     let skus: Vec<&Sku> = {
         let mut s: Vec<&Sku> = levels.iter().map(|l| &l.sku).collect();
         s.sort_unstable();
@@ -342,24 +353,66 @@ pub async fn release(
 /// Turns reserved units into units gone: the reservation is released and the same units leave
 /// `location` as an `online_sale` movement of the ledger, in the caller's transaction.
 #[tracing::instrument(skip_all)]
+///
+/// Each product's row is taken once, by one statement that releases and decrements together,
+/// in the order of the SKUs (the order [`reserve`] takes them in, so two checkouts cannot
+/// deadlock): call it last in the transaction, so that the rows are held for the commit alone.
 pub async fn take_reserved(
     conn: &mut AnyConnection,
     location: &LocationCode,
     lines: &[(Sku, i64)],
     reference: &str,
 ) -> sqlx::Result<Vec<Entry>> {
-    release(conn, location, lines).await?;
-    let moves: Vec<Move> = lines
+    let mut units: BTreeMap<&Sku, i64> = BTreeMap::new();
+    for (sku, n) in lines {
+        let total = units.entry(sku).or_default();
+        *total = total.checked_add(*n).ok_or_else(|| sqlx::Error::Protocol("units past i64".into()))?;
+    }
+    let at = now_ms();
+    let rows = units
         .iter()
-        .map(|(sku, units)| Move {
-            location: location.clone(),
-            sku: sku.clone(),
-            delta: -units,
-            kind: "online_sale",
-            record_id: Some(reference.to_owned()),
+        .map(|(sku, n)| {
+            vec![
+                Value::from(location.as_str()),
+                sku.as_str().into(),
+                (-n).into(),
+                "online_sale".into(),
+                Some(reference.to_owned()).into(),
+                at.into(),
+            ]
         })
         .collect();
-    apply(conn, &moves).await
+    insert_rows(
+        conn,
+        "stock_movements",
+        &["location", "sku", "delta", "kind", "record_id", "at_ms"],
+        rows,
+        "",
+    )
+    .await?;
+    let mut levels = Vec::with_capacity(units.len());
+    for (sku, n) in &units {
+        let row: Option<LevelRow> = sqlx::query_as(
+            "UPDATE stock_levels SET quantity = quantity - $1,
+                 reserved = CASE WHEN reserved > $1 THEN reserved - $1 ELSE 0 END, updated_ms = $4
+             WHERE location = $2 AND sku = $3
+             RETURNING location, sku, quantity, updated_ms",
+        )
+        .bind(*n)
+        .bind(location.as_str())
+        .bind(sku.as_str())
+        .bind(at)
+        .fetch_optional(&mut *conn)
+        .await?;
+        // A reservation holds its row: it is there unless someone deleted stock rows by hand.
+        let row = row.ok_or_else(|| {
+            sqlx::Error::Protocol(format!("no stock row of {sku} at {location} for a reservation"))
+        })?;
+        levels.push(Level::try_from(row)?);
+    }
+    let delta_of: BTreeMap<(&LocationCode, &Sku), i64> =
+        units.iter().map(|(sku, n)| ((location, *sku), -n)).collect();
+    published(conn, levels, &delta_of, at).await
 }
 
 /// Units of each product that can be promised online at `location`: on hand less reserved,

@@ -16,11 +16,12 @@
 //! | [`shop`] | the online shop: customers, carts, the checkout saga, orders, payments |
 //! | [`claims`] | after-sales claims: the event store, commands, refunds, read models and their projectors |
 //! | [`notify`] | the outbox of messages to customers, and their delivery by email |
-//! | [`audit`] | head office's audit trail, hash-chained |
+//! | [`audit`] | head office's audit trail, hash-chained under a key kept outside the database |
 //! | [`gateway`] | API keys for integrations, rate limits shared by every instance |
 //! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI, the pages, live events |
 //! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
+//! | [`commit_order`] | nothing: positions readers follow in commit order, with no row every writer takes |
 //!
 //! A module reaches another only through its functions, never by reading its tables. The
 //! contexts know nothing of HTTP: they take plain values and answer their own error, which
@@ -33,6 +34,7 @@ pub mod alerts;
 pub mod audit;
 pub mod catalogue;
 pub mod claims;
+pub mod commit_order;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
@@ -68,12 +70,17 @@ pub struct Config {
     /// Serve HTTPS with this certificate; plain HTTP without.
     pub tls: Option<listener::Tls>,
     pub limits: listener::Limits,
+    /// Head office's audit key (kept outside the database).
+    pub audit_key: audit::KeySetting,
 }
 
 /// Connects, migrates, loads the demo chain if asked and the database is empty, then serves
 /// until SIGTERM or Ctrl-C, finishing the requests under way.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, config.max_connections).await?;
+    let key = audit::open_key(&config.audit_key, &config.database_url, &db, true).await?;
+    let db = db.with_audit_key(key);
+    audit::seal(&db).await?;
     catalogue::fold_old_names(&db).await?;
     if config.demo {
         if demo::is_loaded(&db).await? {
@@ -155,10 +162,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.wake.projectors.clone(),
         std::time::Duration::from_secs(1),
     );
+    // Daily totals follow the journal a batch at a time; a report folds what is left first.
+    let totals = reporting::journal::spawn(db.clone(), std::time::Duration::from_millis(250));
     let mail =
         state.delivery.clone().map(|delivery| notify::spawn(db.clone(), delivery, state.wake.mail.clone()));
     match audit::verify(&db).await {
         Ok(v) if v.broken.is_none() => {
+            // The head, to write down elsewhere (also at GET /api/audit/head).
             tracing::info!(
                 entries = v.entries,
                 head_seq = v.head_seq,
@@ -171,8 +181,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         Err(e) => tracing::error!(error = %e, "the audit trail could not be read"),
     }
-    // Closed rate-limit windows are swept by every instance now and then (a delete of rows
-    // nobody reads: two instances doing it at once do no harm).
+    // Closed rate-limit windows and expired sign-in throttles are swept by every instance now
+    // and then (a delete of rows nobody reads: two instances doing it at once do no harm).
     let sweeper = tokio::spawn({
         let db = db.clone();
         async move {
@@ -181,6 +191,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 every.tick().await;
                 if let Err(e) = gateway::limits::sweep(&db).await {
                     tracing::warn!(error = %e, "closed rate-limit windows could not be swept");
+                }
+                if let Err(e) = identity::sweep_attempts(&db).await {
+                    tracing::warn!(error = %e, "expired sign-in and enrolment throttles could not be swept");
                 }
             }
         }
@@ -213,6 +226,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     listener::serve(listener, app, config.tls, config.limits, shutdown).await?;
     recovery.abort();
     projectors.abort();
+    totals.abort();
     sweeper.abort();
     relay.abort();
     if let Some(mail) = mail {

@@ -43,9 +43,17 @@ struct Args {
     /// Most connections open at once; past it new ones are closed at once.
     #[arg(long, env = "CAISSE_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
-    /// Seconds a client has to send a request's head (and a TLS handshake).
+    /// Most connections open at once from one address (an IPv6 /64 counts as one); 0 for no
+    /// cap. The --trusted-proxy addresses are not capped.
+    #[arg(long, env = "CAISSE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    max_connections_per_address: usize,
+    /// Seconds a client has to send a request's head (and a TLS handshake), the first one
+    /// included, whether it speaks HTTP/1 or HTTP/2.
     #[arg(long, env = "CAISSE_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
     header_timeout_seconds: u64,
+    /// Seconds a connection may stay open with no request under way.
+    #[arg(long, env = "CAISSE_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    idle_timeout_seconds: u64,
     /// Seconds a request body may take to arrive.
     #[arg(long, env = "CAISSE_BODY_TIMEOUT_SECONDS", default_value_t = 60)]
     body_timeout_seconds: u64,
@@ -95,6 +103,26 @@ struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "CAISSE_LOG_JSON")]
     log_json: bool,
+    /// Head office's audit key: a file holding it in hex (`openssl rand -hex 32`), kept away
+    /// from the database. Without it (nor --audit-key) the key is a file beside the SQLite
+    /// database (caisse-audit.key in the working directory for PostgreSQL), made at first start.
+    #[arg(long, env = "CAISSE_AUDIT_KEY_FILE", global = true, conflicts_with = "audit_key")]
+    audit_key_file: Option<std::path::PathBuf>,
+    /// Head office's audit key itself, in hex (at least 32 bytes); the environment is a better
+    /// place for it than the command line.
+    #[arg(long, env = "CAISSE_AUDIT_KEY", hide_env_values = true, global = true)]
+    audit_key: Option<String>,
+}
+
+impl Args {
+    fn audit_key(&self) -> anyhow::Result<sync_server::audit::KeySetting> {
+        use sync_server::audit::{AuditKey, KeySetting};
+        Ok(match (&self.audit_key_file, &self.audit_key) {
+            (Some(path), _) => KeySetting::File(path.clone()),
+            (None, Some(hex)) => KeySetting::Given(AuditKey::from_hex(hex)?),
+            (None, None) => KeySetting::Beside,
+        })
+    }
 }
 
 /// Maintenance commands, run beside (or instead of) the server on the same database.
@@ -132,7 +160,11 @@ enum AuditWhat {
 }
 
 /// Runs a maintenance command; the exit code says whether it succeeded.
-async fn run_tool(tool: Tool, database_url: &str) -> anyhow::Result<std::process::ExitCode> {
+async fn run_tool(
+    tool: Tool,
+    database_url: &str,
+    audit_key: &sync_server::audit::KeySetting,
+) -> anyhow::Result<std::process::ExitCode> {
     let db = sync_server::Db::connect(database_url, 4).await?;
     let code = match tool {
         Tool::Backup { to } => {
@@ -146,7 +178,8 @@ async fn run_tool(tool: Tool, database_url: &str) -> anyhow::Result<std::process
             std::process::ExitCode::SUCCESS
         }
         Tool::Audit { what: AuditWhat::Verify } => {
-            let found = sync_server::audit::verify(&db).await?;
+            let key = sync_server::audit::open_key(audit_key, database_url, &db, false).await?;
+            let found = sync_server::audit::verify(&db.clone().with_audit_key(key)).await?;
             match found.broken {
                 None => {
                     println!(
@@ -183,8 +216,9 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     } else {
         subscriber.init();
     }
+    let audit_key = args.audit_key()?;
     if let Some(tool) = args.command {
-        return run_tool(tool, &args.database_url).await;
+        return run_tool(tool, &args.database_url, &audit_key).await;
     }
     let mail = match (args.smtp_url, args.mail_folder) {
         (Some(url), _) => sync_server::http::Mail::Smtp { url, from: args.mail_from },
@@ -204,10 +238,14 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         tls,
         limits: sync_server::listener::Limits {
             max_connections: args.max_connections.max(1),
+            max_connections_per_address: args.max_connections_per_address,
+            trusted_proxies: args.trusted_proxies.clone(),
             header_timeout,
+            idle_timeout: std::time::Duration::from_secs(args.idle_timeout_seconds.max(1)),
             tls_handshake_timeout: header_timeout,
         },
         listen: args.listen,
+        audit_key,
         database_url: args.database_url,
         demo: !args.no_demo,
         admin_password: args.admin_password,

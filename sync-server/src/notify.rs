@@ -93,13 +93,35 @@ impl Remedy {
 /// What a customer is told of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    OrderConfirmed { order: i64, total: Money },
-    OrderShipped { order: i64 },
-    OrderRefunded { order: i64, amount: Money },
-    ClaimReceived { claim: String },
-    ClaimResolved { claim: String, remedy: Remedy },
-    ClaimRejected { claim: String, reason: String },
-    RefundSent { claim: String, amount: Money },
+    OrderConfirmed {
+        order: i64,
+        total: Money,
+    },
+    OrderShipped {
+        order: i64,
+    },
+    OrderRefunded {
+        order: i64,
+        amount: Money,
+    },
+    ClaimReceived {
+        claim: String,
+    },
+    ClaimResolved {
+        claim: String,
+        remedy: Remedy,
+    },
+    ClaimRejected {
+        claim: String,
+        reason: String,
+    },
+    RefundSent {
+        claim: String,
+        amount: Money,
+    },
+    /// Someone signed up with the address of an existing account: its owner is told here,
+    /// never the person signing up (who might be guessing which addresses have accounts).
+    SignUpWithYourAddress,
 }
 
 impl Notice {
@@ -192,6 +214,19 @@ impl Notice {
                     )
                 } else {
                     format!("The refund of {} for your claim {claim} was sent to your card.", money(amount))
+                },
+            ),
+            Notice::SignUpWithYourAddress => (
+                if fr { "Votre compte Caisse".to_owned() } else { "Your Caisse account".to_owned() },
+                if fr {
+                    "Quelqu'un a voulu ouvrir un compte avec votre adresse, qui en a déjà un. Si c'était vous, \
+                     connectez-vous avec votre mot de passe ; sinon, vous n'avez rien à faire : votre compte \
+                     n'a pas changé."
+                        .to_owned()
+                } else {
+                    "Someone tried to open an account with your address, which already has one. If it was you, \
+                     sign in with your password; if not, there is nothing to do: your account has not changed."
+                        .to_owned()
                 },
             ),
         };

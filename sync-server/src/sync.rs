@@ -98,8 +98,11 @@ pub async fn push(db: &Db, register: &Register, body: &[u8], skew_bound_ms: u64)
                     code: RefusalCode::Invalid,
                     id: pick("id").and_then(|v| serde_json::from_value(v).ok()),
                     seq: pick("seq").and_then(|v| v.as_u64()),
-                    field: format!("records[{index}].{field}"),
-                    reason,
+                    // serde's messages quote what was sent (an unknown member's name, an
+                    // enum value), control bytes included: escaped here, before the answer,
+                    // the log or the dead letters see them.
+                    field: shared_model::text::printable(&format!("records[{index}].{field}"), 200),
+                    reason: shared_model::text::printable(&reason, DEAD_LETTER_REASON),
                 },
                 payload: raw.get().to_owned(),
             }
@@ -207,6 +210,9 @@ const DEAD_LETTER_REASON: usize = 1_000;
 async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Result<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
+    // Parks of one register's refusals take turns, so that two of them cannot both count the
+    // payloads kept before either writes (PostgreSQL once kept 1,014 past the cap of 1,000).
+    crate::db::lock_keys(&mut tx, &[format!("dead_letters:{register}")]).await?;
     let kept: i64 =
         sqlx::query_scalar("SELECT COUNT(*) AS n FROM dead_letters WHERE register_id = $1 AND payload <> ''")
             .bind(register.as_str())
@@ -214,7 +220,7 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Res
             .await?;
     let mut with_payload = DEAD_LETTERS_WITH_PAYLOAD - kept;
     for Refused { refusal: r, payload: pushed } in refusals {
-        let reason = shared_model::text::truncate(&r.reason, DEAD_LETTER_REASON);
+        let reason = shared_model::text::printable(&r.reason, DEAD_LETTER_REASON);
         let digest = hex::encode(sha2::Sha256::digest(format!("{}\n{}\n{}", r.field, reason, pushed)));
         let payload = if with_payload > 0 {
             with_payload -= 1;
@@ -233,7 +239,7 @@ async fn park(db: &Db, register: &RegisterId, refusals: &[Refused]) -> sqlx::Res
         // A seq past what the ledger stores names no record head office could hold: the letter
         // is parked without one (its payload still shows it).
         .bind(r.seq.and_then(|s| to_i64("seq", s).ok()))
-        .bind(shared_model::text::truncate(&r.field, 200))
+        .bind(shared_model::text::printable(&r.field, 200))
         .bind(reason)
         .bind(payload)
         .bind(crate::db::to_i64("payload_bytes", pushed.len())?)
@@ -518,7 +524,7 @@ async fn try_ingest(
     skew_alerts(&mut tx, register, &fresh, received, skew_bound_ms).await?;
     let holds = advance_holds(&mut tx, register).await?;
     identity::note_push(&mut tx, register, holds).await?;
-    // Last: publishing takes the feed clock's lock, held only until the commit below.
+    // Last: the stock levels' new figures, at versions readers follow in commit order.
     feed::publish(&mut tx, stock_changes).await?;
     if commit {
         tx.commit().await?;

@@ -173,9 +173,17 @@ async fn audit_verify_and_replay_claims_run_from_the_command_line() {
     assert!(replayed, "{out}");
     assert!(out.starts_with("Replayed 0 claim events"), "{out}");
 
-    // Someone edits the first entry behind the server's back.
+    // The key was made beside the database, readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = std::fs::metadata(dir.path().join("data/caisse-server.db.audit-key")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    }
+    // Someone edits the first entry behind the server's back (dropping the trigger that stops it).
     let url = format!("sqlite://{}", dir.path().join("data/caisse-server.db").display());
     let db = sync_server::Db::connect(&url, 1).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_update").execute(db.pool()).await.unwrap();
     sqlx::query("UPDATE audit_log SET after_state = '{}' WHERE seq = 1").execute(db.pool()).await.unwrap();
     db.close().await;
     let (holds, out) = tool(dir.path(), &["audit", "verify"]);

@@ -97,3 +97,26 @@ async fn https_with_the_chains_own_certificate_authority() {
     assert!(Tls::from_pem(chain.as_bytes(), other_key.as_bytes()).is_err());
     assert!(Tls::from_pem(b"not a certificate", key.as_bytes()).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_and_bare_http2_prefaces_are_closed_at_the_header_deadline() {
+    let limits = Limits {
+        header_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let (addr, _dir) = start(None, limits).await;
+    // A socket that sends nothing: the server cannot even tell which protocol it would speak.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    // HTTP/2's preface, then its SETTINGS, then no request.
+    let mut preface = TcpStream::connect(addr).await.unwrap();
+    preface.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    preface.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+    // A client that asked once and then keeps its connection open with nothing to ask.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: caisse\r\n\r\n").await.unwrap();
+    assert!(until_closed(&mut silent).await.is_empty());
+    until_closed(&mut preface).await;
+    let answered = until_closed(&mut idle).await;
+    assert!(String::from_utf8_lossy(&answered).starts_with("HTTP/1.1 200"));
+}

@@ -283,6 +283,23 @@ async fn the_dashboard_adds_up_to_the_report(engine: Engine) {
         vec![sale(vec![(2, 3, None)], Pay::Credit), sale(vec![(0, 1, None)], Pay::Debit)],
     ];
     let records = build_records(&plans);
+    // What the records add up to, folded in memory apart from the server: each store's net
+    // takings (sales less refunds, before tax) on the day they were made.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let mut oracle = shared_model::projection::SalesReport::default();
+    for record in &records {
+        shared_model::projection::Projection::apply(&mut oracle, record);
+    }
+    let expected: std::collections::BTreeMap<String, i64> = oracle
+        .days
+        .keys()
+        .map(|(store, _)| {
+            let t = oracle.store_total(store, day, day);
+            (store.to_string(), t.net_sales.as_cents() - t.net_refunds.as_cents())
+        })
+        .collect();
+    assert_eq!(expected.len(), 2, "two stores sold: {expected:?}");
+    assert!(expected.values().all(|cents| *cents > 0), "{expected:?}");
     let (mine, theirs): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.origin == register_of(0));
     server.push(&one, &mine).await;
     server.push(&two, &theirs).await;
@@ -306,24 +323,38 @@ async fn the_dashboard_adds_up_to_the_report(engine: Engine) {
     let refused = send(&server, &server.admin, reqwest::Method::POST, "/api/transfers", transfer).await;
     problem(refused, StatusCode::CONFLICT).await;
 
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     let now = sync_server::db::now_ms();
     let dashboard = sync_server::dashboard::dashboard(&server.db, day, now).await.unwrap();
     let dashboard = serde_json::to_value(&dashboard).unwrap();
     let report = server.get_json("/api/reports/sales?from=2026-11-20&to=2026-11-20").await;
-    for store in report["stores"].as_array().unwrap() {
-        let code = store["store"].as_str().unwrap();
-        let revenue = store["net_sales"].as_i64().unwrap() - store["net_refunds"].as_i64().unwrap();
-        let row = dashboard["revenue"].as_array().unwrap().iter().find(|r| r["location"] == code).unwrap();
+    let reported: std::collections::BTreeMap<String, i64> = report["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let revenue = s["net_sales"].as_i64().unwrap() - s["net_refunds"].as_i64().unwrap();
+            (s["store"].as_str().unwrap().to_owned(), revenue)
+        })
+        .collect();
+    assert_eq!(reported, expected, "the report against the records");
+    // Every store has its row on the dashboard, one that sold nothing at zero.
+    let rows = dashboard["revenue"].as_array().unwrap();
+    let mut codes: Vec<&str> = rows.iter().map(|r| r["location"].as_str().unwrap()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["S1", "S2", "S3", "S4"]);
+    for row in rows {
+        let code = row["location"].as_str().unwrap();
+        let revenue = expected.get(code).copied().unwrap_or(0);
         assert_eq!(
             (row["today_cents"].as_i64(), row["week_cents"].as_i64(), row["month_cents"].as_i64()),
             (Some(revenue), Some(revenue), Some(revenue)),
             "{code}"
         );
+    }
+    for (code, revenue) in &expected {
         let series =
-            dashboard["trend"]["series"].as_array().unwrap().iter().find(|s| s["location"] == code).unwrap();
-        assert_eq!(series["cents"].as_array().unwrap().last().unwrap().as_i64(), Some(revenue));
-        assert!(revenue > 0);
+            dashboard["trend"]["series"].as_array().unwrap().iter().find(|s| s["location"] == *code).unwrap();
+        assert_eq!(series["cents"].as_array().unwrap().last().unwrap().as_i64(), Some(*revenue), "{code}");
     }
     assert_eq!(dashboard["trend"]["weeks"].as_array().unwrap().last().unwrap(), "2026-11-16");
     assert_eq!(dashboard["revenue"].as_array().unwrap().len(), 4, "every store, even one that sold nothing");

@@ -253,7 +253,13 @@ async fn a_shopper_s_claim_is_resolved_with_a_refund_on_the_page() {
     };
     let marie = sign_in(&http, &base, "marie", PASSWORD).await;
     let mut live = queue(marie.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
     while live.0 > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the claims' read models are still {} event(s) behind after 60 s: the projectors stopped",
+            live.0
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
         live = queue(marie.clone()).await;
     }
@@ -332,6 +338,21 @@ async fn refund_survives(processor: &Processor, link: &FaultProxy) {
         .await
         .unwrap();
     let total = order["total_cents"].as_i64().unwrap();
+    // A second order, for a second claim later.
+    post(format!("{base}/api/shop/cart/lines"), leo.clone(), json!({ "sku": "THE-VRT-20", "quantity": 1 }))
+        .await;
+    let second_order: Value = http
+        .post(format!("{base}/api/shop/checkout"))
+        .bearer_auth(&leo)
+        .header("Idempotency-Key", "kill-claim-2")
+        .json(&json!({ "card_number": sync_server::http::processor::APPROVED }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second_total = second_order["total_cents"].as_i64().unwrap();
     let claim = post(
         format!("{base}/api/shop/claims"),
         leo.clone(),
@@ -380,13 +401,51 @@ async fn refund_survives(processor: &Processor, link: &FaultProxy) {
         }
     })
     .await;
-    // Killed and restarted once more: nothing is refunded twice.
+    // Killed and restarted once more: nothing is refunded twice. A second claim's refund, owed
+    // while the processor is out of reach again, is what shows that a recovery round ran after
+    // that restart: only a round sends it, and the same round would send the first again.
+    link.set(Mode::Down);
     office.kill();
     office.restart();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let admin = sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
+    let second = post(
+        format!("{base}/api/shop/claims"),
+        leo.clone(),
+        json!({ "order": second_order["number"], "kind": "damaged_item", "lines": [{ "line": 0, "quantity": 1 }], "description": "Broken." }),
+    )
+    .await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    for action in ["assign", "start"] {
+        post(format!("{base}/api/claims/{second_id}/{action}"), admin.clone(), json!({})).await;
+    }
+    let resolved = post(
+        format!("{base}/api/claims/{second_id}/resolve"),
+        admin.clone(),
+        json!({ "outcome": { "type": "refund", "amount_cents": second_total }, "reason": "broken" }),
+    )
+    .await;
+    assert_eq!(resolved["refund_sent_cents"], 0, "the processor is out of reach: the refund is owed");
+    office.kill();
+    link.set(Mode::Clean);
+    office.restart();
+    let admin = sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
+    eventually("a recovery round after the restart (the second claim's refund recorded)", || {
+        let (http, base, admin, id) = (http.clone(), base.clone(), admin.clone(), second_id.clone());
+        async move {
+            let claim =
+                call(&http, reqwest::Method::GET, format!("{base}/api/claims/{id}"), &admin, None).await;
+            claim["refund_sent_cents"] == second_total
+        }
+    })
+    .await;
     let books = ledger(http.clone(), processor.url.clone()).await;
-    let refunds = books["refunds"].as_array().unwrap();
-    assert_eq!(refunds.len(), 1, "{books}");
-    assert_eq!(refunds[0]["amount_cents"], total);
-    assert_eq!(refunds[0]["key"], format!("claim-{id}-v4"));
+    let refunds: Vec<(&str, i64)> = books["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap(), r["amount_cents"].as_i64().unwrap()))
+        .collect();
+    let first_key = format!("claim-{id}-v4");
+    let second_key = format!("claim-{second_id}-v4");
+    assert_eq!(refunds, [(first_key.as_str(), total), (second_key.as_str(), second_total)], "{books}");
 }

@@ -145,3 +145,56 @@ pub async fn push_all(
     }
     latencies
 }
+
+/// Samples PostgreSQL's sessions on one database every 0.2 s while a write path is under load:
+/// how many are in a transaction or a statement, and how many of those wait on a lock
+/// (DESIGN §7: a benchmark of a write path prints this beside its throughput).
+pub struct LockWaits {
+    running: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sampler: tokio::task::JoinHandle<(u64, i64, i64)>,
+}
+
+impl LockWaits {
+    /// Starts sampling the database of `url`; `None` on SQLite, which has no such view.
+    pub fn start(url: &str) -> Option<LockWaits> {
+        if url.starts_with("sqlite") {
+            return None;
+        }
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (url, flag) = (url.to_owned(), running.clone());
+        let sampler = tokio::spawn(async move {
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.expect("a sampler");
+            let (mut samples, mut busy, mut waiting) = (0_u64, 0_i64, 0_i64);
+            while flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let (b, w): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*) FILTER (WHERE state <> 'idle'),
+                            COUNT(*) FILTER (WHERE wait_event_type = 'Lock')
+                     FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .fetch_one(&mut conn)
+                .await
+                .expect("pg_stat_activity");
+                samples += 1;
+                busy += b;
+                waiting += w;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            (samples, busy, waiting)
+        });
+        Some(LockWaits { running, sampler })
+    }
+
+    /// Stops sampling; a line to print.
+    pub async fn finish(self) -> String {
+        self.running.store(false, std::sync::atomic::Ordering::Relaxed);
+        let (samples, busy, waiting) = self.sampler.await.expect("the sampler");
+        let n = samples.max(1) as f64;
+        format!(
+            "lock waits: {:.1} sessions busy (in a statement or a transaction) on average, {:.1} of them waiting \
+             on a lock: {:.1} % ({samples} samples, pg_stat_activity every 0.2 s)",
+            busy as f64 / n,
+            waiting as f64 / n,
+            if busy > 0 { 100.0 * waiting as f64 / busy as f64 } else { 0.0 },
+        )
+    }
+}

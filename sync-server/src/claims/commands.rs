@@ -283,10 +283,14 @@ pub async fn act(
         return Err(Error::Stale { id: id.to_owned(), expected, current: claim.version });
     }
     claim.check(action, now_ms()).map_err(Error::Refused)?;
-    // A refund is weighed against everything else given back of the purchase, under the lock
-    // store returns of the same order take.
+    // A refund or a store credit is weighed against everything else given back of the purchase,
+    // under the lock store returns of the same order take: never more than was paid.
     let mut owed = None;
-    if let Command::Resolve { outcome: Outcome::Refund { amount_cents }, .. } = &command {
+    if let Command::Resolve {
+        outcome: outcome @ (Outcome::Refund { amount_cents } | Outcome::StoreCredit { amount_cents }),
+        ..
+    } = &command
+    {
         let (purchase, payee) = match &claim.subject {
             Subject::Online { order, .. } => {
                 lock_keys(&mut tx, &[format!("order:{order}")]).await?;
@@ -300,17 +304,23 @@ pub async fn act(
         };
         let purchase =
             purchase.ok_or_else(|| Error::Conflict("the purchase of this claim is gone".into()))?;
-        let cap = purchase::refund_cap(&purchase, &claim.lines, claim.refunded_cents);
+        let cap = purchase::refund_cap(&purchase, &claim.lines, claim.refunded_cents).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("the amounts of the purchase of claim {id} overflow"))
+        })?;
         if *amount_cents > cap {
+            let what =
+                if matches!(outcome, Outcome::Refund { .. }) { "refunded" } else { "given as store credit" };
             return Err(Error::invalid(
                 "outcome.amount_cents",
                 format!(
-                    "at most {} can be refunded on this claim: what was paid for its lines, less what was already refunded or returned",
+                    "at most {} can be {what} on this claim: what was paid for its lines, less what was already refunded or returned",
                     money(cap)?
                 ),
             ));
         }
-        owed = Some((payee, *amount_cents));
+        if matches!(outcome, Outcome::Refund { .. }) {
+            owed = Some((payee, *amount_cents));
+        }
     }
     let event = match command {
         Command::Assign { agent } => Event::Assigned { agent },

@@ -285,15 +285,19 @@ impl Claim {
                 self.state = State::Resolved;
                 self.outcome = Some(*outcome);
                 self.reason = Some(reason.clone());
-                self.refunded_cents += outcome.refund_cents();
+                self.refunded_cents = self.refunded_cents.saturating_add(outcome.refund_cents());
             }
             Event::Rejected { reason } => {
                 self.state = State::Rejected;
                 self.outcome = None;
                 self.reason = Some(reason.clone());
             }
-            Event::RefundSent { amount_cents, .. } => self.refund_sent_cents += amount_cents,
-            Event::RefundFailed { amount_cents, .. } => self.refunded_cents -= amount_cents,
+            Event::RefundSent { amount_cents, .. } => {
+                self.refund_sent_cents = self.refund_sent_cents.saturating_add(*amount_cents);
+            }
+            Event::RefundFailed { amount_cents, .. } => {
+                self.refunded_cents = self.refunded_cents.saturating_sub(*amount_cents);
+            }
             Event::Closed => {
                 self.state = State::Closed;
                 self.closed_ms = Some(at_ms);

@@ -49,7 +49,8 @@ pub async fn freshness(db: &Db, projector: &str) -> sqlx::Result<Freshness> {
         .fetch_one(&mut *conn)
         .await?;
     let head = store::head(&mut conn).await?;
-    Ok(Freshness { position, head, behind: (head - position).max(0) })
+    let behind = store::count_after(&mut conn, position).await?;
+    Ok(Freshness { position, head, behind })
 }
 
 /// Runs one batch of `projector`; answers how many events it applied.

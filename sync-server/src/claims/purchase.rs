@@ -57,9 +57,12 @@ pub(super) async fn of_order(conn: &mut AnyConnection, number: i64) -> sqlx::Res
         })
         .collect();
     let cancelled = if order.refund_id.is_some() { order.total_cents } else { 0 };
-    let refunded = cancelled
-        + crate::shop::store_returns::owed_of_order(conn, number).await?
-        + refunds::owed_of_order(conn, number).await?;
+    let by_returns = crate::shop::store_returns::owed_of_order(conn, number).await?;
+    let by_claims = refunds::owed_of_order(conn, number).await?;
+    let refunded =
+        cancelled.checked_add(by_returns).and_then(|sum| sum.checked_add(by_claims)).ok_or_else(|| {
+            crate::db::corrupt("order_refunds.amount", format!("the refunds of order {number} overflow"))
+        })?;
     Ok(Some(Purchase {
         lines,
         total: order.total_cents,
@@ -87,7 +90,10 @@ pub(super) async fn of_receipt(
             Line { sku: line.sku.clone(), quantity: line.quantity, paid: line.paid, returned: units },
         );
     }
-    let total = sale.lines.iter().map(|l| l.paid).sum();
+    let total =
+        sale.lines.iter().try_fold(0_i64, |sum, l| sum.checked_add(l.paid)).ok_or_else(|| {
+            crate::db::corrupt("sale_lines.paid", format!("the lines of {receipt} overflow"))
+        })?;
     // Store returns pay back at the till: what they gave is counted through the units above.
     let refunded = refunds::owed_of_receipt(conn, &receipt.to_string()).await?;
     Ok(Some(Purchase {
@@ -144,20 +150,22 @@ pub(super) fn claim_lines(purchase: &Purchase, input: &[LineInput]) -> Result<Ve
 
 /// The most a refund on a claim may still give back: what was paid for its lines (the units
 /// still kept by the customer), less what the claim already refunded, and never more than
-/// what is left of the purchase once every other refund and return is counted.
-pub(super) fn refund_cap(purchase: &Purchase, lines: &[ClaimLine], refunded_on_claim: i64) -> i64 {
-    let for_lines: i64 = lines
-        .iter()
-        .filter_map(|claimed| {
-            let line = purchase.lines.get(&claimed.line)?;
-            let kept = (line.quantity - line.returned).max(0);
-            let units = i64::from(claimed.quantity).min(kept);
-            // Rounded down: a cent that cannot be split stays with the chain, never paid twice.
-            (line.quantity > 0).then(|| line.paid * units / line.quantity)
-        })
-        .sum();
-    let left = purchase.total - purchase.refunded;
-    (for_lines - refunded_on_claim).min(left).max(0)
+/// what is left of the purchase once every other refund and return is counted. Checked
+/// throughout: `None` when the purchase's amounts overflow (they never should).
+pub(super) fn refund_cap(purchase: &Purchase, lines: &[ClaimLine], refunded_on_claim: i64) -> Option<i64> {
+    let mut for_lines = 0_i64;
+    for claimed in lines {
+        let Some(line) = purchase.lines.get(&claimed.line) else { continue };
+        if line.quantity <= 0 {
+            continue;
+        }
+        let kept = line.quantity.checked_sub(line.returned)?.max(0);
+        let units = i64::from(claimed.quantity).min(kept);
+        // Rounded down: a cent that cannot be split stays with the chain, never paid twice.
+        for_lines = for_lines.checked_add(line.paid.checked_mul(units)? / line.quantity)?;
+    }
+    let left = purchase.total.checked_sub(purchase.refunded)?;
+    Some(for_lines.checked_sub(refunded_on_claim)?.min(left).max(0))
 }
 
 #[cfg(test)]
@@ -184,13 +192,24 @@ mod tests {
         let p = purchase();
         let line = |line, quantity, sku: &str| ClaimLine { line, sku: sku.into(), quantity };
         // Three units claimed, one already returned: two are paid back at most.
-        assert_eq!(refund_cap(&p, &[line(0, 3, "A")], 0), 2_000);
-        assert_eq!(refund_cap(&p, &[line(0, 3, "A")], 1_500), 500);
+        assert_eq!(refund_cap(&p, &[line(0, 3, "A")], 0), Some(2_000));
+        assert_eq!(refund_cap(&p, &[line(0, 3, "A")], 1_500), Some(500));
         // Both lines: 3 001 for the lines, but only 3 001 left of the purchase.
-        assert_eq!(refund_cap(&p, &[line(0, 2, "A"), line(1, 1, "B")], 0), 3_001);
+        assert_eq!(refund_cap(&p, &[line(0, 2, "A"), line(1, 1, "B")], 0), Some(3_001));
         let mut spent = p.clone();
         spent.refunded = 4_001;
-        assert_eq!(refund_cap(&spent, &[line(1, 1, "B")], 0), 0);
+        assert_eq!(refund_cap(&spent, &[line(1, 1, "B")], 0), Some(0));
+    }
+
+    #[test]
+    fn amounts_that_overflow_give_no_cap_instead_of_wrapping() {
+        let mut p = purchase();
+        p.lines.get_mut(&0).unwrap().paid = i64::MAX;
+        let line = ClaimLine { line: 0, sku: "A".into(), quantity: 2 };
+        assert_eq!(refund_cap(&p, std::slice::from_ref(&line), 0), None);
+        let mut p = purchase();
+        p.refunded = i64::MIN;
+        assert_eq!(refund_cap(&p, &[line], 0), None);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! Each event has its stream (the claim), its version in the stream, a global position, a
 //! type, its data and who caused it in which request, when. [`append`] takes the version the
 //! caller read: if another event was appended since, it answers [`Appended::Conflict`] and
-//! writes nothing. Positions come from the one `claim_clock` row, whose lock is held until the
-//! appending transaction ends, so positions become visible in order and a projector reading
-//! past its checkpoint never skips a late commit (the reasoning of `crate::feed`).
+//! writes nothing. Appends to one stream take turns (a lock on the stream's key on
+//! PostgreSQL; SQLite has one writer), so the version read is still the stream's when the
+//! events are written. Positions come from [`crate::commit_order`]: appends to different
+//! streams never wait for each other, and a projector reading past its checkpoint only gets
+//! positions below the horizon of ended transactions, so it never skips a late commit.
 //!
 //! # Formats
 //!
@@ -20,6 +22,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::model::Event;
 use crate::audit::Actor;
+use crate::commit_order;
 use crate::db::{corrupt, now_ms, to_i64};
 
 /// The format events are written in now.
@@ -152,21 +155,37 @@ pub async fn first(conn: &mut AnyConnection, stream: &str) -> sqlx::Result<Optio
     row.map(decode).transpose()
 }
 
-/// Up to `limit` events after global position `after`, in order.
+/// Up to `limit` events after global position `after`, in order, all of them final (below
+/// the horizon of ended transactions). It does not wait for the horizon: a projector calls it
+/// inside its own transaction, which itself holds the horizon back; what is not final yet
+/// comes in its next batch.
 pub async fn after(conn: &mut AnyConnection, after: i64, limit: i64) -> sqlx::Result<Vec<Stored>> {
+    let horizon = commit_order::horizon(conn).await?;
     let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM claim_events WHERE position > $1 ORDER BY position LIMIT $2"
+        "SELECT {COLUMNS} FROM claim_events WHERE position > $1 AND position < $3 ORDER BY position LIMIT $2"
     )))
     .bind(after)
     .bind(limit)
+    .bind(horizon)
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(decode).collect()
 }
 
-/// The newest committed position.
+/// The newest committed position (0 before the first event).
 pub async fn head(conn: &mut AnyConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT position FROM claim_clock WHERE id = 1").fetch_one(conn).await
+    sqlx::query_scalar("SELECT CAST(COALESCE(MAX(position), 0) AS BIGINT) FROM claim_events")
+        .fetch_one(conn)
+        .await
+}
+
+/// How many events come after position `after`: positions are in commit order but not
+/// consecutive, so this is counted, not subtracted.
+pub async fn count_after(conn: &mut AnyConnection, after: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM claim_events WHERE position > $1")
+        .bind(after)
+        .fetch_one(conn)
+        .await
 }
 
 /// What [`append`] did.
@@ -180,7 +199,7 @@ pub enum Appended {
 }
 
 /// Appends `events` to `stream`, which the caller read at version `expected` (0 for a new
-/// stream). Call it first in the transaction: it holds the clock until the end.
+/// stream). Appends to the same stream wait for this transaction to end.
 pub async fn append(
     conn: &mut AnyConnection,
     stream: &str,
@@ -192,13 +211,10 @@ pub async fn append(
         return Ok(Appended::Done(Vec::new()));
     }
     let count = to_i64("events appended at once", events.len())?;
-    // Taking positions locks the clock: a racing append on the same stream waits here, then
-    // sees this one's events below.
-    let top: i64 =
-        sqlx::query_scalar("UPDATE claim_clock SET position = position + $1 WHERE id = 1 RETURNING position")
-            .bind(count)
-            .fetch_one(&mut *conn)
-            .await?;
+    // A racing append on the same stream waits here, then sees this one's events below.
+    crate::db::lock_keys(conn, &[format!("claim_events:{stream}")]).await?;
+    let first =
+        commit_order::take(conn, "claim_events", "position", ("claim_clock", "position"), count).await?;
     let current: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM claim_events WHERE stream = $1",
     )
@@ -212,7 +228,7 @@ pub async fn append(
     let mut stored = Vec::with_capacity(events.len());
     for (i, event) in (0_i64..).zip(events) {
         let (kind, data) = split(event).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        let position = top - count + 1 + i;
+        let position = first + i;
         let version = expected + 1 + i;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO claim_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -253,10 +269,8 @@ pub async fn append_raw(
     data: &Value,
     at_ms: i64,
 ) -> sqlx::Result<i64> {
-    let position: i64 =
-        sqlx::query_scalar("UPDATE claim_clock SET position = position + 1 WHERE id = 1 RETURNING position")
-            .fetch_one(&mut *conn)
-            .await?;
+    let position =
+        commit_order::take(conn, "claim_events", "position", ("claim_clock", "position"), 1).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO claim_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'system', NULL, $7)"
     )))

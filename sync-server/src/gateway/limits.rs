@@ -46,12 +46,26 @@ pub enum Bucket {
     SignInFrom(std::net::IpAddr),
 }
 
+/// How many times one /64's allowance a whole IPv6 /48 gets: a site (an office, a campus)
+/// holds a /48 and puts many people behind its /64s, but a client that rotates through them
+/// gets no more than this.
+pub const SITE_SHARE: u32 = 4;
+
 impl Bucket {
-    fn key(&self) -> String {
+    /// The key a request of this bucket is counted under, and for an IPv6 sign-in, the key
+    /// of its /48 beside its /64's, with the site's wider policy.
+    fn keys(&self, policy: Policy) -> (String, Option<(String, Policy)>) {
         match self {
-            Bucket::ApiKey(id) => format!("key:{id}"),
-            Bucket::Shopper(id) => format!("shopper:{id}"),
-            Bucket::SignInFrom(address) => format!("sign-in:{}", network_of(*address)),
+            Bucket::ApiKey(id) => (format!("key:{id}"), None),
+            Bucket::Shopper(id) => (format!("shopper:{id}"), None),
+            Bucket::SignInFrom(address) => {
+                let wider = Policy::new(
+                    policy.per_minute.saturating_mul(SITE_SHARE),
+                    policy.per_hour.saturating_mul(SITE_SHARE),
+                );
+                let site = site_of(*address).map(|site| (format!("sign-in:{site}"), wider));
+                (format!("sign-in:{}", network_of(*address)), site)
+            }
         }
     }
 }
@@ -59,12 +73,24 @@ impl Bucket {
 /// Who an address stands for: an IPv4 address (written as one, even when it came as an
 /// IPv4-mapped IPv6 address), or an IPv6 address's /64, which one subscriber usually holds
 /// whole: counting each of its addresses apart would let one client rotate past the limit.
-fn network_of(address: std::net::IpAddr) -> String {
+pub fn network_of(address: std::net::IpAddr) -> String {
     match address.to_canonical() {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// The /48 an IPv6 address belongs to (none for IPv4): what one site is usually given, so a
+/// client that rotates through its 65,536 /64s is still counted as one.
+pub fn site_of(address: std::net::IpAddr) -> Option<String> {
+    match address.to_canonical() {
+        std::net::IpAddr::V4(_) => None,
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
         }
     }
 }
@@ -137,14 +163,29 @@ async fn count(db: &Db, bucket: &str, span_s: i64, limit: u32, now: i64) -> sqlx
     Ok(Window { limit, hits, started_ms, span_s })
 }
 
-/// Counts a request of `bucket` under `policy` and says whether it may go on.
+/// Counts a request of `bucket` under `policy` and says whether it may go on. A bucket
+/// counted under two keys (an IPv6 /64 and its /48) answers for the tighter; the wider key
+/// counts only what the narrower let through, so one noisy /64 does not use up its site's
+/// allowance with requests that were refused anyway.
 pub async fn hit(db: &Db, bucket: &Bucket, policy: Policy) -> Result<Quota> {
-    let key = bucket.key();
     let now = now_ms();
-    let minute = count(db, &key, MINUTE_S, policy.per_minute, now).await?;
+    let (key, wider) = bucket.keys(policy);
+    let mut binding = hit_key(db, &key, policy, now).await?;
+    if let Some((key, policy)) = wider.filter(|_| binding.allowed) {
+        let quota = hit_key(db, &key, policy, now).await?;
+        if !quota.allowed || quota.remaining < binding.remaining {
+            binding = quota;
+        }
+    }
+    Ok(binding)
+}
+
+/// Counts a request under one key: its minute, and its hour if the minute let it through.
+async fn hit_key(db: &Db, key: &str, policy: Policy, now: i64) -> Result<Quota> {
+    let minute = count(db, key, MINUTE_S, policy.per_minute, now).await?;
     let mut binding = minute;
     if minute.allowed() && policy.per_hour > 0 {
-        let hour = count(db, &key, HOUR_S, policy.per_hour, now).await?;
+        let hour = count(db, key, HOUR_S, policy.per_hour, now).await?;
         if !hour.allowed() || hour.remaining() < minute.remaining() {
             binding = hour;
         }
@@ -172,9 +213,32 @@ pub async fn sweep(db: &Db) -> Result<u64> {
 mod tests {
     use super::*;
 
+    /// The keys a sign-in from `text` is counted under.
+    fn keys(text: &str) -> Vec<String> {
+        let (narrow, wide) = Bucket::SignInFrom(text.parse().unwrap()).keys(Policy::new(30, 300));
+        std::iter::once(narrow).chain(wide.map(|(key, _)| key)).collect()
+    }
+
+    #[test]
+    fn an_ipv6_site_rotating_its_64s_is_counted_as_one() {
+        // Two /64s of one /48: apart in the /64 count, together in the /48's.
+        let (a, b) = (keys("2001:db8:1:2::1"), keys("2001:db8:1:3::1"));
+        assert_eq!(a, ["sign-in:2001:db8:1:2::/64", "sign-in:2001:db8:1::/48"]);
+        assert_ne!(a[0], b[0]);
+        assert_eq!(a[1], b[1]);
+        // Another /48: counted apart.
+        assert_ne!(keys("2001:db8:2:2::1")[1], a[1]);
+        // IPv4 (and IPv4-mapped) addresses have no site: one key.
+        assert_eq!(keys("203.0.113.7"), ["sign-in:203.0.113.7"]);
+        assert_eq!(keys("::ffff:203.0.113.7"), ["sign-in:203.0.113.7"]);
+        // The site's allowance is a few /64s' worth.
+        let (_, site) = Bucket::SignInFrom("2001:db8:1:2::1".parse().unwrap()).keys(Policy::new(30, 300));
+        assert_eq!(site.unwrap().1, Policy::new(30 * SITE_SHARE, 300 * SITE_SHARE));
+    }
+
     #[test]
     fn an_address_is_counted_by_who_holds_it() {
-        let bucket = |text: &str| Bucket::SignInFrom(text.parse().unwrap()).key();
+        let bucket = |text: &str| keys(text).remove(0);
         assert_eq!(bucket("203.0.113.7"), "sign-in:203.0.113.7");
         // The same client over IPv4 or as an IPv4-mapped IPv6 address: one bucket.
         assert_eq!(bucket("::ffff:203.0.113.7"), bucket("203.0.113.7"));

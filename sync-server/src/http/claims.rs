@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/claims/{id}/{action}", post(act))
         .route("/api/audit", get(audit_search))
         .route("/api/audit/verify", get(audit_verify))
+        .route("/api/audit/head", get(audit_head))
 }
 
 /// Who handles claims at head office.
@@ -67,13 +68,14 @@ pub struct ShopperFiling {
     /// The order's number.
     pub order: i64,
     /// damaged_item, missing_item, wrong_charge, delivery or other.
+    #[schema(pattern = "^(damaged_item|missing_item|wrong_charge|delivery|other)$")]
     pub kind: String,
     pub lines: Vec<LineIn>,
     pub description: String,
 }
 
 /// File a claim about one of the shopper's orders.
-#[utoipa::path(post, path = "/api/shop/claims", request_body = ShopperFiling, responses((status = 201, description = "The claim, submitted", body = ClaimDetail), (status = 409, description = "The order cannot be claimed about (not paid)")))]
+#[utoipa::path(post, path = "/api/shop/claims", request_body = ShopperFiling, responses((status = 201, description = "The claim, submitted", body = ClaimDetail), (status = 404, description = "The shopper has no such order"), (status = 409, description = "The order cannot be claimed about (not paid)")))]
 pub async fn shopper_file(
     State(state): State<AppState>,
     shopper: Shopper,
@@ -201,7 +203,7 @@ pub struct ReceiptFiling {
 }
 
 /// File a claim for a store customer about a receipt (admin, manager).
-#[utoipa::path(post, path = "/api/claims", request_body = ReceiptFiling, responses((status = 201, description = "The claim, submitted", body = ClaimDetail)))]
+#[utoipa::path(post, path = "/api/claims", request_body = ReceiptFiling, responses((status = 201, description = "The claim, submitted", body = ClaimDetail), (status = 404, description = "Head office has no sale with this receipt (yet)")))]
 pub async fn file_for_receipt(
     State(state): State<AppState>,
     acting: Acting,
@@ -391,4 +393,12 @@ pub async fn audit_verify(
 ) -> ApiResult<Json<audit::Verification>> {
     staff.require(&[])?;
     Ok(Json(audit::verify(&state.db).await?))
+}
+
+/// The audit trail's last entry (admin): its number, hash and time, to write down outside the
+/// database, so that removing the newest entries shows.
+#[utoipa::path(get, path = "/api/audit/head", responses((status = 200, description = "The last entry (number 0 when the trail is empty)", body = audit::Head)))]
+pub async fn audit_head(State(state): State<AppState>, staff: Staff) -> ApiResult<Json<audit::Head>> {
+    staff.require(&[])?;
+    Ok(Json(audit::head(&state.db).await?))
 }

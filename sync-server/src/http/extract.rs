@@ -1,13 +1,19 @@
 //! What handlers take from a request: bodies and query strings that answer problems naming
 //! the field at fault, the client's address, and who is calling (a head-office session or an
-//! enrolled register), checked by [`crate::identity`].
+//! enrolled register), checked by [`crate::identity`]; and the `Connection: close` an answer
+//! needs when it leaves the request's body unread.
 
-use axum::body::Bytes;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use axum::body::{Bytes, HttpBody};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -32,6 +38,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // Checked before a byte of the body is read: a JSON body sent as text/plain (or with
+        // no type) is what a page of another site can send without a CORS preflight, so
+        // taking it would let that page sign a browser in or write in its name.
+        let declared =
+            req.headers().get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if !declared.as_deref().is_some_and(is_json) {
+            return Err(not_json(declared.as_deref()));
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(body_problem)?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad("body", shared_model::text::truncate(&e.to_string(), 300)))?;
@@ -46,6 +60,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             let field = if path == "." { "body".to_owned() } else { path };
             ApiError::bad(field, shared_model::text::truncate(&e.into_inner().to_string(), 300))
         })
+    }
+}
+
+/// `application/json` or a JSON-based type (`application/merge-patch+json`…), whatever its
+/// parameters (`; charset=utf-8`).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == JSON
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.len() > 5 && subtype.ends_with("+json"))
+}
+
+const JSON: &str = "application/json";
+
+/// 415, naming the type the route takes (RFC 9110 §15.5.16).
+fn not_json(declared: Option<&str>) -> ApiError {
+    let sent = match declared {
+        Some(declared) => format!("was sent as {:?}", shared_model::text::truncate(declared, 100)),
+        None => "has no Content-Type".to_owned(),
+    };
+    let mut extra = serde_json::Map::new();
+    extra.insert("expected".into(), JSON.into());
+    ApiError::Refused {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        slug: "unsupported-media-type",
+        detail: format!("the body {sent}: send it as Content-Type: {JSON}"),
+        field: None,
+        extra,
     }
 }
 
@@ -265,4 +308,56 @@ where
         let actor = crate::audit::Actor::new(staff.username.clone(), id);
         Ok(Acting { staff, actor })
     }
+}
+
+/// A request body that notes when it has been read to its end.
+struct Watched {
+    inner: axum::body::Body,
+    read: Arc<AtomicBool>,
+}
+
+impl HttpBody for Watched {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Answers `Connection: close` when the request's body was left unread (refused early: a
+/// 401, a 413, a 415…). The unread rest of the body would otherwise be taken for the next
+/// request, so hyper drops the connection after such an answer; saying so lets the client
+/// know not to send its next request on it (RFC 9112 §9.6).
+pub async fn close_unless_body_read(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let http1 = matches!(request.version(), axum::http::Version::HTTP_10 | axum::http::Version::HTTP_11);
+    if !http1 || request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let read = Arc::new(AtomicBool::new(false));
+    let watched = read.clone();
+    let request = request.map(|inner| axum::body::Body::new(Watched { inner, read: watched }));
+    let mut response = next.run(request).await;
+    if !read.load(Ordering::Relaxed) {
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }

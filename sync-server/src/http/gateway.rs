@@ -271,14 +271,27 @@ pub(super) async fn limit_shopper(
     }
 }
 
-/// Paths a shop's page may call from another origin: the shop's API and the catalogue.
-fn open_to_shop_pages(path: &str) -> bool {
-    path.starts_with("/api/shop/") || path == "/api/products" || path.starts_with("/api/products/")
+/// Whether a shop's page may make this request from another origin: anything on the shop's
+/// API (its shoppers' sign-up, sign-in and tokens included), and reads of the catalogue.
+/// Nothing else: head office's routes (writing a product among them) answer a page of
+/// another origin without `Access-Control-Allow-Origin`, preflight or not. A preflight is
+/// judged by the method it asks for.
+fn open_to_shop_pages(request: &axum::http::request::Parts) -> bool {
+    let path = request.uri.path();
+    if path.starts_with("/api/shop/") {
+        return true;
+    }
+    let method = match request.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        Some(asked) if request.method == Method::OPTIONS => Method::from_bytes(asked.as_bytes()).ok(),
+        _ => Some(request.method.clone()),
+    };
+    let catalogue = path == "/api/products" || path.starts_with("/api/products/");
+    catalogue && matches!(method, Some(Method::GET | Method::HEAD))
 }
 
 /// CORS for the shop's web origins: their pages may call the shop's API and read the
-/// catalogue, and read the answers the gateway itself gives (a 429's `Retry-After`), as this
-/// layer wraps everything. No credentials: the shop's API takes bearer tokens, never cookies,
+/// catalogue ([`open_to_shop_pages`]), and read the answers the gateway itself gives (a 429's
+/// `Retry-After`), as this layer wraps everything. No credentials: the shop's API takes bearer tokens, never cookies,
 /// so a page of another origin can never ride on a signed-in head-office session. Not
 /// `X-Api-Key` either: a key belongs in a partner's server, never in a page anyone can read.
 pub fn cors(settings: &Gateway) -> Option<tower_http::cors::CorsLayer> {
@@ -294,7 +307,7 @@ pub fn cors(settings: &Gateway) -> Option<tower_http::cors::CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(move |origin, request| {
-                open_to_shop_pages(request.uri.path()) && origins.contains(origin)
+                origins.contains(origin) && open_to_shop_pages(request)
             }))
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([

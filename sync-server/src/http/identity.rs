@@ -39,7 +39,7 @@ pub struct LoginInput {
 }
 
 /// Sign in to head office: returns a bearer token for the other head-office routes.
-#[utoipa::path(post, path = "/api/auth/login", request_body = LoginInput, responses((status = 200, description = "A session", body = identity::Session), (status = 401, description = "Wrong username or password")))]
+#[utoipa::path(post, path = "/api/auth/login", request_body = LoginInput, responses((status = 200, description = "A session", body = identity::Session), (status = 401, description = "Wrong username or password"), (status = 429, description = "Too many failures for this account from this address, from this address, or (rarely) for this account: see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -72,7 +72,7 @@ fn session_cookie(state: &AppState, token: &str, max_age_s: i64) -> ApiResult<He
 }
 
 /// Sign in from head office's pages: the session is set as a cookie, not returned.
-#[utoipa::path(post, path = "/api/auth/session", request_body = LoginInput, responses((status = 200, description = "Signed in; the session is in the Set-Cookie header", body = PageSession), (status = 401, description = "Wrong username or password")))]
+#[utoipa::path(post, path = "/api/auth/session", request_body = LoginInput, responses((status = 200, description = "Signed in; the session is in the Set-Cookie header", body = PageSession), (status = 401, description = "Wrong username or password"), (status = 429, description = "Too many failures for this account from this address, from this address, or (rarely) for this account: see Retry-After")))]
 pub async fn open_page_session(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -119,12 +119,12 @@ pub async fn logout(State(state): State<AppState>, staff: Staff) -> ApiResult<Re
 #[serde(deny_unknown_fields)]
 pub struct PasswordInput {
     pub current_password: String,
-    /// 12 to 1,024 characters.
+    /// 12 to 1,024 characters, hard to guess (zxcvbn's score 3 or more).
     pub new_password: String,
 }
 
 /// Change one's own password (the admin's printed one first of all); other sessions end.
-#[utoipa::path(post, path = "/api/auth/password", request_body = PasswordInput, security(("session" = [])), responses((status = 204, description = "Changed")))]
+#[utoipa::path(post, path = "/api/auth/password", request_body = PasswordInput, security(("session" = [])), responses((status = 204, description = "Changed"), (status = 422, description = "The current password is wrong, or the new one too short or too easy to guess"), (status = 429, description = "Too many wrong current passwords: see Retry-After")))]
 pub async fn password(
     State(state): State<AppState>,
     staff: Staff,
@@ -222,12 +222,13 @@ pub struct NewUser {
     pub username: String,
     /// admin, manager or logistics.
     pub role: String,
-    /// 12 to 1,024 characters; the person changes it after signing in.
+    /// 12 to 1,024 characters, hard to guess (zxcvbn's score 3 or more); the person changes it
+    /// after signing in.
     pub password: String,
 }
 
 /// Create a head-office account with a role (admin).
-#[utoipa::path(post, path = "/api/users", request_body = NewUser, responses((status = 201, description = "Created", body = identity::Account), (status = 409, description = "The name is taken")))]
+#[utoipa::path(post, path = "/api/users", request_body = NewUser, responses((status = 201, description = "Created", body = identity::Account), (status = 409, description = "The name is taken"), (status = 422, description = "A bad name or role, or a password too short or too easy to guess")))]
 pub async fn create_user(
     State(state): State<AppState>,
     acting: Acting,
@@ -306,12 +307,12 @@ pub async fn enable_user(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetInput {
-    /// 12 to 1,024 characters.
+    /// 12 to 1,024 characters, hard to guess (zxcvbn's score 3 or more).
     pub new_password: String,
 }
 
 /// Set someone's forgotten password (admin): their sessions end.
-#[utoipa::path(post, path = "/api/users/{username}/password", request_body = ResetInput, responses((status = 204, description = "Set"), (status = 409, description = "One's own: change it with the current one")))]
+#[utoipa::path(post, path = "/api/users/{username}/password", request_body = ResetInput, responses((status = 204, description = "Set"), (status = 409, description = "One's own: change it with the current one"), (status = 422, description = "The password is too short or too easy to guess")))]
 pub async fn reset_password(
     State(state): State<AppState>,
     acting: Acting,

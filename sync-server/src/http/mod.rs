@@ -266,6 +266,8 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outside every layer that may refuse a request before its body is read.
+        .layer(middleware::from_fn(extract::close_unless_body_read))
         .with_state(state);
     // Outermost, so that even the gateway's refusals carry the shop's origin.
     match cors {
@@ -466,6 +468,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         claims::statistics,
         claims::audit_search,
         claims::audit_verify,
+        claims::audit_head,
         gateway::create_key,
         gateway::list_keys,
         gateway::revoke_key,
@@ -605,6 +608,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
             }
             if path.contains('{') {
                 shared.push(("404", "No such thing"));
+            }
+            let json_body = match &operation.request_body {
+                Some(utoipa::openapi::RefOr::T(body)) => body.content.contains_key("application/json"),
+                _ => false,
+            };
+            if json_body {
+                shared.push(("415", "The body is not sent as Content-Type: application/json"));
             }
             if path.starts_with("/api/shop/")
                 && path != "/api/shop/products"

@@ -69,19 +69,21 @@ where
 pub struct SignUp {
     pub email: String,
     pub name: String,
-    /// At least 12 characters, 5 of them different, and not the email address.
+    /// At least 12 characters, and hard to guess (zxcvbn's score 3 or more, knowing the email
+    /// address and name).
     pub password: String,
     /// fr (the default) or en: the language of the shopper's messages.
     pub language: Option<String>,
 }
 
-/// Opens a shopper's account.
-#[utoipa::path(post, path = "/api/shop/accounts", request_body = SignUp, responses((status = 201, description = "The account", body = Customer), (status = 409, description = "The email is taken")))]
+/// Opens a shopper's account. The answer is the same whether the address was free or already
+/// had an account (whose owner is then told by email): it tells nobody who is a customer.
+#[utoipa::path(post, path = "/api/shop/accounts", request_body = SignUp, responses((status = 201, description = "Taken in: the account is open, unless the address had one already", body = accounts::SignedUp), (status = 422, description = "A bad email, name or language, or a password too short or too easy to guess")))]
 pub async fn sign_up(
     State(state): State<AppState>,
     JsonBody(input): JsonBody<SignUp>,
-) -> ApiResult<(StatusCode, Json<Customer>)> {
-    let customer = accounts::sign_up(
+) -> ApiResult<(StatusCode, Json<accounts::SignedUp>)> {
+    let answer = accounts::sign_up(
         &state.shop,
         &state.db,
         &input.email,
@@ -90,7 +92,9 @@ pub async fn sign_up(
         input.language.as_deref(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(customer)))
+    // A message to the owner of an address already taken goes out now, not at the next round.
+    state.wake.mail.notify_one();
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -222,7 +226,7 @@ pub struct Payment {
         (status = 201, description = "Paid and confirmed", body = OrderView),
         (status = 202, description = "The payment is being confirmed: ask for the order again", body = OrderView),
         (status = 402, description = "The card was declined: nothing charged, nothing reserved"),
-        (status = 409, description = "Not enough stock, or the key was used for another cart"),
+        (status = 409, description = "Not enough stock, the key was used for another cart, or this version of the cart is already checked out (field `cart`): nothing ordered, nothing charged"),
         (status = 502, description = "The card processor failed: nothing charged"),
     ))]
 pub async fn checkout_cart(

@@ -22,20 +22,30 @@ pub fn routes() -> Router<AppState> {
         .route("/api/dead-letters", get(dead_letters))
 }
 
-/// Exchange an enrolment code for a register's device secret.
-#[utoipa::path(post, path = "/api/registers/enrol", request_body = Object, responses((status = 200, description = "The register's id, store and device secret"), (status = 422, description = "Unknown, used or expired code")))]
+/// Exchange an enrolment code for a register's device secret. A till that names its register
+/// is slowed down only by wrong codes tried for that register from its address.
+#[utoipa::path(post, path = "/api/registers/enrol", request_body = Object, responses((status = 200, description = "The register's id, store and device secret"), (status = 422, description = "Unknown, used or expired code, or one for another register"), (status = 429, description = "Too many wrong codes from this address for this register: see Retry-After")))]
 pub async fn enrol(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     JsonBody(body): JsonBody<EnrolInput>,
 ) -> ApiResult<Json<Enrolment>> {
-    Ok(Json(identity::enrol(&state.db, address, &body.code).await?))
+    let register = body
+        .register
+        .as_deref()
+        .map(RegisterId::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("register", e))?;
+    Ok(Json(identity::enrol_as(&state.db, address, register.as_ref(), &body.code).await?))
 }
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolInput {
     pub code: String,
+    /// The register the code is for (STORE-NN), if the till knows it.
+    #[serde(default)]
+    pub register: Option<String>,
 }
 
 /// Push a batch of records (a register, with its device secret). Body: the versioned wire form

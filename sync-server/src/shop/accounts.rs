@@ -20,9 +20,12 @@ use crate::notify::{Language, Recipient};
 const MAX_EMAIL: usize = 254;
 const MAX_NAME: usize = 100;
 const MAX_PASSWORD: usize = 1_024;
-/// The password rule, said the same way everywhere it is refused.
+/// The password rule, said the same way everywhere it is refused for its length.
 pub const PASSWORD_RULE: &str =
-    "a password has at least 12 characters, at least 5 of them different, and is not your email address";
+    "a password has at least 12 characters and is hard to guess: a few uncommon words make a good one";
+/// How many messages at most a shopper is sent in a day about sign-ups with their address:
+/// whoever repeats them cannot fill the owner's mailbox.
+const SIGN_UP_NOTICE_MS: i64 = 24 * 3_600_000;
 
 /// The keys access tokens are signed and checked with.
 pub struct Keys {
@@ -117,19 +120,33 @@ pub fn parse_email(text: &str) -> Result<String> {
     Ok(email)
 }
 
-fn check_password(password: &str, email: &str) -> Result<()> {
+/// A new password: 12 to 1,024 characters, and hard to guess knowing the shopper's email
+/// address and name ([`identity::weakness`]).
+async fn check_password(password: &str, email: &str, name: &str) -> Result<()> {
     let count = password.chars().count();
-    let distinct = password.chars().collect::<std::collections::BTreeSet<_>>().len();
     if count > MAX_PASSWORD {
         return Err(Error::invalid("password", format!("a password has at most {MAX_PASSWORD} characters")));
     }
-    if count < identity::MIN_PASSWORD || distinct < 5 || password.eq_ignore_ascii_case(email) {
+    if count < identity::MIN_PASSWORD {
         return Err(Error::invalid("password", PASSWORD_RULE));
     }
-    Ok(())
+    match identity::weakness_off_thread(password, vec![email.to_owned(), name.to_owned()]).await? {
+        Some(weakness) => Err(Error::invalid("password", weakness)),
+        None => Ok(()),
+    }
 }
 
-/// Opens an account. An email already taken is a conflict.
+/// What signing up answers: the same whether the address was free or already had an account,
+/// so that signing up cannot be used to find out who is a customer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SignedUp {
+    pub email: String,
+    pub detail: String,
+}
+
+/// Opens an account. An address that already has one gets the same answer, and its owner is
+/// told by email (at most once a day) instead; the password is hashed either way, so the two
+/// cases also take the same time.
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
     shop: &Shop,
@@ -138,7 +155,7 @@ pub async fn sign_up(
     name: &str,
     password: &str,
     language: Option<&str>,
-) -> Result<Customer> {
+) -> Result<SignedUp> {
     let email = parse_email(email)?;
     let language = match language {
         None => Language::Fr,
@@ -148,30 +165,42 @@ pub async fn sign_up(
     };
     let name = name.trim();
     shared_model::text::check_required("name", name, MAX_NAME).map_err(|e| Error::invalid("name", e))?;
-    check_password(password, &email)?;
+    check_password(password, &email, name).await?;
     let hash = shop.passwords.hash(password).await?;
-    let inserted = db
-        .write(
-            sqlx::query(
-                "INSERT INTO customers (email, name, password_hash, created_ms, language) VALUES ($1, $2, $3, $4, $5)",
-            )
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO customers (email, name, password_hash, created_ms, language) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(&email)
+    .bind(name)
+    .bind(hash)
+    .bind(now)
+    .bind(language.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        let owner: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1")
             .bind(&email)
-            .bind(name)
-            .bind(hash)
-            .bind(now_ms())
-            .bind(language.as_str()),
-        )
-        .await;
-    match inserted {
-        Err(e) if crate::db::is_unique_violation(&e) => Err(Error::Conflict {
-            field: Some("email".into()),
-            detail: format!("an account already uses {email}: sign in instead"),
-        }),
-        Err(e) => Err(e.into()),
-        Ok(_) => {
-            customer_by_email(db, &email).await?.ok_or_else(|| Error::NotFound("the new account".into()))
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(owner) = owner
+            && let Some(to) = contact(&mut tx, owner).await?
+        {
+            // One message a day at most: the id names the day, and the outbox keeps one per id.
+            let id = format!("customer-{owner}-sign-up-{}", now / SIGN_UP_NOTICE_MS);
+            crate::notify::enqueue(&mut tx, &id, &to, &crate::notify::Notice::SignUpWithYourAddress).await?;
         }
     }
+    tx.commit().await?;
+    Ok(SignedUp {
+        detail: format!(
+            "if {email} had no account, it has one now: sign in with your password. \
+             If it had one, its owner has been sent an email."
+        ),
+        email,
+    })
 }
 
 /// Where and how to write to customer `id`.
@@ -186,13 +215,6 @@ pub(crate) async fn contact(conn: &mut sqlx::AnyConnection, id: i64) -> sqlx::Re
         name,
         language: Language::parse(&language).unwrap_or(Language::Fr),
     }))
-}
-
-async fn customer_by_email(db: &Db, email: &str) -> sqlx::Result<Option<Customer>> {
-    sqlx::query_as("SELECT id, email, name, language FROM customers WHERE email = $1")
-        .bind(email)
-        .fetch_optional(db.pool())
-        .await
 }
 
 pub async fn customer(db: &Db, id: i64) -> Result<Customer> {
@@ -409,12 +431,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn weak_passwords_are_refused_with_the_rule() {
-        for weak in ["short", "aaaaaaaaaaaaaaaa", "121212121212121", "ana@example.com"] {
-            let error = check_password(weak, "ana@example.com").unwrap_err();
-            assert!(error.to_string().contains("at least 12 characters"), "{weak}: {error}");
+    #[tokio::test]
+    async fn weak_passwords_are_refused_with_the_reason() {
+        let error = check_password("short", "ana@example.com", "Ana").await.unwrap_err();
+        assert!(error.to_string().contains("at least 12 characters"), "{error}");
+        for weak in ["aaaaaaaaaaaaaaaa", "121212121212121", "password1234", "ana@example.com"] {
+            let error = check_password(weak, "ana@example.com", "Ana Tremblay").await.unwrap_err();
+            assert!(error.to_string().contains("too easy to guess"), "{weak}: {error}");
         }
-        assert!(check_password("correct horse battery", "ana@example.com").is_ok());
+        assert!(check_password("correct horse battery", "ana@example.com", "Ana").await.is_ok());
     }
 }

@@ -2,6 +2,11 @@
 //! one device to another) as products and quantities only. Prices, taxes and availability are
 //! those of the moment it is read, computed by `shared_model`'s sale arithmetic, so the cart
 //! shows what the checkout will charge.
+//!
+//! Every change to a cart's lines gives it a new version (the `carts` table), in the change's
+//! transaction. A checkout claims the version it read ([`claim`]), so one version of a cart is
+//! ordered and charged once, however many checkouts of it race with whatever keys; a checkout
+//! that takes the lines, or fails, gives the cart a new version, which may be checked out.
 
 use serde::{Deserialize, Serialize};
 use shared_model::catalogue::ProductInfo;
@@ -42,6 +47,8 @@ pub struct PricedLine {
 /// A cart as the shopper sees it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CartView {
+    /// Goes up with every change to the lines, and with every checkout that takes or fails them.
+    pub version: i64,
     pub lines: Vec<CartLine>,
     pub net_cents: i64,
     pub gst_cents: i64,
@@ -166,6 +173,7 @@ pub async fn put_line(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    bump(&mut tx, shopper.customer).await?;
     tx.commit().await?;
     view(shop, db, shopper).await
 }
@@ -174,18 +182,63 @@ pub async fn put_line(
 #[tracing::instrument(skip_all)]
 pub async fn remove_line(shop: &Shop, db: &Db, shopper: &Shopper, sku: &str) -> Result<CartView> {
     let sku = parse_sku(sku)?;
-    let removed = db
-        .write(
-            sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND sku = $2")
-                .bind(shopper.customer)
-                .bind(sku.as_str()),
-        )
+    let mut tx = db.begin().await?;
+    let removed = sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND sku = $2")
+        .bind(shopper.customer)
+        .bind(sku.as_str())
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if removed == 0 {
         return Err(Error::NotFound(format!("{sku} is not in the cart")));
     }
+    bump(&mut tx, shopper.customer).await?;
+    tx.commit().await?;
     view(shop, db, shopper).await
+}
+
+/// Gives the cart a new version, in the caller's transaction (its lines changed, or a checkout
+/// of them failed and they may be checked out again).
+pub(super) async fn bump(conn: &mut sqlx::AnyConnection, customer: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO carts (customer_id, version) VALUES ($1, 1)
+         ON CONFLICT (customer_id) DO UPDATE SET version = carts.version + 1",
+    )
+    .bind(customer)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The cart's version now (0 for a cart never changed). Read before its lines, so lines read
+/// after it are of this version or a later one, which [`claim`] then refuses.
+pub(super) async fn version(db: &Db, customer: i64) -> sqlx::Result<i64> {
+    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM carts WHERE customer_id = $1")
+        .bind(customer)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(version.unwrap_or(0))
+}
+
+/// Claims version `version` of the cart for a checkout, in its transaction, by a conditional
+/// update (never read-then-write): false when the cart changed since, or when this version was
+/// already claimed by another checkout. The row lock makes racing claims of one version wait
+/// until the first commits, and all but the first then find it claimed.
+pub(super) async fn claim(conn: &mut sqlx::AnyConnection, customer: i64, version: i64) -> sqlx::Result<bool> {
+    sqlx::query("INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING")
+        .bind(customer)
+        .execute(&mut *conn)
+        .await?;
+    let claimed = sqlx::query(
+        "UPDATE carts SET claimed_version = version
+         WHERE customer_id = $1 AND version = $2 AND claimed_version < version",
+    )
+    .bind(customer)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
 }
 
 /// The cart's products and quantities, in SKU order.
@@ -224,12 +277,29 @@ pub(super) async fn take(
             .execute(&mut *conn)
             .await?;
     }
+    // The claim made the row: a new version, marked as the one this checkout left.
+    sqlx::query("UPDATE carts SET version = version + 1, taken_version = version + 1 WHERE customer_id = $1")
+        .bind(customer)
+        .execute(conn)
+        .await?;
     Ok(())
+}
+
+/// Whether a checkout took the cart's lines since it was at `version` (read before its lines),
+/// and nothing changed them after: a checkout that finds it empty then came late for that one.
+pub(super) async fn taken_since(db: &Db, customer: i64, version: i64) -> sqlx::Result<bool> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT version, taken_version FROM carts WHERE customer_id = $1")
+            .bind(customer)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.is_some_and(|(now, taken)| taken == now && taken >= version))
 }
 
 /// The cart, priced as of now, with what is available online.
 #[tracing::instrument(skip_all)]
 pub async fn view(shop: &Shop, db: &Db, shopper: &Shopper) -> Result<CartView> {
+    let version = version(db, shopper.customer).await?;
     let contents = contents(db, shopper.customer).await?;
     let skus: Vec<Sku> = contents.iter().map(|(sku, _)| sku.clone()).collect();
     let products = crate::catalogue::products_by_sku(db, &skus).await?;
@@ -247,6 +317,7 @@ pub async fn view(shop: &Shop, db: &Db, shopper: &Shopper) -> Result<CartView> {
     let priced: Vec<PricedLine> = lines.iter().map(|l| l.line.clone()).collect();
     let quote = totals(&priced);
     Ok(CartView {
+        version,
         lines,
         net_cents: quote.net.as_cents(),
         gst_cents: quote.gst.as_cents(),

@@ -3,8 +3,11 @@
 //! next starts, and each is idempotent:
 //!
 //! 1. **Reserve and order** (one transaction): the checkout row, keyed by the shopper's
-//!    `Idempotency-Key`, at step `ordered`; every line reserved by a conditional update
-//!    ([`crate::inventory::reserve`]), all or none; the order, `pending_payment`.
+//!    `Idempotency-Key`, at step `ordered`; the cart's version claimed by a conditional update
+//!    ([`cart::claim`]), so a cart is ordered once whatever the keys (a second checkout of the
+//!    same version is a conflict, and makes no order and no charge); every line reserved by a
+//!    conditional update ([`crate::inventory::reserve`]), all or none; the order,
+//!    `pending_payment`.
 //! 2. **Pay**: the charge is made under the checkout's id as idempotency key, so asking again
 //!    can never charge twice. A charge whose answer is lost is settled by asking the processor
 //!    what it did under that key ([`super::payments::PaymentGateway::find_charge`]), never by charging again
@@ -14,8 +17,9 @@
 //!    units leave the logistics centre as a movement in the stock ledger, the order is paid,
 //!    the channel's figures and the change feed are updated, and the cart lines go.
 //!
-//! On failure the steps done are compensated in reverse: the order is cancelled and the
-//! reservation released (a payment is refunded if one turns up for a cancelled checkout). A
+//! On failure the steps done are compensated in reverse: the order is cancelled, the
+//! reservation released and the cart given a new version, so the shopper may check it out
+//! again (a payment is refunded if one turns up for a cancelled checkout). A
 //! checkout whose request died (a crash, a kill) keeps its lease for [`super::Settings::lease`];
 //! then [`super::recovery`] takes it over and finishes it the same way.
 
@@ -118,10 +122,20 @@ pub async fn checkout(
     card: &CardNumber,
 ) -> Result<Placed> {
     check_key(key)?;
+    // The version first: lines read after it are of it or of a later one, which the claim refuses.
+    let version = cart::version(db, shopper.customer).await?;
     let contents = cart::contents(db, shopper.customer).await?;
     if contents.is_empty() {
         if let Some(earlier) = find(db, shopper.customer, key).await? {
             return replay(db, earlier, None).await;
+        }
+        if cart::taken_since(db, shopper.customer, version).await? {
+            return Err(Error::Conflict {
+                field: Some("cart".into()),
+                detail: "this cart was just checked out by another checkout: its lines are an order now \
+                         (see your orders); add products for a new one"
+                    .into(),
+            });
         }
         return Err(Error::invalid("cart", "the cart is empty: add a product first"));
     }
@@ -172,6 +186,26 @@ pub async fn checkout(
         }
         return Err(e.into());
     }
+    if !cart::claim(&mut tx, shopper.customer, version).await?
+        || paying(&mut tx, shopper.customer, &id).await?
+    {
+        tx.rollback().await?;
+        return Err(Error::Conflict {
+            field: Some("cart".into()),
+            detail: format!(
+                "this cart (version {version}) is already being checked out or was checked out, or it changed meanwhile: \
+                 look at your orders and your cart before checking it out again"
+            ),
+        });
+    }
+    let number = orders::create(&mut tx, &id, shopper.customer, location.as_str(), &lines, &quote).await?;
+    sqlx::query("UPDATE checkouts SET order_number = $1 WHERE id = $2")
+        .bind(number)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    // Last: the stock rows every checkout of these products takes, in the order of their SKUs,
+    // held for the commit alone. Short of stock, the order above is rolled back with the rest.
     let wanted: Vec<(Sku, i64)> = contents.clone();
     if let Err(short) = crate::inventory::reserve(&mut tx, &location, &wanted).await? {
         tx.rollback().await?;
@@ -183,17 +217,25 @@ pub async fn checkout(
         record_refusal(db, shopper.customer, key, &print, &failure).await?;
         return Err(failure.into());
     }
-    let number = orders::create(&mut tx, &id, shopper.customer, location.as_str(), &lines, &quote).await?;
-    sqlx::query("UPDATE checkouts SET order_number = $1 WHERE id = $2")
-        .bind(number)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     metrics::counter!("caisse_shop_checkouts_total", "step" => "ordered").increment(1);
 
     let charge = shop.gateway.charge(&id, quote.total, card).await;
     settle(shop, db, &id, shopper.customer, number, charge).await
+}
+
+/// Whether another checkout of the shopper is still being paid: it holds lines the cart still
+/// shows, so a changed cart may not be ordered meanwhile. Asked under the cart's claim, which
+/// every checkout takes first, so no other checkout can start or end between the two.
+async fn paying(conn: &mut sqlx::AnyConnection, customer: i64, id: &str) -> sqlx::Result<bool> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM checkouts WHERE customer_id = $1 AND step = 'ordered' AND id <> $2",
+    )
+    .bind(customer)
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(others > 0)
 }
 
 /// A checkout refused before it reserved anything, kept so its key answers the same again.
@@ -329,7 +371,6 @@ pub(super) async fn confirm(shop: &Shop, db: &Db, id: &str, payment: &str) -> Re
     let order = orders::mark_paid(&mut tx, number, payment).await?;
     let (location, units) = order.units()?;
     let reference = format!("order:{number}");
-    let entries = crate::inventory::take_reserved(&mut tx, &location, &units, &reference).await?;
     crate::reporting::add_channel(&mut tx, channel.as_str(), &orders::channel_entry(&order, false)).await?;
     cart::take(&mut tx, checkout.customer_id, &order.lines).await?;
     let total = shared_model::Money::from_cents(order.total_cents)
@@ -341,6 +382,9 @@ pub(super) async fn confirm(shop: &Shop, db: &Db, id: &str, payment: &str) -> Re
         crate::notify::Notice::OrderConfirmed { order: number, total },
     )
     .await?;
+    // Last: the stock rows every checkout of these products takes, each once, in the order of
+    // their SKUs, held for the commit alone (the order's own rows above are this checkout's).
+    let entries = crate::inventory::take_reserved(&mut tx, &location, &units, &reference).await?;
     crate::feed::publish(&mut tx, entries).await?;
     tx.commit().await?;
     metrics::counter!("caisse_shop_checkouts_total", "step" => "confirmed").increment(1);
@@ -370,6 +414,8 @@ pub(super) async fn cancel(db: &Db, id: &str, failure: &Failure) -> Result<()> {
         let (location, units) = order.units()?;
         crate::inventory::release(&mut tx, &location, &units).await?;
     }
+    // The cart's lines were not taken: a new version, which the shopper may check out again.
+    cart::bump(&mut tx, checkout.customer_id).await?;
     tx.commit().await?;
     metrics::counter!("caisse_shop_checkouts_total", "step" => "cancelled").increment(1);
     Ok(())

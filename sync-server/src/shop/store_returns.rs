@@ -114,9 +114,18 @@ pub async fn owe(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<
             ),
             Some(order) => {
                 over_returns(conn, record, number, &order).await?;
-                let owed = owed_of_order(conn, key).await?
-                    + crate::claims::refunds::owed_of_order(conn, key).await?;
-                let left = order.total_cents - owed;
+                let by_returns = owed_of_order(conn, key).await?;
+                let by_claims = crate::claims::refunds::owed_of_order(conn, key).await?;
+                // Checked: amounts that overflow are corrupt, never wrapped into a refund.
+                let left = by_returns
+                    .checked_add(by_claims)
+                    .and_then(|owed| order.total_cents.checked_sub(owed))
+                    .ok_or_else(|| {
+                        crate::db::corrupt(
+                            "order_refunds.amount",
+                            format!("the refunds of order {number} overflow"),
+                        )
+                    })?;
                 if left <= 0 {
                     (0, "refused", Some(format!("online order {number} is already refunded in full")))
                 } else if asked > left {

@@ -258,6 +258,7 @@ export const WORDS = {
   kind_impossible_day: ["Journée impossible", "Impossible day"],
   kind_refund_failed: ["Remboursement échoué", "Refund failed"],
   kind_mail_failed: ["Courriel refusé", "Email refused"],
+  kind_account_locked: ["Compte verrouillé", "Account locked"],
   // registers
   register: ["Caisse", "Register"],
   lastSync: ["Dernière synchro", "Last sync"],
@@ -296,7 +297,10 @@ export const WORDS = {
   createUser: ["Créer l'utilisateur", "Create user"],
   userCreated: ["Utilisateur créé.", "User created."],
   passwordSet: ["Mot de passe changé.", "Password changed."],
-  passwordHelp: ["12 caractères ou plus", "12 characters or more"],
+  passwordHelp: [
+    "12 caractères ou plus, difficile à deviner (une phrase de plusieurs mots, pas votre nom)",
+    "12 characters or more, hard to guess (a phrase of several words, not your name)",
+  ],
   // orders
   toShip: ["À préparer et expédier", "To pick and ship"],
   otherOrders: ["Autres commandes", "Other orders"],

@@ -21,6 +21,7 @@ export const ALERT_KINDS = [
   "impossible_day",
   "refund_failed",
   "mail_failed",
+  "account_locked",
 ] as const;
 
 /** Whether an alert can be answered with a transfer of stock to its location. */

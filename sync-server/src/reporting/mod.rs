@@ -1,6 +1,8 @@
 //! Head office's figures: daily totals per store and per product, folded from the records by
 //! the same projection the registers and the property tests use (`shared_model::projection::
-//! SalesReport`), then added into the tables, so a report equals a recomputation from the records.
+//! SalesReport`). What a transaction's records add is appended to a journal, and a projector
+//! adds the journal into the tables ([`journal`] says why), so a report equals a recomputation
+//! from the records once the projector has caught up, which a report makes it do first.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +12,12 @@ use shared_model::Record;
 use shared_model::projection::{Projection, SalesReport};
 use sqlx::AnyConnection;
 
-use crate::db::{Db, OutOfRange, Value, insert_rows_returning, parse, to_i64};
+use crate::db::{Db, parse, to_i64};
 use crate::inventory;
+
+pub mod journal;
+
+pub use journal::Freshness;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +29,9 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-/// Adds the new records' sales and returns into the daily totals; `redated` counts, per
-/// (store, day), the records filed under another day than their register's.
+/// Adds the new records' sales and returns to the daily totals (through the journal);
+/// `redated` counts, per (store, day), the records filed under another day than their
+/// register's.
 #[tracing::instrument(skip_all)]
 pub async fn apply(
     conn: &mut AnyConnection,
@@ -35,92 +42,52 @@ pub async fn apply(
     for record in records {
         report.apply(record);
     }
-    let days = report
-        .days
-        .iter()
-        .map(|((store, day), t)| {
-            Ok(vec![
-                Value::from(store.as_str()),
-                day.to_string().into(),
-                to_i64("sales", t.sales)?.into(),
-                to_i64("returns", t.returns)?.into(),
-                t.net_sales.as_cents().into(),
-                t.gst.as_cents().into(),
-                t.qst.as_cents().into(),
-                t.collected.as_cents().into(),
-                t.net_refunds.as_cents().into(),
-                t.gst_refunded.as_cents().into(),
-                t.qst_refunded.as_cents().into(),
-                t.refunded.as_cents().into(),
-            ])
+    let mut deltas: BTreeMap<(String, String), journal::Delta> = BTreeMap::new();
+    fn delta<'a>(
+        deltas: &'a mut BTreeMap<(String, String), journal::Delta>,
+        store: &str,
+        day: &NaiveDate,
+    ) -> &'a mut journal::Delta {
+        deltas.entry((store.to_owned(), day.to_string())).or_insert_with(|| journal::Delta {
+            store: store.to_owned(),
+            day: day.to_string(),
+            ..journal::Delta::default()
         })
-        .collect::<Result<_, OutOfRange>>()?;
-    let products = report
-        .products
-        .iter()
-        .map(|((store, day, sku), p)| {
-            Ok(vec![
-                Value::from(store.as_str()),
-                day.to_string().into(),
-                sku.as_str().into(),
-                to_i64("sold", p.sold)?.into(),
-                to_i64("returned", p.returned)?.into(),
-                p.net_sales.as_cents().into(),
-                p.net_refunds.as_cents().into(),
-            ])
-        })
-        .collect::<Result<_, OutOfRange>>()?;
-    add_rows(conn, days, products).await?;
-    for ((store, day), count) in redated {
-        sqlx::query("UPDATE daily_sales SET redated = redated + $1 WHERE store = $2 AND business_day = $3")
-            .bind(*count)
-            .bind(store.as_str())
-            .bind(day.to_string())
-            .execute(&mut *conn)
-            .await?;
     }
-    Ok(())
+    for ((store, day), t) in &report.days {
+        let d = delta(&mut deltas, store.as_str(), day);
+        d.sums[..10].copy_from_slice(&[
+            to_i64("sales", t.sales)?,
+            to_i64("returns", t.returns)?,
+            t.net_sales.as_cents(),
+            t.gst.as_cents(),
+            t.qst.as_cents(),
+            t.collected.as_cents(),
+            t.net_refunds.as_cents(),
+            t.gst_refunded.as_cents(),
+            t.qst_refunded.as_cents(),
+            t.refunded.as_cents(),
+        ]);
+    }
+    for ((store, day, sku), p) in &report.products {
+        let sums = [
+            to_i64("sold", p.sold)?,
+            to_i64("returned", p.returned)?,
+            p.net_sales.as_cents(),
+            p.net_refunds.as_cents(),
+        ];
+        delta(&mut deltas, store.as_str(), day).products.insert(sku.to_string(), sums);
+    }
+    for ((store, day), count) in redated {
+        delta(&mut deltas, store, day).sums[10] = *count;
+    }
+    journal::append(conn, deltas.into_values().collect()).await
 }
 
-const DAY: &[&str] = &[
-    "store",
-    "business_day",
-    "sales",
-    "returns",
-    "net_sales",
-    "gst",
-    "qst",
-    "collected",
-    "net_refunds",
-    "gst_refunded",
-    "qst_refunded",
-    "refunded",
-];
-const PRODUCT: &[&str] = &["store", "business_day", "sku", "sold", "returned", "net_sales", "net_refunds"];
-
-/// Adds rows of [`DAY`] and [`PRODUCT`] values into the daily totals, refusing a total past
-/// [`crate::db::MAX_TOTAL`].
-async fn add_rows(
-    conn: &mut AnyConnection,
-    days: Vec<Vec<Value>>,
-    products: Vec<Vec<Value>>,
-) -> sqlx::Result<()> {
-    let suffix =
-        format!("{} RETURNING {}", add_on_conflict("daily_sales", &DAY[..2], &DAY[2..]), DAY.join(", "));
-    for row in insert_rows_returning::<DailySalesRow>(conn, "daily_sales", DAY, days, &suffix).await? {
-        row.check_totals()?;
-    }
-    let suffix = format!(
-        "{} RETURNING {}",
-        add_on_conflict("daily_products", &PRODUCT[..3], &PRODUCT[3..]),
-        PRODUCT.join(", ")
-    );
-    for row in
-        insert_rows_returning::<DailyProductRow>(conn, "daily_products", PRODUCT, products, &suffix).await?
-    {
-        row.check_totals()?;
-    }
-    Ok(())
+/// `ON CONFLICT (keys) DO UPDATE SET c = table.c + excluded.c, …`: totals that add up.
+fn add_on_conflict(table: &str, keys: &[&str], sums: &[&str]) -> String {
+    let set = sums.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
+    format!("ON CONFLICT ({}) DO UPDATE SET {set}", keys.join(", "))
 }
 
 /// What one online order (or its refund) adds to its channel's figures.
@@ -140,117 +107,42 @@ pub struct ChannelEntry {
 
 /// Adds an online order, or its refund, to the daily figures of `channel` (the online shop's
 /// location), in the caller's transaction: the same rows and fields as a store's sales, so the
-/// consolidated report shows the shop beside the stores.
+/// consolidated report shows the shop beside the stores. It appends to the journal and takes no
+/// row another checkout takes.
 #[tracing::instrument(skip_all)]
 pub async fn add_channel(conn: &mut AnyConnection, channel: &str, entry: &ChannelEntry) -> sqlx::Result<()> {
     // A sale fills the sale columns, a refund the refund columns, with the same amounts.
-    let as_sale = |v: i64| Value::from(if entry.refund { 0 } else { v });
-    let as_refund = |v: i64| Value::from(if entry.refund { v } else { 0 });
-    let day = vec![
-        Value::from(channel),
-        entry.day.as_str().into(),
-        as_sale(1),
-        as_refund(1),
-        as_sale(entry.net),
-        as_sale(entry.gst),
-        as_sale(entry.qst),
-        as_sale(entry.total),
-        as_refund(entry.net),
-        as_refund(entry.gst),
-        as_refund(entry.qst),
-        as_refund(entry.total),
-    ];
-    let products = entry
-        .lines
-        .iter()
-        .map(|(sku, units, net)| {
-            vec![
-                Value::from(channel),
-                entry.day.as_str().into(),
-                sku.as_str().into(),
-                as_sale(*units),
-                as_refund(*units),
-                as_sale(*net),
-                as_refund(*net),
-            ]
-        })
-        .collect();
-    add_rows(conn, vec![day], products).await
-}
-
-/// A row of `daily_sales`, as written (the count of re-dated records is kept apart).
-#[derive(Debug, sqlx::FromRow)]
-struct DailySalesRow {
-    store: String,
-    business_day: String,
-    sales: i64,
-    returns: i64,
-    net_sales: i64,
-    gst: i64,
-    qst: i64,
-    collected: i64,
-    net_refunds: i64,
-    gst_refunded: i64,
-    qst_refunded: i64,
-    refunded: i64,
-}
-
-impl DailySalesRow {
-    /// Every total of the row just written stays within [`crate::db::MAX_TOTAL`]. On SQLite an
-    /// integer sum that overflows turns into a float, which reading the row as integers refuses too.
-    fn check_totals(&self) -> sqlx::Result<()> {
-        let totals = [
-            ("sales", self.sales),
-            ("returns", self.returns),
-            ("net_sales", self.net_sales),
-            ("gst", self.gst),
-            ("qst", self.qst),
-            ("collected", self.collected),
-            ("net_refunds", self.net_refunds),
-            ("gst_refunded", self.gst_refunded),
-            ("qst_refunded", self.qst_refunded),
-            ("refunded", self.refunded),
-        ];
-        check_totals(&self.store, &self.business_day, &totals)
+    let as_sale = |v: i64| if entry.refund { 0 } else { v };
+    let as_refund = |v: i64| if entry.refund { v } else { 0 };
+    let mut delta = journal::Delta {
+        store: channel.to_owned(),
+        day: entry.day.clone(),
+        sums: [
+            as_sale(1),
+            as_refund(1),
+            as_sale(entry.net),
+            as_sale(entry.gst),
+            as_sale(entry.qst),
+            as_sale(entry.total),
+            as_refund(entry.net),
+            as_refund(entry.gst),
+            as_refund(entry.qst),
+            as_refund(entry.total),
+            0,
+        ],
+        products: BTreeMap::new(),
+    };
+    for (sku, units, net) in &entry.lines {
+        let line = delta.products.entry(sku.clone()).or_default();
+        for (total, value) in
+            line.iter_mut().zip([as_sale(*units), as_refund(*units), as_sale(*net), as_refund(*net)])
+        {
+            *total = total
+                .checked_add(value)
+                .ok_or_else(|| sqlx::Error::Protocol("an order's line totals overflow".into()))?;
+        }
     }
-}
-
-/// A row of `daily_products`.
-#[derive(Debug, sqlx::FromRow)]
-struct DailyProductRow {
-    sku: String,
-    business_day: String,
-    sold: i64,
-    returned: i64,
-    net_sales: i64,
-    net_refunds: i64,
-}
-
-impl DailyProductRow {
-    /// Like [`DailySalesRow::check_totals`].
-    fn check_totals(&self) -> sqlx::Result<()> {
-        let totals = [
-            ("sold", self.sold),
-            ("returned", self.returned),
-            ("net_sales", self.net_sales),
-            ("net_refunds", self.net_refunds),
-        ];
-        check_totals(&self.sku, &self.business_day, &totals)
-    }
-}
-
-/// Each of `totals` (column, value) of `who`'s row of `day` is within [`crate::db::MAX_TOTAL`].
-fn check_totals(who: &str, day: &str, totals: &[(&str, i64)]) -> sqlx::Result<()> {
-    for (column, total) in totals {
-        crate::db::check_total(&format!("{column} of {who} on {day}"), *total)?;
-    }
-    Ok(())
-}
-
-/// `ON CONFLICT (keys) DO UPDATE SET c = table.c + excluded.c, …`: totals that add up.
-fn add_on_conflict(table: &str, keys: &[&str], sums: &[&str]) -> String {
-    let set = sums.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
-    format!("ON CONFLICT ({}) DO UPDATE SET {set}", keys.join(", "))
+    journal::append(conn, vec![delta]).await
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -347,11 +239,14 @@ pub struct SalesReportView {
     pub total: StoreFigures,
     pub top_products: Vec<ProductFigures>,
     pub stock: Vec<LocationStock>,
+    /// How up to date the totals are: the report folds what is committed before it reads.
+    pub freshness: Freshness,
 }
 
 /// The consolidated report for an inclusive range of business days (UC1).
 #[tracing::instrument(skip_all)]
 pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow::Result<SalesReportView> {
+    journal::catch_up(db).await?;
     let rows: Vec<StoreTotalsRow> = sqlx::query_as(
         "SELECT store, CAST(SUM(sales) AS BIGINT) AS sales, CAST(SUM(returns) AS BIGINT) AS returns,
                 CAST(SUM(net_sales) AS BIGINT) AS net_sales, CAST(SUM(gst) AS BIGINT) AS gst,
@@ -404,7 +299,16 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
         .into_iter()
         .map(|(location, units)| LocationStock { location: location.into(), units })
         .collect();
-    Ok(SalesReportView { from: from.to_string(), to: to.to_string(), stores, total, top_products, stock })
+    let freshness = journal::freshness(db).await?;
+    Ok(SalesReportView {
+        from: from.to_string(),
+        to: to.to_string(),
+        stores,
+        total,
+        top_products,
+        stock,
+        freshness,
+    })
 }
 
 /// Whether the database refused a sum as out of range.
@@ -506,6 +410,7 @@ pub async fn revenue_by_day(
     from: NaiveDate,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<(String, NaiveDate, i64)>> {
+    journal::catch_up(db).await?;
     let rows: Vec<DayRevenueRow> = sqlx::query_as(
         "SELECT store, business_day, CAST(net_sales - net_refunds AS BIGINT) AS revenue
          FROM daily_sales WHERE business_day >= $1 AND business_day <= $2",
