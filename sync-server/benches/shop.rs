@@ -3,7 +3,9 @@
 //! the catalogue; the figures are checkouts per second of wall time and latency percentiles.
 //!
 //! `cargo bench -p sync-server --bench shop` (PostgreSQL), or with `BENCH_ENGINE=sqlite`,
-//! `BENCH_SHOPPERS` (default 64) and `BENCH_CHECKOUTS` (default 2 000).
+//! `BENCH_SHOPPERS` (default 64) and `BENCH_CHECKOUTS` (default 2 000); against a running head
+//! office with `BENCH_TARGET` and `BENCH_TARGET_DATABASE` (its database, to stock the
+//! logistics centre and to sample lock waits).
 //! PostgreSQL comes from `CAISSE_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/postgres).
 
 mod common;
@@ -48,9 +50,17 @@ async fn main() {
     let engine = std::env::var("BENCH_ENGINE").unwrap_or_else(|_| "postgres".into());
     let shoppers = env("BENCH_SHOPPERS", 64);
     let checkouts = env("BENCH_CHECKOUTS", 2_000);
-    let (url, _admin) = database(&engine).await;
+    // Against a running head office (a cluster behind HAProxy, say, from `deploy/cluster start
+    // 3`): BENCH_TARGET=http://127.0.0.1:8080 BENCH_TARGET_DATABASE=postgres://…/caisse_cluster.
+    let target = std::env::var("BENCH_TARGET").ok();
+    let url = match &target {
+        Some(_) => std::env::var("BENCH_TARGET_DATABASE").expect("BENCH_TARGET_DATABASE with BENCH_TARGET"),
+        None => database(&engine).await.0,
+    };
     let db = Db::connect(&url, 32).await.expect("the database");
-    demo::load(&db).await.expect("the demo chain");
+    if target.is_none() {
+        demo::load(&db).await.expect("the demo chain");
+    }
     // Plenty of stock at the logistics centre, so no checkout is refused for stock.
     let products = demo::demo_products();
     let skus: Vec<String> = products.iter().map(|p| p.sku.to_string()).collect();
@@ -69,20 +79,27 @@ async fn main() {
     sync_server::inventory::apply(&mut tx, &moves).await.expect("stock");
     tx.commit().await.expect("commit");
 
-    let processor = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let processor_url = format!("http://{}", processor.local_addr().expect("an address"));
-    tokio::spawn(sync_server::http::processor::serve(processor, Duration::from_secs(60)));
-    let settings = Settings { payment_url: Some(processor_url), ..Default::default() };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let app = router(AppState::new(db.clone(), settings));
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let base = match target {
+        Some(target) => target,
+        None => {
+            let processor = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+            let processor_url = format!("http://{}", processor.local_addr().expect("an address"));
+            tokio::spawn(sync_server::http::processor::serve(processor, Duration::from_secs(60)));
+            let settings = Settings { payment_url: Some(processor_url), ..Default::default() };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+            let base = format!("http://{}", listener.local_addr().expect("an address"));
+            let app = router(AppState::new(db.clone(), settings));
+            tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+            base
+        }
+    };
+    let run = std::process::id();
 
     let http = reqwest::Client::builder().pool_max_idle_per_host(shoppers).build().expect("a client");
     let mut tokens = Vec::new();
     for i in 0..shoppers {
-        let email = format!("bench{i}@example.com");
-        let password = "a long enough password";
+        let email = format!("bench{run}-{i}@example.com");
+        let password = "kettle violet harbour 7 bench";
         http.post(format!("{base}/api/shop/accounts"))
             .json(&json!({ "email": email, "name": "Bench", "password": password }))
             .send()
@@ -131,7 +148,7 @@ async fn main() {
                 let response = http
                     .post(format!("{base}/api/shop/checkout"))
                     .bearer_auth(&token)
-                    .header("Idempotency-Key", format!("bench-{s}-{n}"))
+                    .header("Idempotency-Key", format!("bench-{run}-{s}-{n}"))
                     .json(&json!({ "card_number": "4242424242424242" }))
                     .send()
                     .await

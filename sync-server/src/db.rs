@@ -210,17 +210,6 @@ impl Db {
         }
     }
 
-    /// A write transaction whose commit does not wait for the disk, for figures a crash may
-    /// lose without harm (rate-limit counts): on PostgreSQL `synchronous_commit` is off for it,
-    /// so it never waits on a WAL flush; SQLite has no such switch per transaction.
-    pub async fn begin_unflushed(&self) -> sqlx::Result<Tx> {
-        let mut tx = self.begin().await?;
-        if self.engine == Engine::Postgres {
-            sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
-        }
-        Ok(tx)
-    }
-
     /// Runs one writing statement in a transaction of its own (so SQLite writers take turns).
     pub async fn write(&self, query: Query<'_>) -> sqlx::Result<sqlx::any::AnyQueryResult> {
         let mut tx = self.begin().await?;

@@ -17,7 +17,7 @@
 //! | [`claims`] | after-sales claims: the event store, commands, refunds, read models and their projectors |
 //! | [`notify`] | the outbox of messages to customers, and their delivery by email |
 //! | [`audit`] | head office's audit trail, hash-chained under a key kept outside the database |
-//! | [`gateway`] | API keys for integrations, rate limits shared by every instance |
+//! | [`gateway`] | API keys for integrations, rate limits counted in memory (across instances by HAProxy) |
 //! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI, the pages, live events |
 //! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
@@ -181,17 +181,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         Err(e) => tracing::error!(error = %e, "the audit trail could not be read"),
     }
-    // Closed rate-limit windows and expired sign-in throttles are swept by every instance now
-    // and then (a delete of rows nobody reads: two instances doing it at once do no harm).
+    // Expired sign-in throttles are swept by every instance now and then (a delete of rows
+    // nobody reads: two instances doing it at once do no harm).
+    // The rate limits' buckets back to a fresh state are forgotten every minute.
+    let retention =
+        gateway::limits::spawn_retention(state.limiter.clone(), std::time::Duration::from_secs(60));
     let sweeper = tokio::spawn({
         let db = db.clone();
         async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {
                 every.tick().await;
-                if let Err(e) = gateway::limits::sweep(&db).await {
-                    tracing::warn!(error = %e, "closed rate-limit windows could not be swept");
-                }
                 if let Err(e) = identity::sweep_attempts(&db).await {
                     tracing::warn!(error = %e, "expired sign-in and enrolment throttles could not be swept");
                 }
@@ -228,6 +228,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     projectors.abort();
     totals.abort();
     sweeper.abort();
+    retention.abort();
     relay.abort();
     if let Some(mail) = mail {
         mail.abort();

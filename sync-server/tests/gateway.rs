@@ -1,6 +1,7 @@
 //! The gateway's duties in the service, on both engines: API keys (shown once, scoped, limited,
-//! revoked), a shopper's and a signing-in address's limits with their headers, registers never
-//! limited, CORS for the shop's origins only, and `/health` while draining.
+//! revoked), a shopper's and a signing-in address's limits with their headers, counted without
+//! a database write, registers never limited, CORS for the shop's origins only, and `/health`
+//! while draining.
 
 mod common;
 
@@ -278,4 +279,53 @@ async fn shoppers_sign_ins_registers_and_cors_on_sqlite() {
 #[tokio::test]
 async fn shoppers_sign_ins_registers_and_cors_on_postgres() {
     shoppers_and_sign_ins(Engine::Postgres).await;
+}
+
+/// Counting writes nothing: an API key's, a shopper's and sign-ins' requests, let through or
+/// refused, leave no row in `rate_windows` (where they were counted before, kept by the
+/// released migrations) nor anywhere else a request would queue on.
+async fn limited_requests_write_nothing(engine: Engine) {
+    let processor = common::shop::start_processor().await;
+    let settings = Settings {
+        gateway: Gateway {
+            shopper: Policy::new(2, 0),
+            sign_in: Policy::new(100, 1_000),
+            ..Gateway::default()
+        },
+        ..Settings::default()
+    };
+    let server = shop_server_with(engine, &processor, &[("CAF-ESP-250", 10)], settings).await;
+    let shopper = sign_up_and_in(&server, "ana@example.com").await;
+    let created: Value =
+        create_key(&server, json!({ "name": "Feed", "scopes": ["catalogue_read"], "per_minute": 2 }))
+            .await
+            .json()
+            .await
+            .unwrap();
+    let secret = created["secret"].as_str().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let read = server
+            .http
+            .get(format!("{}/api/products", server.base))
+            .header("X-Api-Key", secret)
+            .send()
+            .await
+            .unwrap();
+        let me = send(&server, Method::GET, "/api/shop/me", &shopper.access, None).await;
+        statuses.push((read.status().as_u16(), me.status().as_u16()));
+    }
+    assert_eq!(statuses, [(200, 200), (200, 200), (429, 429)]);
+    assert_eq!(server.count("rate_windows").await, 0, "a limited request wrote a rate window");
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn limited_requests_write_nothing_on_sqlite() {
+    limited_requests_write_nothing(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn limited_requests_write_nothing_on_postgres() {
+    limited_requests_write_nothing(Engine::Postgres).await;
 }

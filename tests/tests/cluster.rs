@@ -1,7 +1,8 @@
 //! Head office as a cluster: three `sync-server` instances on one PostgreSQL behind HAProxy,
 //! started by `deploy/cluster`. First the gateway's duties across instances: an API key's limit
-//! of 100 a minute holds when its requests are spread over the three, a revoked key is refused
-//! by all, and an instance told to stop drains (its `/health` says so while HAProxy still
+//! of 100 a minute and a shopper's of 300 hold when their requests are spread round robin over
+//! the three (counted by HAProxy's stick tables: each instance sees a third and counts only
+//! that), a revoked key is refused by all, and an instance told to stop drains (its `/health` says so while HAProxy still
 //! answers through the others). Then the faults: ten registers push sales and returns and
 //! fifty shoppers check out through HAProxy while one instance is SIGKILLed every few seconds
 //! and restarted. At the end every record a register made is held exactly once, the ledger
@@ -93,6 +94,36 @@ fn free_range() -> u16 {
     }
 }
 
+/// Sends `n` requests through HAProxy one after another: how many passed, and the refusals.
+/// Round robin sends each instance a third of them, and each counts only its own (the lowest
+/// `RateLimit-Remaining` an instance gave shows it), so a refusal is HAProxy's count.
+async fn spread(
+    http: &reqwest::Client,
+    n: usize,
+    request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> (usize, Vec<reqwest::Response>) {
+    let (mut passed, mut refused, mut lowest) = (0, Vec::new(), u64::MAX);
+    for i in 0..n {
+        let response = request(http).send().await.unwrap();
+        match response.status().as_u16() {
+            200 => {
+                passed += 1;
+                let remaining = response.headers().get("ratelimit-remaining").and_then(|v| v.to_str().ok());
+                lowest = lowest.min(remaining.and_then(|v| v.parse().ok()).expect("an instance's count"));
+            }
+            429 => refused.push(response),
+            other => panic!("request {i} answered {other}"),
+        }
+    }
+    // An instance counted about a third of what passed, not all of it.
+    let limit = passed as u64;
+    assert!(
+        lowest >= limit - limit / INSTANCES as u64 - 1,
+        "an instance counted more than its third: {lowest} left"
+    );
+    (passed, refused)
+}
+
 /// Checks out again and again until told to stop; a request lost with a killed instance is
 /// sent again with the same idempotency key, as a shop's page would.
 async fn shop(
@@ -169,6 +200,7 @@ async fn three_instances_behind_haproxy_lose_nothing_when_killed_under_load() {
             ("DATABASE_URL".into(), scratch.url.clone()),
             ("CAISSE_CLUSTER_DIR".into(), dir.path().join("cluster").display().to_string()),
             ("CAISSE_CLUSTER_PORT".into(), port.to_string()),
+            ("CAISSE_CLUSTER_PEER_PORT".into(), free_port().to_string()),
             ("CAISSE_SERVER_BIN".into(), binary("sync-server").display().to_string()),
             ("CAISSE_PROCESSOR_BIN".into(), binary("caisse-processor").display().to_string()),
             ("CAISSE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
@@ -185,7 +217,8 @@ async fn three_instances_behind_haproxy_lose_nothing_when_killed_under_load() {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let admin = caisse_e2e::sign_in(&http, &base, "admin", ADMIN_PASSWORD).await;
 
-    // --- An API key's limit holds across the instances.
+    // --- An API key's limit holds across the instances: HAProxy counts it, round robin
+    // sends each instance a third.
     let created: Value = http
         .post(format!("{base}/api/api-keys"))
         .bearer_auth(&admin)
@@ -197,32 +230,38 @@ async fn three_instances_behind_haproxy_lose_nothing_when_killed_under_load() {
         .await
         .unwrap();
     let secret = created["secret"].as_str().expect("the key's secret").to_owned();
-    let mut passed = 0;
-    let mut refused = Vec::new();
-    for n in 0..150 {
-        let instance = cluster.instance(1 + n % INSTANCES);
-        let response = http
-            .get(format!("{instance}/api/reports/sales?from=2000-01-01&to=2100-01-01"))
+    let (passed, mut refused) = spread(&http, 150, |http| {
+        http.get(format!("{base}/api/reports/sales?from=2000-01-01&to=2100-01-01"))
             .header("X-Api-Key", &secret)
-            .send()
-            .await
-            .unwrap();
-        match response.status().as_u16() {
-            200 => passed += 1,
-            429 => refused.push(response),
-            other => panic!("request {n} answered {other}"),
-        }
-    }
+    })
+    .await;
     assert_eq!((passed, refused.len()), (100, 50), "100 a minute over three instances");
     let last = refused.pop().unwrap();
     let header = |name: &str| last.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     assert!(header("retry-after").and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| (1..=60).contains(&s)));
     assert_eq!(header("ratelimit-remaining").as_deref(), Some("0"));
     assert_eq!(header("ratelimit-limit").as_deref(), Some("100"));
-    assert_eq!(header("ratelimit-policy").as_deref(), Some("100;w=60, 1000;w=3600"));
+    // HAProxy counts the minute; each instance still counts the key's hour too.
+    assert_eq!(header("ratelimit-policy").as_deref(), Some("100;w=60"));
+    assert_eq!(header("content-type").as_deref(), Some("application/problem+json"));
+    let problem: Value = last.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("load balancer"), "{problem}");
+
+    // --- So does a shopper's, by the `sub` of the access token.
+    let token = shop::sign_up(&http, &base, "limited@example.com").await;
+    let (passed, refused) =
+        spread(&http, 310, |http| http.get(format!("{base}/api/shop/me")).bearer_auth(&token)).await;
+    assert_eq!((passed, refused.len()), (300, 10), "300 a minute over three instances");
+    let problem: Value = refused.into_iter().next().unwrap().json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("this shopper"), "{problem}");
     // A scope the key lacks, then revoked: refused on every instance.
-    let shop_call =
-        http.get(format!("{base}/api/shop/me")).header("X-Api-Key", &secret).send().await.unwrap();
+    // (Straight to an instance: HAProxy refuses the key past its limit whatever the route.)
+    let shop_call = http
+        .get(format!("{}/api/shop/me", cluster.instance(1)))
+        .header("X-Api-Key", &secret)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(shop_call.status(), 403);
     let id = created["key"]["id"].as_str().unwrap();
     let revoked =

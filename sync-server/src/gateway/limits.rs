@@ -1,20 +1,32 @@
-//! Rate limits shared by every instance: a request is counted in its bucket's windows (a
-//! minute and an hour) by one upsert on the database they all use.
+//! Rate limits counted in memory by the instance that answers: no database write per request.
 //!
-//! A window opens at its bucket's first request and closes `span` seconds later; it lets
-//! `limit` requests through and refuses the rest until it closes. Anchoring the window at the
-//! first request rather than the clock's minute makes "at most 100 in any window" exact for a
-//! burst (no doubled allowance across a minute boundary for a client that starts a burst just
-//! before it). The minute is counted first; only a request the minute lets through is counted
-//! in the hour, so a client that retries at once after a 429 burns none of its hour.
+//! Each bucket is counted by GCRA (the `governor` crate): a bucket allowed 100 a minute may
+//! spend them at once, and gets them back at an even pace (one every 0.6 s), so no window
+//! boundary doubles a burst; the hour likewise. The minute is counted first; only a request the
+//! minute lets through is counted in the hour, so a client that retries at once after a 429
+//! burns none of its hour, and a refused request costs nothing.
 //!
-//! Counting is done by whichever instance answers: the row's update is atomic on both engines,
-//! so a hundred requests spread over three instances are counted as a hundred.
+//! Counting used to be one upsert of a `rate_windows` row per request, in the database every
+//! instance shares: every shopper request wrote and queued on its row, about a fifth of the
+//! checkout benchmark's throughput (BENCHMARKS.md, DESIGN §7). Now each instance counts alone.
+//! Behind HAProxy the limit that holds across instances is the balancer's (stick tables shared
+//! by `peers`, `deploy/haproxy.cfg`); an instance's own count still applies, to what reaches it.
+//!
+//! Memory: a bucket's state is one instant, kept while it differs from a fresh bucket's;
+//! [`Limiter::retain_recent`], run every minute ([`spawn_retention`]), forgets the others.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use governor::Quota as Gcra;
+use governor::RateLimiter;
+use governor::clock::MonotonicClock;
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DashMapStateStore;
 
 use serde::Serialize;
-
-use super::Result;
-use crate::db::{Db, now_ms};
 
 /// How many requests a bucket may make: per minute and per hour (0 = no hourly limit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -102,111 +114,150 @@ pub struct Quota {
     /// The limit of the window that binds (the one with the fewest left).
     pub limit: u32,
     pub remaining: u32,
-    /// Seconds until that window closes.
+    /// Seconds until that window has its whole allowance back; when refused, until the next
+    /// request may go through.
     pub reset_s: u64,
     /// Whether this request was let through.
     pub allowed: bool,
 }
 
-const MINUTE_S: i64 = 60;
-const HOUR_S: i64 = 3_600;
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3_600);
 
-/// One window's state after counting a request.
-#[derive(Debug, Clone, Copy)]
+/// One window of a policy: `limit` requests over `span`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Window {
     limit: u32,
-    hits: i64,
-    started_ms: i64,
-    span_s: i64,
+    span: Duration,
 }
 
-impl Window {
-    fn allowed(&self) -> bool {
-        self.hits <= i64::from(self.limit)
-    }
-
-    fn remaining(&self) -> u32 {
-        u32::try_from((i64::from(self.limit) - self.hits).max(0)).unwrap_or(0)
-    }
-
-    fn reset_s(&self, now: i64) -> u64 {
-        let closes = self.started_ms + self.span_s * 1_000;
-        u64::try_from((closes - now + 999) / 1_000).unwrap_or(0).max(1)
-    }
+/// One window's answer for one request.
+#[derive(Debug, Clone, Copy)]
+struct Count {
+    limit: u32,
+    remaining: u32,
+    reset_s: u64,
+    allowed: bool,
 }
 
-/// Counts one request in `span_s`'s window of `bucket`, never past `limit + 1` (a refused
-/// request leaves the count where it is), opening a new window if the last one has closed.
-/// In a write transaction of its own (on SQLite it takes its turn with the other writers) that
-/// does not wait for the disk: a crash may forget the last counts, which only forgives a few
-/// requests, while waiting on a flush for every counted request cost the shop a quarter of its
-/// checkouts (BENCHMARKS.md).
-async fn count(db: &Db, bucket: &str, span_s: i64, limit: u32, now: i64) -> sqlx::Result<Window> {
-    let mut tx = db.begin_unflushed().await?;
-    let (started_ms, hits): (i64, i64) = sqlx::query_as(
-        "INSERT INTO rate_windows (bucket, span_s, started_ms, hits) VALUES ($1, $2, $3, 1)
-         ON CONFLICT (bucket, span_s) DO UPDATE SET
-           started_ms = CASE WHEN rate_windows.started_ms + rate_windows.span_s * 1000 <= $3
-                             THEN $3 ELSE rate_windows.started_ms END,
-           hits = CASE WHEN rate_windows.started_ms + rate_windows.span_s * 1000 <= $3 THEN 1
-                       WHEN rate_windows.hits > $4 THEN rate_windows.hits
-                       ELSE rate_windows.hits + 1 END
-         RETURNING started_ms, hits",
-    )
-    .bind(bucket)
-    .bind(span_s)
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Window { limit, hits, started_ms, span_s })
+/// The buckets counted under one window, each by its key.
+type Counter = RateLimiter<String, DashMapStateStore<String>, MonotonicClock, StateInformationMiddleware>;
+
+/// Whole seconds, rounded up, and at least one (a `Retry-After: 0` invites a retry at once).
+fn seconds(duration: Duration) -> u64 {
+    duration.as_secs().saturating_add(u64::from(duration.subsec_nanos() > 0)).max(1)
 }
 
-/// Counts a request of `bucket` under `policy` and says whether it may go on. A bucket
-/// counted under two keys (an IPv6 /64 and its /48) answers for the tighter; the wider key
-/// counts only what the narrower let through, so one noisy /64 does not use up its site's
-/// allowance with requests that were refused anyway.
-pub async fn hit(db: &Db, bucket: &Bucket, policy: Policy) -> Result<Quota> {
-    let now = now_ms();
-    let (key, wider) = bucket.keys(policy);
-    let mut binding = hit_key(db, &key, policy, now).await?;
-    if let Some((key, policy)) = wider.filter(|_| binding.allowed) {
-        let quota = hit_key(db, &key, policy, now).await?;
-        if !quota.allowed || quota.remaining < binding.remaining {
-            binding = quota;
+/// The instance's rate limits: one counter per window in use (the shop's, the sign-ins', each
+/// API key's), shared by every request the instance answers.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    counters: RwLock<HashMap<Window, Arc<Counter>>>,
+}
+
+impl Limiter {
+    /// Counts a request of `bucket` under `policy` and says whether it may go on. A bucket
+    /// counted under two keys (an IPv6 /64 and its /48) answers for the tighter; the wider key
+    /// counts only what the narrower let through, so one noisy /64 does not use up its site's
+    /// allowance with requests that were refused anyway.
+    pub fn hit(&self, bucket: &Bucket, policy: Policy) -> Quota {
+        let (key, wider) = bucket.keys(policy);
+        let mut binding = self.hit_key(&key, policy);
+        if let Some((key, policy)) = wider.filter(|_| binding.allowed) {
+            let quota = self.hit_key(&key, policy);
+            if !quota.allowed || quota.remaining < binding.remaining {
+                binding = quota;
+            }
+        }
+        binding
+    }
+
+    /// Counts a request under one key: its minute, and its hour if the minute let it through.
+    fn hit_key(&self, key: &str, policy: Policy) -> Quota {
+        let minute = self.count(Window { limit: policy.per_minute, span: MINUTE }, key);
+        let mut binding = minute;
+        if minute.allowed && policy.per_hour > 0 {
+            let hour = self.count(Window { limit: policy.per_hour, span: HOUR }, key);
+            if !hour.allowed || hour.remaining < minute.remaining {
+                binding = hour;
+            }
+        }
+        Quota {
+            policy,
+            limit: binding.limit,
+            remaining: binding.remaining,
+            reset_s: binding.reset_s,
+            allowed: binding.allowed,
         }
     }
-    Ok(binding)
-}
 
-/// Counts a request under one key: its minute, and its hour if the minute let it through.
-async fn hit_key(db: &Db, key: &str, policy: Policy, now: i64) -> Result<Quota> {
-    let minute = count(db, key, MINUTE_S, policy.per_minute, now).await?;
-    let mut binding = minute;
-    if minute.allowed() && policy.per_hour > 0 {
-        let hour = count(db, key, HOUR_S, policy.per_hour, now).await?;
-        if !hour.allowed() || hour.remaining() < minute.remaining() {
-            binding = hour;
+    /// Counts one request of `key` in `window`; a refused request leaves the count as it was.
+    fn count(&self, window: Window, key: &str) -> Count {
+        let Some(counter) = self.counter(window) else {
+            // A window of no request at all refuses everything.
+            return Count { limit: 0, remaining: 0, reset_s: seconds(window.span), allowed: false };
+        };
+        match counter.check_key(&key.to_owned()) {
+            Ok(state) => {
+                let remaining = state.remaining_burst_capacity().min(window.limit);
+                // Back to the whole allowance once what was spent has come back.
+                let refill = state.quota().replenish_interval().saturating_mul(window.limit - remaining);
+                Count { limit: window.limit, remaining, reset_s: seconds(refill), allowed: true }
+            }
+            Err(not_until) => Count {
+                limit: window.limit,
+                remaining: 0,
+                reset_s: seconds(not_until.wait_time_from(Instant::now())),
+                allowed: false,
+            },
         }
     }
-    Ok(Quota {
-        policy,
-        limit: binding.limit,
-        remaining: binding.remaining(),
-        reset_s: binding.reset_s(now),
-        allowed: binding.allowed(),
+
+    /// The counter of `window`, made at its first request; none for a limit of 0.
+    fn counter(&self, window: Window) -> Option<Arc<Counter>> {
+        let found = self.counters.read().unwrap_or_else(PoisonError::into_inner).get(&window).cloned();
+        if found.is_some() {
+            return found;
+        }
+        let burst = NonZeroU32::new(window.limit)?;
+        let gcra = Gcra::with_period(window.span / window.limit)?.allow_burst(burst);
+        let mut counters = self.counters.write().unwrap_or_else(PoisonError::into_inner);
+        let counter = counters.entry(window).or_insert_with(|| {
+            Arc::new(RateLimiter::dashmap_with_clock(gcra, MonotonicClock).with_middleware())
+        });
+        Some(counter.clone())
+    }
+
+    /// Forgets the buckets that are back to a fresh state (nothing would change were they
+    /// counted from scratch), and the counters left with none: what bounds the memory the
+    /// limits hold. Answers how many buckets are still held.
+    pub fn retain_recent(&self) -> usize {
+        let counters: Vec<Arc<Counter>> =
+            self.counters.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        for counter in &counters {
+            counter.retain_recent();
+            counter.shrink_to_fit();
+        }
+        drop(counters);
+        let mut counters = self.counters.write().unwrap_or_else(PoisonError::into_inner);
+        // A counter a request holds right now stays, even if empty: its count is not lost.
+        counters.retain(|_, counter| !counter.is_empty() || Arc::strong_count(counter) > 1);
+        counters.values().map(|counter| counter.len()).sum()
+    }
+}
+
+/// Runs [`Limiter::retain_recent`] every `period`: a minute's buckets are fresh again within a
+/// minute of their last request, so the memory held follows the clients of the last minutes
+/// (an hour's, for buckets with an hourly limit).
+pub fn spawn_retention(limiter: Arc<Limiter>, period: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(period);
+        loop {
+            every.tick().await;
+            let held = limiter.retain_recent();
+            metrics::gauge!("caisse_rate_limit_buckets").set(held as f64);
+        }
     })
-}
-
-/// Deletes the windows that closed more than an hour ago; any instance may run it.
-pub async fn sweep(db: &Db) -> Result<u64> {
-    let done = db
-        .write(
-            sqlx::query("DELETE FROM rate_windows WHERE started_ms < $1").bind(now_ms() - 2 * HOUR_S * 1_000),
-        )
-        .await?;
-    Ok(done.rows_affected())
 }
 
 #[cfg(test)]
@@ -245,6 +296,54 @@ mod tests {
         // Two addresses of one /64: one bucket; another /64: another.
         assert_eq!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:2:ffff::9"));
         assert_ne!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn a_bucket_gets_its_allowance_then_a_retry_after() {
+        let limiter = Limiter::default();
+        let key = Bucket::ApiKey("k1".into());
+        let policy = Policy::new(3, 100);
+        let remaining: Vec<u32> = (0..3).map(|_| limiter.hit(&key, policy)).map(|q| q.remaining).collect();
+        assert_eq!(remaining, [2, 1, 0]);
+        let refused = limiter.hit(&key, policy);
+        assert!(!refused.allowed);
+        assert_eq!((refused.limit, refused.remaining), (3, 0));
+        // One of the three comes back every 20 s.
+        assert!((19..=20).contains(&refused.reset_s), "{refused:?}");
+        // Another bucket is counted apart; the refusals cost nothing.
+        assert!(limiter.hit(&Bucket::ApiKey("k2".into()), policy).allowed);
+        // Two buckets, each in its minute and its hour.
+        assert_eq!(limiter.retain_recent(), 4);
+    }
+
+    #[test]
+    fn the_hour_binds_when_it_has_fewer_left() {
+        let limiter = Limiter::default();
+        let shopper = Bucket::Shopper(7);
+        let first = limiter.hit(&shopper, Policy::new(10, 2));
+        assert_eq!((first.limit, first.remaining), (2, 1));
+        // The hour's one left comes back in half an hour.
+        assert!((1_799..=1_800).contains(&first.reset_s), "{first:?}");
+        assert!(limiter.hit(&shopper, Policy::new(10, 2)).allowed);
+        let refused = limiter.hit(&shopper, Policy::new(10, 2));
+        assert_eq!((refused.allowed, refused.limit), (false, 2));
+        // No hourly limit: the minute only.
+        let minute = limiter.hit(&Bucket::Shopper(8), Policy::new(5, 0));
+        assert_eq!((minute.limit, minute.remaining, minute.reset_s), (5, 4, 12));
+        // A limit of 0 a minute lets nothing through.
+        assert!(!limiter.hit(&Bucket::Shopper(9), Policy::new(0, 0)).allowed);
+    }
+
+    #[test]
+    fn fresh_buckets_are_forgotten() {
+        let limiter = Limiter::default();
+        // A bucket allowed a million a minute is fresh again within a tenth of a millisecond.
+        for n in 0..100 {
+            limiter.hit(&Bucket::Shopper(n), Policy::new(1_000_000, 0));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(limiter.retain_recent(), 0);
+        assert!(limiter.counters.read().unwrap().is_empty(), "an empty counter is dropped");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The duties a gateway in front of the service used to have, done by the service itself so
-//! that every instance applies them alike: API keys for integrations ([`keys`]) and rate
-//! limits shared by every instance through the database ([`limits`]).
+//! that every instance applies them alike: API keys for integrations ([`keys`], in the
+//! database every instance shares) and rate limits ([`limits`]).
 //!
-//! The limits live in the database both engines share rather than in Redis: an instance on
-//! SQLite (a single machine) needs no other server, a cluster's instances already share one
-//! PostgreSQL, and a limit that holds across instances needs nothing more than one upsert on
-//! a row per bucket.
+//! The limits are counted in memory, never by a database write per request (DESIGN §7): one
+//! instance (on SQLite or PostgreSQL) needs nothing more, and a cluster's limit across its
+//! instances is counted by HAProxy's stick tables, shared between balancers by `peers`
+//! (`deploy/haproxy.cfg`), rather than by Redis, a second server to run for no gain.
 
 pub mod keys;
 pub mod limits;

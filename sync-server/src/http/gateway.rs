@@ -2,6 +2,10 @@
 //! it alike: API keys (`X-Api-Key`) checked against the route's scope, rate limits with the
 //! `RateLimit` headers, CORS for the shop's web origins, and the readiness `/health` reports.
 //!
+//! The limits are counted in this instance's memory ([`Limiter`](crate::gateway::limits::Limiter)); the headers tell
+//! this instance's count. In a cluster HAProxy counts the same buckets across instances and
+//! refuses past them before a request reaches any (`deploy/haproxy.cfg`).
+//!
 //! Registers' sync is never limited here: a register authenticates with its device secret,
 //! not a key, and a sale it pushes must never be refused for coming too fast.
 
@@ -21,7 +25,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Acting, JsonBody};
 use crate::gateway::keys::{self, ApiKey, Scope};
-use crate::gateway::limits::{self, Bucket, Policy, Quota};
+use crate::gateway::limits::{Bucket, Policy, Quota};
 use crate::identity::Role;
 
 /// The header integrations send their key in. Not `Authorization`: a partner storefront sends
@@ -45,8 +49,7 @@ pub struct Gateway {
 impl Default for Gateway {
     fn default() -> Self {
         Gateway {
-            // A minute window only: each counted window is a write on every shopper request
-            // (two cost a quarter of the checkout benchmark's throughput, BENCHMARKS.md).
+            // A minute window only, as `CAISSE_SHOPPER_PER_MINUTE` sets it.
             shopper: Policy::new(300, 0),
             sign_in: Policy::new(30, 300),
             trusted_proxies: Vec::new(),
@@ -191,11 +194,6 @@ fn refused(quota: &Quota, what: &'static str) -> Response {
     response
 }
 
-/// Counts a request, turning a database failure into a problem.
-async fn count(state: &AppState, bucket: &Bucket, policy: Policy) -> Result<Quota, Response> {
-    limits::hit(&state.db, bucket, policy).await.map_err(|e| ApiError::from(e).into_response())
-}
-
 /// The gateway's middleware: keys, sign-in limits, and the headers of whatever quota a
 /// handler counted.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
@@ -216,10 +214,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             return ApiError::Forbidden(format!("this API key lacks the {} scope", needed.as_str()))
                 .into_response();
         }
-        let quota = match count(&state, &Bucket::ApiKey(key.id.clone()), key.limits).await {
-            Ok(quota) => quota,
-            Err(response) => return response,
-        };
+        let quota = state.limiter.hit(&Bucket::ApiKey(key.id.clone()), key.limits);
         if !quota.allowed {
             return refused(&quota, "this API key");
         }
@@ -229,10 +224,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         let peer = request.extensions().get::<super::listener::PeerAddr>().map(|p| p.0.ip());
         let settings = &state.settings.gateway;
         if let Some(address) = client_address(peer, request.headers(), &settings.trusted_proxies) {
-            let quota = match count(&state, &Bucket::SignInFrom(address), settings.sign_in).await {
-                Ok(quota) => quota,
-                Err(response) => return response,
-            };
+            let quota = state.limiter.hit(&Bucket::SignInFrom(address), settings.sign_in);
             if !quota.allowed {
                 tracing::warn!(%address, route, "sign-ins from this address refused by the rate limit");
                 return refused(&quota, "this address");
@@ -248,12 +240,8 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
 }
 
 /// Counts a shopper's request (from the shopper's extractor); refused past the shop's policy.
-pub(super) async fn limit_shopper(
-    state: &AppState,
-    slot: Option<&QuotaSlot>,
-    customer: i64,
-) -> ApiResult<()> {
-    let quota = limits::hit(&state.db, &Bucket::Shopper(customer), state.settings.gateway.shopper).await?;
+pub(super) fn limit_shopper(state: &AppState, slot: Option<&QuotaSlot>, customer: i64) -> ApiResult<()> {
+    let quota = state.limiter.hit(&Bucket::Shopper(customer), state.settings.gateway.shopper);
     if let Some(slot) = slot {
         slot.set(quota);
     }

@@ -138,6 +138,8 @@ pub struct Shared {
     pub delivery: Option<crate::notify::Delivery>,
     /// Starting, ready or draining: what `/health` tells the load balancer.
     pub readiness: Arc<gateway::Readiness>,
+    /// The rate limits, counted in this instance's memory.
+    pub limiter: Arc<crate::gateway::limits::Limiter>,
 }
 
 /// Wakes background work at once instead of at its next round.
@@ -213,6 +215,7 @@ impl AppState {
             events: Arc::default(),
             wake: Arc::default(),
             readiness: Arc::default(),
+            limiter: Arc::default(),
             delivery: mailer.map(|mailer| crate::notify::Delivery {
                 retry_first: retry.0,
                 retry_most: retry.1,

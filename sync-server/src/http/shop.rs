@@ -59,7 +59,7 @@ where
         })?;
         let shopper = accounts::authenticate(&state.shop, &state.db, token).await?;
         let slot = parts.extensions.get::<super::gateway::QuotaSlot>();
-        super::gateway::limit_shopper(&state, slot, shopper.customer).await?;
+        super::gateway::limit_shopper(&state, slot, shopper.customer)?;
         Ok(shopper)
     }
 }
