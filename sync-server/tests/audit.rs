@@ -242,15 +242,7 @@ async fn the_head_is_the_last_entry_and_only_an_admin_reads_it(engine: Engine) {
     let anonymous = server.http.get(format!("{}/api/audit/head", server.base)).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     // The document declares the route, its answer and its refusals.
-    let doc: Value = server
-        .http
-        .get(format!("{}/api/openapi.json", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = server.get_public_json("/api/openapi.json").await;
     let route = &doc["paths"]["/api/audit/head"]["get"];
     for status in ["200", "401", "403"] {
         assert!(route["responses"][status].is_object(), "{status} missing: {route}");

@@ -104,15 +104,7 @@ async fn a_json_body_sent_as_anything_else_is_refused_and_changes_nothing(engine
     assert_eq!(added.status(), StatusCode::OK);
 
     // The document says so, for a client (or a fuzzer) sending something else.
-    let document: Value = server
-        .http
-        .get(format!("{}/api/openapi.json", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document: Value = server.get_public_json("/api/openapi.json").await;
     for (path, method) in
         [("/api/shop/cart/lines", "post"), ("/api/auth/session", "post"), ("/api/products", "post")]
     {

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Engine, TestServer, batch_of, login, problem};
+use common::{Engine, TestServer, at_path, batch_of, login, problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared_model::hlc::Hlc;
@@ -64,13 +64,6 @@ fn number_paths(value: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>)
         }
         _ => {}
     }
-}
-
-fn at_path<'a>(value: &'a mut Value, path: &[String]) -> &'a mut Value {
-    path.iter().fold(value, |v, key| match v {
-        Value::Array(items) => &mut items[key.parse::<usize>().unwrap()],
-        other => &mut other[key.as_str()],
-    })
 }
 
 /// A push of one record given as its JSON wire form, however hostile.

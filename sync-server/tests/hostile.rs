@@ -8,7 +8,7 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use common::{Engine, TestServer, batch_of, problem};
+use common::{Engine, TestServer, at_path, batch_of, problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared_model::testing::{Act, Pay, build_records, register_of};
@@ -118,13 +118,6 @@ fn spots(value: &Value, at: &mut Vec<String>, out: &mut Vec<Spot>) {
         }
         _ => {}
     }
-}
-
-fn at_path<'a>(value: &'a mut Value, path: &[String]) -> &'a mut Value {
-    path.iter().fold(value, |v, key| match v {
-        Value::Array(items) => &mut items[key.parse::<usize>().unwrap()],
-        other => &mut other[key.as_str()],
-    })
 }
 
 /// The record's wire form with a NUL put at `spot`.

@@ -210,6 +210,16 @@ impl TestServer {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// GETs `path` with no credentials (the OpenAPI document, the shop's catalogue) as JSON;
+    /// panics unless the server answers 200.
+    pub async fn get_public_json(&self, path: &str) -> Value {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{path}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
     /// Puts `units` of `sku` on the shelf at `location` (an opening count), published to the feed.
     pub async fn seed_stock(&self, location: &str, sku: &str, units: i64) {
         let mut tx = self.db.begin().await.unwrap();
@@ -300,4 +310,12 @@ macro_rules! on_both_engines {
             )*
         }
     };
+}
+
+/// The value at `path` (object keys, or array indices written as numbers) of a JSON value.
+pub fn at_path<'a>(value: &'a mut Value, path: &[String]) -> &'a mut Value {
+    path.iter().fold(value, |v, key| match v {
+        Value::Array(items) => &mut items[key.parse::<usize>().unwrap()],
+        other => &mut other[key.as_str()],
+    })
 }
