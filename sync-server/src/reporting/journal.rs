@@ -18,7 +18,7 @@
 //! through the checkpoint's row, which only the projector touches.
 //!
 //! A report first brings the totals up to what is committed ([`catch_up`]) and says how fresh
-//! they are ([`Freshness`]), so it equals a recomputation from the records to the cent.
+//! they are ([`TotalsFreshness`]), so it equals a recomputation from the records to the cent.
 //!
 //! # Bounds
 //!
@@ -303,21 +303,21 @@ pub fn spawn(db: Db, every: std::time::Duration) -> tokio::task::JoinHandle<()> 
 
 /// How up to date the daily totals are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Freshness {
+pub struct TotalsFreshness {
     /// Journal rows not folded yet: 0 when the figures include everything committed.
     pub behind: i64,
     /// When the projector last folded (Unix ms; 0 before it ever did).
     pub folded_ms: i64,
 }
 
-pub async fn freshness(db: &Db) -> sqlx::Result<Freshness> {
+pub async fn freshness(db: &Db) -> sqlx::Result<TotalsFreshness> {
     let (behind, folded_ms): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM report_journal WHERE position > c.position) AS behind, c.folded_ms
          FROM report_checkpoint AS c WHERE c.id = 1",
     )
     .fetch_one(db.pool())
     .await?;
-    Ok(Freshness { behind, folded_ms })
+    Ok(TotalsFreshness { behind, folded_ms })
 }
 
 #[cfg(test)]

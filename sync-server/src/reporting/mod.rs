@@ -17,7 +17,7 @@ use crate::inventory;
 
 pub mod journal;
 
-pub use journal::Freshness;
+pub use journal::TotalsFreshness;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +240,7 @@ pub struct SalesReportView {
     pub top_products: Vec<ProductFigures>,
     pub stock: Vec<LocationStock>,
     /// How up to date the totals are: the report folds what is committed before it reads.
-    pub freshness: Freshness,
+    pub freshness: TotalsFreshness,
 }
 
 /// The consolidated report for an inclusive range of business days (UC1).
