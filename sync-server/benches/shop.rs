@@ -122,6 +122,7 @@ async fn main() {
 
     // Checkouts: each shopper fills a 3-line cart, then checks it out; only the checkout is timed.
     let per_shopper = checkouts.div_ceil(shoppers);
+    let cpu_before = common::cpu_ms();
     let skus = Arc::new(skus);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -180,6 +181,14 @@ async fn main() {
         times.last().expect("a time"),
     );
     let _ = filling;
+    let cpu_after = common::cpu_ms();
+    let n = times.len().max(1) as f64;
+    println!(
+        "CPU per checkout (its 3 cart lines included): {:.1} ms of the machine, {:.1} ms of them in this process \
+         (load generator, server, card processor), the rest PostgreSQL and the system",
+        (cpu_after.0 - cpu_before.0) / n,
+        (cpu_after.1 - cpu_before.1) / n,
+    );
     if let Some(lock_waits) = lock_waits {
         println!("{}", lock_waits.finish().await);
     }

@@ -198,3 +198,30 @@ impl LockWaits {
         )
     }
 }
+
+/// CPU time used so far, in milliseconds: by the whole machine (every core's user, nice,
+/// system, irq and softirq time, from `/proc/stat`) and by this process (from
+/// `/proc/self/stat`). Linux only; zeros elsewhere.
+pub fn cpu_ms() -> (f64, f64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let machine = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().next()?.to_owned();
+            let fields: Vec<f64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+            // user nice system idle iowait irq softirq steal
+            Some([0, 1, 2, 5, 6].iter().filter_map(|&i| fields.get(i)).sum::<f64>())
+        })
+        .unwrap_or(0.0);
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|text| {
+            // The fields after the command's closing parenthesis, from the state on: utime and
+            // stime are the 12th and 13th (fields 14 and 15 of the whole line).
+            let rest = text.rsplit_once(')')?.1.to_owned();
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+        })
+        .unwrap_or(0.0);
+    (machine * 1_000.0 / ticks, own * 1_000.0 / ticks)
+}
