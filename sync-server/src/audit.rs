@@ -362,6 +362,14 @@ async fn append(
         alg: KEYED.to_owned(),
     };
     entry.hash = keyed_hash_of(key, &entry);
+    insert_raw(conn, &entry).await?;
+    Ok(entry)
+}
+
+/// Writes `entry` as it is, hash and `alg` included. [`record`] writes entries through it; a
+/// test writes with it what an earlier build (unkeyed) or a forger would have written.
+#[doc(hidden)]
+pub async fn insert_raw(conn: &mut AnyConnection, entry: &Entry) -> sqlx::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )))
@@ -378,7 +386,7 @@ async fn append(
     .bind(&entry.alg)
     .execute(conn)
     .await?;
-    Ok(entry)
+    Ok(())
 }
 
 /// The log's last entry under the lock, after sealing the unkeyed entries if they end it.

@@ -422,27 +422,6 @@ pub async fn insert_rows(
     Ok(())
 }
 
-/// Like [`insert_rows`], with a `RETURNING …` clause in `suffix`: the rows it returns, read
-/// into the caller's row type.
-pub async fn insert_rows_returning<T>(
-    conn: &mut sqlx::AnyConnection,
-    table: &str,
-    columns: &[&str],
-    rows: Vec<Vec<Value>>,
-    suffix: &str,
-) -> sqlx::Result<Vec<T>>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
-{
-    let mut returned = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(rows_per_statement(columns.len())) {
-        for row in insert_statement(conn, table, columns, chunk, suffix).fetch_all(&mut *conn).await? {
-            returned.push(T::from_row(&row)?);
-        }
-    }
-    Ok(returned)
-}
-
 fn insert_statement<'q>(
     conn: &sqlx::AnyConnection,
     table: &str,

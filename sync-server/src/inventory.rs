@@ -70,14 +70,8 @@ impl TryFrom<LevelRow> for Level {
     }
 }
 
-/// Records the movements, updates the levels, raises or resolves stock alerts, and returns the
-/// feed entries of the changed levels (for the caller to publish last in its transaction).
-#[tracing::instrument(skip_all)]
-pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec<Entry>> {
-    if moves.is_empty() {
-        return Ok(Vec::new());
-    }
-    let at = now_ms();
+/// Appends `moves` to the ledger of movements, stamped `at`.
+async fn record_moves(conn: &mut AnyConnection, moves: &[Move], at: i64) -> sqlx::Result<()> {
     let rows = moves
         .iter()
         .map(|m| {
@@ -98,7 +92,18 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
         rows,
         "",
     )
-    .await?;
+    .await
+}
+
+/// Records the movements, updates the levels, raises or resolves stock alerts, and returns the
+/// feed entries of the changed levels (for the caller to publish last in its transaction).
+#[tracing::instrument(skip_all)]
+pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec<Entry>> {
+    if moves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = now_ms();
+    record_moves(conn, moves, at).await?;
 
     // Sorted keys: concurrent transactions lock rows in the same order and cannot deadlock.
     let mut deltas: BTreeMap<(&LocationCode, &Sku), i64> = BTreeMap::new();
@@ -352,11 +357,11 @@ pub async fn release(
 
 /// Turns reserved units into units gone: the reservation is released and the same units leave
 /// `location` as an `online_sale` movement of the ledger, in the caller's transaction.
-#[tracing::instrument(skip_all)]
 ///
 /// Each product's row is taken once, by one statement that releases and decrements together,
 /// in the order of the SKUs (the order [`reserve`] takes them in, so two checkouts cannot
 /// deadlock): call it last in the transaction, so that the rows are held for the commit alone.
+#[tracing::instrument(skip_all)]
 pub async fn take_reserved(
     conn: &mut AnyConnection,
     location: &LocationCode,
@@ -369,27 +374,17 @@ pub async fn take_reserved(
         *total = total.checked_add(*n).ok_or_else(|| sqlx::Error::Protocol("units past i64".into()))?;
     }
     let at = now_ms();
-    let rows = units
+    let moves: Vec<Move> = units
         .iter()
-        .map(|(sku, n)| {
-            vec![
-                Value::from(location.as_str()),
-                sku.as_str().into(),
-                (-n).into(),
-                "online_sale".into(),
-                Some(reference.to_owned()).into(),
-                at.into(),
-            ]
+        .map(|(sku, n)| Move {
+            location: location.clone(),
+            sku: (*sku).clone(),
+            delta: -n,
+            kind: "online_sale",
+            record_id: Some(reference.to_owned()),
         })
         .collect();
-    insert_rows(
-        conn,
-        "stock_movements",
-        &["location", "sku", "delta", "kind", "record_id", "at_ms"],
-        rows,
-        "",
-    )
-    .await?;
+    record_moves(conn, &moves, at).await?;
     let mut levels = Vec::with_capacity(units.len());
     for (sku, n) in &units {
         let row: Option<LevelRow> = sqlx::query_as(
@@ -408,7 +403,9 @@ pub async fn take_reserved(
         let row = row.ok_or_else(|| {
             sqlx::Error::Protocol(format!("no stock row of {sku} at {location} for a reservation"))
         })?;
-        levels.push(Level::try_from(row)?);
+        let level = Level::try_from(row)?;
+        crate::db::check_total(&format!("the stock of {} at {}", level.sku, level.location), level.quantity)?;
+        levels.push(level);
     }
     let delta_of: BTreeMap<(&LocationCode, &Sku), i64> =
         units.iter().map(|(sku, n)| ((location, *sku), -n)).collect();

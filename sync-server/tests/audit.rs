@@ -179,23 +179,8 @@ async fn entries_from_before_the_key_are_sealed_under_it(engine: Engine) {
             alg: UNKEYED.into(),
         };
         entry.hash = audit::unkeyed_hash_of(&entry);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        )))
-        .bind(entry.seq)
-        .bind(entry.at_ms)
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.object)
-        .bind(entry.request_id.clone())
-        .bind(entry.before_state.clone())
-        .bind(entry.after_state.clone())
-        .bind(&entry.prev_hash)
-        .bind(&entry.hash)
-        .bind(&entry.alg)
-        .execute(db.pool())
-        .await
-        .unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        audit::insert_raw(&mut conn, &entry).await.unwrap();
         prev = entry.hash;
     }
     let unsealed = audit::verify(db).await.unwrap().broken.expect("nothing keyed vouches for them yet");

@@ -324,34 +324,30 @@ async fn refund_survives(processor: &Processor, link: &FaultProxy) {
     )
     .await;
     let leo = tokens["access_token"].as_str().unwrap().to_owned();
-    post(format!("{base}/api/shop/cart/lines"), leo.clone(), json!({ "sku": "THE-VRT-20", "quantity": 1 }))
+    // Two orders, for two claims: the first now, the second later.
+    let mut orders = Vec::new();
+    for key in ["kill-claim", "kill-claim-2"] {
+        post(
+            format!("{base}/api/shop/cart/lines"),
+            leo.clone(),
+            json!({ "sku": "THE-VRT-20", "quantity": 1 }),
+        )
         .await;
-    let order: Value = http
-        .post(format!("{base}/api/shop/checkout"))
-        .bearer_auth(&leo)
-        .header("Idempotency-Key", "kill-claim")
-        .json(&json!({ "card_number": sync_server::http::processor::APPROVED }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        let order: Value = http
+            .post(format!("{base}/api/shop/checkout"))
+            .bearer_auth(&leo)
+            .header("Idempotency-Key", key)
+            .json(&json!({ "card_number": sync_server::http::processor::APPROVED }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        orders.push(order);
+    }
+    let [order, second_order] = <[Value; 2]>::try_from(orders).unwrap();
     let total = order["total_cents"].as_i64().unwrap();
-    // A second order, for a second claim later.
-    post(format!("{base}/api/shop/cart/lines"), leo.clone(), json!({ "sku": "THE-VRT-20", "quantity": 1 }))
-        .await;
-    let second_order: Value = http
-        .post(format!("{base}/api/shop/checkout"))
-        .bearer_auth(&leo)
-        .header("Idempotency-Key", "kill-claim-2")
-        .json(&json!({ "card_number": sync_server::http::processor::APPROVED }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     let second_total = second_order["total_cents"].as_i64().unwrap();
     let claim = post(
         format!("{base}/api/shop/claims"),
