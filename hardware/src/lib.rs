@@ -4,7 +4,7 @@
 //! |---|---|
 //! | [`scan`] | what a scan means: EAN-13, EAN-8, UPC-A, UPC-E (expanded), Code 128 SKUs, GS1 variable-measure codes |
 //! | [`wedge`] | telling a keyboard-wedge scanner's burst from a person typing |
-//! | [`printer`] | receipts in ESC/POS, the cash drawer, links to printers with timeouts, and [`printer::PrinterSpec`] (which printer, read from text) |
+//! | [`printer`] | receipts in ESC/POS, the cash drawer, links to printers with timeouts that ask the printer's real-time status, a fake printer and a decoder for tests, and [`printer::PrinterSpec`] (which printer, read from text) |
 //! | [`serial`] | serial scanners: framing, prefix and suffix, surviving unplug and replug |
 
 #![forbid(unsafe_code)]

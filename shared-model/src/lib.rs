@@ -3,10 +3,11 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`money`] | `Money` in cents, `Quantity`, `Percent`, cash rounding to the nickel |
+//! | [`money`] | `Money` in cents, `Quantity`, `Percent`, cash rounding to the nickel, amounts and rates written in French or English |
 //! | [`tax`] | GST and QST, tax classes, the per-line rounding rule |
 //! | [`barcode`] | EAN-13, EAN-8 and UPC-A with verified check digits |
 //! | [`ids`] | locations, registers, records, SKUs, cashiers, customers |
+//! | [`receipt_number`] | the short receipt number, `VMTL-01-000123` |
 //! | [`tender`] | tenders and the settlement rule (rounding, change) |
 //! | [`sale`], [`returns`], [`stock`], [`till`] | the bodies of records |
 //! | [`hlc`] | hybrid logical clock stamps |
@@ -14,6 +15,7 @@
 //! | [`protocol`] | push and pull messages between registers and the server |
 //! | [`text`] | free text: length bounds, no control characters, short quotes in errors |
 //! | [`catalogue`] | what head office publishes: locations, products, cashiers |
+//! | [`chain`] | the chain's legal name and its GST and QST registration numbers |
 //! | [`projection`] | the merge rules: the record set and the folds over it |
 //!
 //! The crate is pure: it reads no clock, draws no random number and does no I/O, so every
@@ -25,12 +27,14 @@
 
 pub mod barcode;
 pub mod catalogue;
+pub mod chain;
 pub mod error;
 pub mod hlc;
 pub mod ids;
 pub mod money;
 pub mod projection;
 pub mod protocol;
+pub mod receipt_number;
 pub mod record;
 pub mod returns;
 pub mod sale;
@@ -47,7 +51,8 @@ pub use barcode::Barcode;
 pub use error::Invalid;
 pub use hlc::Hlc;
 pub use ids::{CashierId, CustomerId, LocationCode, LocationKind, OrderNumber, RecordId, RegisterId, Sku};
-pub use money::{Money, Percent, Quantity};
+pub use money::{Locale, Money, Percent, Quantity};
+pub use receipt_number::ReceiptNumber;
 pub use record::{RECORD_FORMAT, Record, RecordBody, Rejection};
 pub use tax::{TaxClass, Taxes};
 pub use tender::{Tender, TenderKind};

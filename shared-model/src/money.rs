@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Invalid, out_of_range};
 
+mod locale;
+pub use locale::{Locale, LocalizedMoney, NBSP, rate};
+
 /// An amount of Canadian dollars in cents. Never a float.
 ///
 /// Amounts are bounded by [`Money::MAX`] (ten billion dollars) at every boundary, so

@@ -249,6 +249,9 @@ pub enum Change {
     StockLevel(StockLevel),
     Transfer(TransferNotice),
     ReplenishmentDecision(ReplenishmentDecision),
+    /// The chain's legal name and tax registration numbers, for receipts (one key: the
+    /// latest replaces the one before).
+    Chain(crate::chain::ChainInfo),
 }
 
 /// The server's stock of one product at one location, true as of `as_of_ms`.

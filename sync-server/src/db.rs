@@ -335,20 +335,107 @@ pub async fn lock_keys(conn: &mut AnyConnection, keys: &[String]) -> sqlx::Resul
     let mut keys = keys.to_vec();
     keys.sort();
     keys.dedup();
-    for chunk in keys.chunks(1_000) {
-        let sql = format!(
-            "SELECT pg_advisory_xact_lock(hashtext(v)) FROM (SELECT v FROM (VALUES {}) AS t(v) ORDER BY v) AS sorted",
-            values_placeholders('$', chunk.len(), 1)
-        );
-        let values = chunk.iter().map(|k| Value::Text(k.clone())).collect();
-        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).execute(&mut *conn).await?;
-    }
+    let values: Vec<Vec<Value>> = keys.into_iter().map(|k| vec![Value::Text(k)]).collect();
+    let (source, values) = rows_source('$', &values);
+    let sql = format!(
+        "SELECT pg_advisory_xact_lock(hashtext(v)) FROM (SELECT v FROM ({source}) AS t(v) ORDER BY v) AS sorted"
+    );
+    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).execute(&mut *conn).await?;
     Ok(())
 }
 
 /// Rows per multi-row statement: SQLite binds at most 32 766 values, PostgreSQL 65 535.
-pub fn rows_per_statement(columns: usize) -> usize {
-    (30_000 / columns).max(1)
+/// On PostgreSQL a [`rows_source`] takes any number of rows in one statement.
+pub fn rows_per_statement(sign: char, columns: usize, rows: usize) -> usize {
+    if sign == '$' { rows.max(1) } else { (30_000 / columns).max(1) }
+}
+
+/// Where an `INSERT … SELECT` or a join takes `rows` from: `VALUES (?, ?), (?, ?)` on SQLite;
+/// on PostgreSQL `SELECT * FROM unnest($1::bigint[], $2::text[], …)`, one array per column.
+/// The PostgreSQL statement's text is the same whatever the batch's size, so each connection
+/// parses and plans it once, where a multi-row `VALUES` of thousands of parameters was a new
+/// statement for every batch size, and its parameters are a handful instead of thousands.
+/// sqlx's `Any` driver binds no arrays: each column is bound as the text of an array literal
+/// and cast. A column whose rows mix numbers and text (never in this code) falls back to
+/// `VALUES`, which is right on both engines. `rows` must not be empty.
+pub fn rows_source(sign: char, rows: &[Vec<Value>]) -> (String, Vec<Value>) {
+    let values = || rows.iter().flatten().cloned().collect();
+    let columns = rows.first().map_or(0, Vec::len);
+    let values_list = || format!("VALUES {}", values_placeholders(sign, rows.len(), columns));
+    if sign != '$' {
+        return (values_list(), values());
+    }
+    let kinds: Vec<ArrayKind> = rows[0].iter().map(ArrayKind::of).collect();
+    if rows
+        .iter()
+        .any(|row| row.len() != columns || row.iter().zip(&kinds).any(|(v, k)| ArrayKind::of(v) != *k))
+    {
+        return (values_list(), values());
+    }
+    let arrays =
+        (0..columns).map(|column| Value::Text(array_literal(rows.iter().map(|row| &row[column])))).collect();
+    let casts = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| format!("${}::{}", i + 1, kind.sql()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (format!("SELECT * FROM unnest({casts})"), arrays)
+}
+
+/// A PostgreSQL array's element type, as [`bind_all`] binds each [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArrayKind {
+    BigInt,
+    Text,
+}
+
+impl ArrayKind {
+    fn of(value: &Value) -> ArrayKind {
+        match value {
+            Value::Int(_) | Value::Bool(_) | Value::NullInt => ArrayKind::BigInt,
+            Value::Text(_) | Value::NullText => ArrayKind::Text,
+        }
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            ArrayKind::BigInt => "bigint[]",
+            ArrayKind::Text => "text[]",
+        }
+    }
+}
+
+/// `{1,NULL,"a \"b\""}`: PostgreSQL's text form of a one-dimensional array. Every text element
+/// is quoted, so braces, commas, spaces, an empty string or the word NULL stay what they are;
+/// inside quotes only `"` and `\` are escaped.
+fn array_literal<'v>(elements: impl Iterator<Item = &'v Value>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("{");
+    for (i, value) in elements.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match value {
+            Value::Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Bool(v) => out.push(if *v { '1' } else { '0' }),
+            Value::NullInt | Value::NullText => out.push_str("NULL"),
+            Value::Text(text) => {
+                out.push('"');
+                for c in text.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// A value to bind in a statement built at run time.
@@ -416,25 +503,13 @@ pub async fn insert_rows(
     rows: Vec<Vec<Value>>,
     suffix: &str,
 ) -> sqlx::Result<()> {
-    for chunk in rows.chunks(rows_per_statement(columns.len())) {
-        insert_statement(conn, table, columns, chunk, suffix).execute(&mut *conn).await?;
+    let sign = placeholder(conn);
+    for chunk in rows.chunks(rows_per_statement(sign, columns.len(), rows.len())) {
+        let (source, values) = rows_source(sign, chunk);
+        let sql = format!("INSERT INTO {table} ({}) {source} {suffix}", columns.join(", "));
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values).execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-fn insert_statement<'q>(
-    conn: &sqlx::AnyConnection,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Value>],
-    suffix: &str,
-) -> Query<'q> {
-    let sql = format!(
-        "INSERT INTO {table} ({}) VALUES {} {suffix}",
-        columns.join(", "),
-        values_placeholders(placeholder(conn), rows.len(), columns.len())
-    );
-    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), rows.iter().flatten().cloned().collect())
 }
 
 /// The largest magnitude a running total at head office may reach (a day's sales of a store

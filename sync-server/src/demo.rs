@@ -48,6 +48,16 @@ const LOCATIONS: &[(&str, LocationKind, &str, &str)] = &[
     ),
 ];
 
+/// What the demo chain's receipts print of it: made-up numbers of the right form.
+fn demo_chain() -> anyhow::Result<shared_model::chain::ChainInfo> {
+    use shared_model::chain::{ChainInfo, GstNumber, LegalName, QstNumber};
+    Ok(ChainInfo {
+        legal_name: Some(LegalName::parse("Épiceries Caisse Montréal inc.")?),
+        gst_number: Some(GstNumber::parse("784512396 RT 0001")?),
+        qst_number: Some(QstNumber::parse("1218457703 TQ 0001")?),
+    })
+}
+
 /// Registers per store.
 const REGISTERS: &[(&str, u8)] = &[("VMTL", 3), ("PLAT", 2), ("QDS", 3), ("MILE", 2), ("WMT", 2)];
 
@@ -215,6 +225,7 @@ pub async fn load(db: &Db) -> anyhow::Result<Credentials> {
             }
         }
     }
+    crate::chain::load(&mut tx, &demo_chain()?).await?;
     let entries = inventory::apply(&mut tx, &moves).await?;
     crate::feed::publish(&mut tx, entries).await?;
     tx.commit().await?;

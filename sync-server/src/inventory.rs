@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use shared_model::protocol::{Change, StockLevel};
 use shared_model::{LocationCode, Sku};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, FromRow};
 
 use crate::alerts::{self, Alert, Kind};
 use crate::catalogue;
 use crate::db::{
-    Db, Value, insert_rows, now_ms, parse, placeholder, rows_per_statement, values_placeholders,
+    Db, Value, bind_all, insert_rows, now_ms, parse, placeholder, rows_per_statement, rows_source,
 };
 use crate::feed::Entry;
 
@@ -112,20 +112,24 @@ pub async fn apply(conn: &mut AnyConnection, moves: &[Move]) -> sqlx::Result<Vec
     }
     let deltas: Vec<_> = deltas.into_iter().collect();
     let mut levels = Vec::with_capacity(deltas.len());
-    for chunk in deltas.chunks(rows_per_statement(4)) {
+    let sign = placeholder(conn);
+    for chunk in deltas.chunks(rows_per_statement(sign, 4, deltas.len())) {
+        let rows: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|((location, sku), delta)| {
+                vec![location.as_str().into(), sku.as_str().into(), (*delta).into(), at.into()]
+            })
+            .collect();
+        let (source, values) = rows_source(sign, &rows);
         let sql = format!(
-            "INSERT INTO stock_levels (location, sku, quantity, updated_ms) VALUES {}
+            "INSERT INTO stock_levels (location, sku, quantity, updated_ms) {source}
              ON CONFLICT (location, sku) DO UPDATE SET quantity = stock_levels.quantity + excluded.quantity,
                  updated_ms = excluded.updated_ms
-             RETURNING location, sku, quantity, updated_ms",
-            values_placeholders(placeholder(conn), chunk.len(), 4)
+             RETURNING location, sku, quantity, updated_ms"
         );
-        let mut query = sqlx::query_as::<_, LevelRow>(sqlx::AssertSqlSafe(sql));
-        for ((location, sku), delta) in chunk {
-            query = query.bind(location.as_str()).bind(sku.as_str()).bind(*delta).bind(at);
-        }
+        let query = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values);
         for row in query.fetch_all(&mut *conn).await? {
-            let level = Level::try_from(row)?;
+            let level = Level::try_from(LevelRow::from_row(&row)?)?;
             crate::db::check_total(
                 &format!("the stock of {} at {}", level.sku, level.location),
                 level.quantity,
@@ -507,4 +511,46 @@ pub async fn claim_for_shipping(
         }
     }
     Ok(None)
+}
+
+/// The levels of the given products, as `conn` sees them (in its transaction): (location,
+/// SKU) → units. A pair with no level is absent.
+#[tracing::instrument(skip_all)]
+pub async fn levels_in(
+    conn: &mut AnyConnection,
+    skus: &[&str],
+) -> sqlx::Result<std::collections::HashMap<(String, String), i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in skus.chunks(1_000) {
+        let sql = format!(
+            "SELECT location, sku, quantity FROM stock_levels WHERE sku IN ({})",
+            crate::db::list_placeholders(placeholder(conn), 1, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql));
+        for sku in chunk {
+            query = query.bind(*sku);
+        }
+        for (location, sku, quantity) in query.fetch_all(&mut *conn).await? {
+            out.insert((location, sku), quantity);
+        }
+    }
+    Ok(out)
+}
+
+/// A page of levels in (location, SKU) order, after `after`: what an export reads.
+#[tracing::instrument(skip_all)]
+pub async fn levels_page(
+    db: &Db,
+    after: (&str, &str),
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String, i64)>> {
+    sqlx::query_as(
+        "SELECT location, sku, quantity FROM stock_levels
+         WHERE location > $1 OR (location = $1 AND sku > $2) ORDER BY location, sku LIMIT $3",
+    )
+    .bind(after.0)
+    .bind(after.1)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await
 }

@@ -6,7 +6,10 @@
 //! | [`sync`] | push and pull, the record set, dead letters |
 //! | [`feed`] | the change feed registers pull, and why its cursor never skips |
 //! | [`catalogue`] | locations, products, barcodes, cashiers |
+//! | [`chain`] | the chain's legal name and GST and QST numbers, for receipts |
 //! | [`inventory`] | stock movements and levels |
+//! | [`opening_stock`] | stock levels as a CSV file: export, and import as opening counts |
+//! | [`csv_file`] | nothing: reading and writing the CSV files head office imports and exports, in two passes |
 //! | [`sales`] | the sales ledger: sales, returns, till closes |
 //! | [`reporting`] | daily totals, the consolidated report |
 //! | [`replenishment`] | store requests, logistics decisions, transfers |
@@ -33,8 +36,10 @@
 pub mod alerts;
 pub mod audit;
 pub mod catalogue;
+pub mod chain;
 pub mod claims;
 pub mod commit_order;
+pub mod csv_file;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
@@ -44,6 +49,7 @@ pub mod http;
 pub mod identity;
 pub mod inventory;
 pub mod notify;
+pub mod opening_stock;
 pub mod replenishment;
 pub mod reporting;
 pub mod sales;

@@ -144,6 +144,34 @@ enum Tool {
         /// The file to write; it must not exist.
         to: std::path::PathBuf,
     },
+    /// Import a CSV file (comma or semicolon, as Excel writes it): every row is checked
+    /// first, and nothing is written if one is refused.
+    Import {
+        what: Csv,
+        file: std::path::PathBuf,
+        /// Only check the file and say what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export as CSV, in the format `import` reads.
+    Export {
+        what: Csv,
+        /// The file to write (standard output without it).
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+        /// Separate cells with semicolons, as Excel in French expects.
+        #[arg(long)]
+        semicolon: bool,
+    },
+}
+
+/// What a CSV file holds.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Csv {
+    /// The catalogue: one product a row.
+    Products,
+    /// Stock levels: one (location, product) a row.
+    Stock,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +203,68 @@ async fn run_tool(
         Tool::Replay { what: ReplayWhat::Claims } => {
             let events = sync_server::claims::projections::replay(&db).await?;
             println!("Replayed {events} claim events into every read model.");
+            std::process::ExitCode::SUCCESS
+        }
+        Tool::Import { what, file, dry_run } => {
+            let key = sync_server::audit::open_key(audit_key, database_url, &db, true).await?;
+            let db = db.clone().with_audit_key(key);
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let actor = sync_server::audit::Actor::new(format!("cli:{user}"), None);
+            let open = || std::fs::File::open(&file);
+            let done = match what {
+                Csv::Products => sync_server::catalogue::import::import(&db, open, dry_run, &actor).await,
+                Csv::Stock => sync_server::opening_stock::import(&db, open, dry_run, &actor).await,
+            };
+            match done {
+                Ok(report) => {
+                    let verb = if report.imported { "Imported" } else { "Checked" };
+                    println!(
+                        "{verb} {} rows of {}: {} new, {} changed, {} unchanged{}.",
+                        report.rows,
+                        file.display(),
+                        report.new,
+                        report.changed,
+                        report.unchanged,
+                        if dry_run { " (nothing written: --dry-run)" } else { "" }
+                    );
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(sync_server::csv_file::ImportError::Invalid(errors)) => {
+                    for error in &errors.listed {
+                        eprintln!("{error}");
+                    }
+                    let unlisted = errors.total - errors.listed.len() as u64;
+                    if unlisted > 0 {
+                        eprintln!("… and {unlisted} more.");
+                    }
+                    eprintln!("Nothing was imported: {} row(s) refused in {}.", errors.total, file.display());
+                    std::process::ExitCode::FAILURE
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Tool::Export { what, output, semicolon } => {
+            use std::io::Write;
+            let separator = if semicolon { b';' } else { b',' };
+            let mut out: Box<dyn Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create_new(path)?)),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            match what {
+                Csv::Products => {
+                    let mut export = sync_server::catalogue::import::Export::new(db.clone(), separator);
+                    while let Some(piece) = export.next().await? {
+                        out.write_all(&piece)?;
+                    }
+                }
+                Csv::Stock => {
+                    let mut export = sync_server::opening_stock::Export::new(db.clone(), separator);
+                    while let Some(piece) = export.next().await? {
+                        out.write_all(&piece)?;
+                    }
+                }
+            }
+            out.flush()?;
             std::process::ExitCode::SUCCESS
         }
         Tool::Audit { what: AuditWhat::Verify } => {

@@ -25,10 +25,10 @@ use shared_model::protocol::{
     Refusal, RefusalCode, SaleForReturn, Verdict,
 };
 use shared_model::{LocationCode, Record, RecordId, RegisterId, Sku};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 use crate::alerts::{self, Alert, Kind};
-use crate::db::{Db, OutOfRange, from_i64, list_placeholders, now_ms, parse, placeholder, to_i64};
+use crate::db::{Db, OutOfRange, Value, from_i64, list_placeholders, now_ms, parse, placeholder, to_i64};
 use crate::identity::{self, Register};
 use crate::{feed, inventory, replenishment, reporting, sales};
 
@@ -437,29 +437,32 @@ async fn try_ingest(
         "received_ms",
         "content",
     ];
-    for chunk in unique.chunks(crate::db::rows_per_statement(columns.len())) {
-        let sql = format!(
-            "INSERT INTO records ({}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-            columns.join(", "),
-            crate::db::values_placeholders(placeholder(&tx), chunk.len(), columns.len())
-        );
-        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    let sign = placeholder(&tx);
+    for chunk in unique.chunks(crate::db::rows_per_statement(sign, columns.len(), unique.len())) {
+        let mut rows = Vec::with_capacity(chunk.len());
         for &index in chunk {
             let r = &records[index];
-            query = query
-                .bind(r.id.to_string())
-                .bind(r.origin.as_str())
-                .bind(to_i64("seq", r.seq)?)
-                .bind(r.store.as_str())
-                .bind(r.body.kind())
-                .bind(to_i64("hlc.wall_ms", r.hlc.wall_ms)?)
-                .bind(i64::from(r.hlc.counter))
-                .bind(to_i64("device_time_ms", r.device_time_ms)?)
-                .bind(received)
-                .bind(encoded[index].as_str());
+            rows.push(vec![
+                Value::Text(r.id.to_string()),
+                r.origin.as_str().into(),
+                to_i64("seq", r.seq)?.into(),
+                r.store.as_str().into(),
+                r.body.kind().into(),
+                to_i64("hlc.wall_ms", r.hlc.wall_ms)?.into(),
+                i64::from(r.hlc.counter).into(),
+                to_i64("device_time_ms", r.device_time_ms)?.into(),
+                received.into(),
+                encoded[index].as_str().into(),
+            ]);
         }
-        for id in query.fetch_all(&mut *tx).await? {
-            new_ids.insert(parse("records.id", &id)?);
+        let (source, values) = crate::db::rows_source(sign, &rows);
+        let sql = format!(
+            "INSERT INTO records ({}) {source} ON CONFLICT DO NOTHING RETURNING id",
+            columns.join(", ")
+        );
+        let query = crate::db::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values);
+        for row in query.fetch_all(&mut *tx).await? {
+            new_ids.insert(parse("records.id", &row.try_get::<String, _>(0)?)?);
         }
     }
 
@@ -781,6 +784,23 @@ pub async fn sale_for_return(db: &Db, id: &RecordId) -> Result<SaleForReturn, Er
         })
         .collect::<sqlx::Result<_>>()?;
     Ok(SaleForReturn { record, returned })
+}
+
+/// The sale a receipt's short number names (`VMTL-01-000123`): the record its register made
+/// with that sequence number, found by the (origin, seq) key every record is held under.
+#[tracing::instrument(skip_all)]
+pub async fn sale_of_number(db: &Db, number: &shared_model::ReceiptNumber) -> Result<RecordId, Error> {
+    let missing = || Error::NotFound(format!("sale {number} is not at head office (yet)"));
+    // A sequence past what the table can hold names no record.
+    let seq = to_i64("seq", number.seq()).map_err(|_| missing())?;
+    let id: String =
+        sqlx::query_scalar("SELECT id FROM records WHERE origin = $1 AND seq = $2 AND kind = 'sale'")
+            .bind(number.origin().as_str())
+            .bind(seq)
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or_else(missing)?;
+    RecordId::parse(&id).map_err(|e| Error::Internal(e.into()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -512,6 +512,24 @@ async fn a_return_before_its_sale_is_linked_when_the_sale_arrives(engine: Engine
         .unwrap();
     let lookup: Value = lookup.json().await.unwrap();
     assert_eq!(lookup["returned"]["0"], 1);
+    // The receipt's short number (its register and sequence number) finds the same sale,
+    // typed as printed or not; one that names no sale, or the return, finds nothing.
+    let by_number = |number: String| {
+        server.http.get(format!("{}/api/sync/sales/{number}", server.base)).bearer_auth(&returner).send()
+    };
+    let origin = sale_record.origin.as_str();
+    for typed in
+        [format!("{origin}-{:06}", sale_record.seq), format!("{}-{}", origin.to_lowercase(), sale_record.seq)]
+    {
+        let answer = by_number(typed.clone()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{typed}");
+        assert_eq!(answer.json::<Value>().await.unwrap(), lookup, "{typed}");
+    }
+    let return_number = format!("{}-{:06}", return_record.origin, return_record.seq);
+    problem(by_number(return_number).await.unwrap(), StatusCode::NOT_FOUND).await;
+    problem(by_number(format!("{origin}-999999")).await.unwrap(), StatusCode::NOT_FOUND).await;
+    let refused = problem(by_number("S1-01-".into()).await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert_eq!(refused["field"], "id");
     server.finish().await;
 }
 

@@ -92,6 +92,23 @@ pub fn apply(conn: &Connection, changes: &[Change]) -> Result<()> {
                     ],
                 )?;
             }
+            Change::Chain(chain) => {
+                // Where the receipt reads them (`print::receipt_context`); a cleared one goes,
+                // so its line leaves the receipt.
+                let settings = [
+                    ("legal_name", chain.legal_name.as_ref().map(|v| v.as_str())),
+                    ("gst_number", chain.gst_number.as_ref().map(|v| v.as_str())),
+                    ("qst_number", chain.qst_number.as_ref().map(|v| v.as_str())),
+                ];
+                for (key, value) in settings {
+                    match value {
+                        Some(value) => crate::store::set_setting(conn, key, value)?,
+                        None => {
+                            conn.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(())

@@ -52,22 +52,35 @@ fn positive(text: &str) -> Parsed<Money> {
     Ok(amount)
 }
 
-/// A receipt's number: its record id, as printed under its QR code.
+/// A receipt's long number: its record id, as printed under its QR code.
 pub fn receipt(text: &str) -> Parsed<RecordId> {
-    RecordId::parse(text.trim())
-        .map_err(|_| InputError::new("receipt", format!("{:?} is not a receipt number", text.trim())))
+    RecordId::parse(text.trim()).map_err(|_| {
+        let reason = if shared_model::ReceiptNumber::parse(text).is_ok() {
+            "is a receipt's short number: type the long one, printed under its QR code"
+        } else {
+            "is not a receipt number"
+        };
+        InputError::new("receipt", format!("{:?} {reason}", text.trim()))
+    })
 }
 
-/// What a return is taken against: a receipt's number, or an online order's (`W-123`).
+/// What a return is taken against: a receipt's long number (its record id, under the QR
+/// code) or its short one (`VMTL-01-000123`), or an online order's (`W-123`).
 pub fn receipt_code(text: &str) -> Parsed<crate::returns::ReceiptCode> {
-    use crate::returns::ReceiptCode;
+    use crate::returns::{ReceiptCode, SaleKey};
     if let Ok(id) = RecordId::parse(text.trim()) {
-        return Ok(ReceiptCode::Sale(id));
+        return Ok(ReceiptCode::Sale(SaleKey::Id(id)));
+    }
+    if let Ok(number) = shared_model::ReceiptNumber::parse(text) {
+        return Ok(ReceiptCode::Sale(SaleKey::Number(number)));
     }
     shared_model::OrderNumber::parse(text).map(ReceiptCode::Order).map_err(|_| {
         InputError::new(
             "receipt",
-            format!("{:?} is neither a receipt number nor an online order's number (W-123)", text.trim()),
+            format!(
+                "{:?} is neither a receipt number (VMTL-01-000123, or the long one under its QR code) nor an online order's number (W-123)",
+                text.trim()
+            ),
         )
     })
 }
@@ -286,8 +299,13 @@ mod tests {
         let id = "01900000-0000-7000-8000-000000000001";
         assert_eq!(receipt(&format!(" {id} ")).unwrap().to_string(), id);
         assert_eq!(receipt("not-a-receipt").unwrap_err().field, "receipt");
-        use crate::returns::ReceiptCode;
-        assert!(matches!(receipt_code(id).unwrap(), ReceiptCode::Sale(_)));
+        use crate::returns::{ReceiptCode, SaleKey};
+        assert!(matches!(receipt_code(id).unwrap(), ReceiptCode::Sale(SaleKey::Id(_))));
+        match receipt_code(" vmtl-01-000123 ").unwrap() {
+            ReceiptCode::Sale(SaleKey::Number(n)) => assert_eq!(n.to_string(), "VMTL-01-000123"),
+            other => panic!("read as {other:?}"),
+        }
+        assert!(receipt("VMTL-01-000123").unwrap_err().message.contains("under its QR code"));
         assert!(matches!(receipt_code(" w-12 ").unwrap(), ReceiptCode::Order(n) if n.get() == 12));
         assert_eq!(receipt_code("W-0").unwrap_err().field, "receipt");
         assert_eq!(receipt_code("not-a-receipt").unwrap_err().field, "receipt");

@@ -184,6 +184,15 @@ pub fn record(conn: &Connection, id: &RecordId) -> Result<Option<Record>> {
     content.map(|c| Record::decode(c.as_bytes()).map_err(corrupt)).transpose()
 }
 
+/// The record this register made with sequence number `seq`, if the journal has it.
+pub fn by_seq(conn: &Connection, seq: u64) -> Result<Option<Record>> {
+    let Ok(seq) = i64::try_from(seq) else { return Ok(None) };
+    let content: Option<String> = conn
+        .query_row("SELECT content FROM journal WHERE seq = ?1", params![seq], |r| r.get(0))
+        .optional()?;
+    content.map(|c| Record::decode(c.as_bytes()).map_err(corrupt)).transpose()
+}
+
 /// Every record of the journal, in seq order.
 pub fn all(conn: &Connection) -> Result<Vec<Record>> {
     let mut statement = conn.prepare("SELECT content FROM journal ORDER BY seq")?;

@@ -22,7 +22,9 @@ use std::collections::BTreeMap;
 use shared_model::protocol::OrderForReturn;
 use shared_model::returns::{Refund, Return, ReturnLine, ReturnReason, SaleRef};
 use shared_model::sale::{LineAmounts, Sale};
-use shared_model::{Money, OrderNumber, Quantity, Record, RecordBody, RecordId, Sku, TaxClass, Tender};
+use shared_model::{
+    Money, OrderNumber, Quantity, ReceiptNumber, Record, RecordBody, RecordId, Sku, TaxClass, Tender,
+};
 
 use crate::error::{RegisterError, Result};
 use crate::{Register, catalog, journal};
@@ -48,10 +50,33 @@ pub struct SaleForReturn {
 }
 
 /// What a return is taken against: a receipt, or an online order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReceiptCode {
-    Sale(RecordId),
+    Sale(SaleKey),
     Order(OrderNumber),
+}
+
+/// How a receipt names its sale: the record's id (under the QR code), or the short number
+/// printed at its top (`VMTL-01-000123`: the register that made it and its sequence number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaleKey {
+    Id(RecordId),
+    Number(ReceiptNumber),
+}
+
+impl std::fmt::Display for SaleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaleKey::Id(id) => id.fmt(f),
+            SaleKey::Number(number) => number.fmt(f),
+        }
+    }
+}
+
+impl From<RecordId> for SaleKey {
+    fn from(id: RecordId) -> Self {
+        SaleKey::Id(id)
+    }
 }
 
 /// Statuses in which an online order comes back to a store: it reached the shopper.
@@ -170,33 +195,70 @@ impl Register {
     /// returned of it counts returns made anywhere: head office's count (when it answers) plus
     /// this register's returns it does not hold yet; offline, this register's own.
     pub fn find_sale(&self, id: &RecordId) -> Result<Option<SaleForReturn>> {
-        let pending = self.returns_of(id, true)?;
-        let merged = |remote: BTreeMap<u16, u32>| -> Result<BTreeMap<u16, u32>> {
-            let mut returned = pending.clone();
-            for (line, units) in remote {
-                let count = returned.entry(line).or_default();
-                *count = count.saturating_add(units);
-            }
-            Ok(returned)
-        };
         if let Some(record) = journal::record(&self.conn, id)? {
-            let RecordBody::Sale(sale) = record.body.clone() else { return Ok(None) };
-            let returned = match self.remote_sale(id) {
-                Ok(Some(remote)) => merged(remote.returned)?,
-                // Head office unreachable or not told yet: this register's own returns.
-                _ => self.returns_of(id, false)?,
-            };
-            return Ok(Some(SaleForReturn { record, sale, returned }));
+            return self.found_here(record);
         }
-        let Some(remote) = self.remote_sale(id)? else { return Ok(None) };
-        let record = remote.record;
-        let RecordBody::Sale(sale) = record.body.clone() else { return Ok(None) };
-        Ok(Some(SaleForReturn { record, sale, returned: merged(remote.returned)? }))
+        match self.remote_sale(&SaleKey::Id(*id))? {
+            Some(remote) => self.found_remote(remote),
+            None => Ok(None),
+        }
     }
 
-    fn remote_sale(&self, id: &RecordId) -> Result<Option<crate::sync::RemoteSale>> {
+    /// Finds a sale by its id or by its receipt's short number: a number of this register's
+    /// is in its journal; any other is asked of head office, which maps (register, sequence)
+    /// to the record. Offline, another till's short number cannot be resolved: its receipt's
+    /// long number (under the QR code) can still be taken unverified.
+    pub fn find_sale_by(&self, key: &SaleKey) -> Result<Option<SaleForReturn>> {
+        let number = match key {
+            SaleKey::Id(id) => return self.find_sale(id),
+            SaleKey::Number(number) => number,
+        };
+        // A till restored from an older copy of its file may lack one of its own: head office
+        // has it then.
+        if *number.origin() == self.identity()?.register
+            && let Some(record) = journal::by_seq(&self.conn, number.seq())?
+        {
+            return self.found_here(record);
+        }
+        match self.remote_sale(key)? {
+            Some(remote) => self.found_remote(remote),
+            None => Ok(None),
+        }
+    }
+
+    /// A sale of this register's journal, with its returns from head office when it answers.
+    fn found_here(&self, record: Record) -> Result<Option<SaleForReturn>> {
+        let RecordBody::Sale(sale) = record.body.clone() else { return Ok(None) };
+        let returned = match self.remote_sale(&SaleKey::Id(record.id)) {
+            Ok(Some(remote)) => self.merged_returns(&record.id, remote.returned)?,
+            // Head office unreachable or not told yet: this register's own returns.
+            _ => self.returns_of(&record.id, false)?,
+        };
+        Ok(Some(SaleForReturn { record, sale, returned }))
+    }
+
+    /// A sale head office answered with.
+    fn found_remote(&self, remote: crate::sync::RemoteSale) -> Result<Option<SaleForReturn>> {
+        let record = remote.record;
+        let RecordBody::Sale(sale) = record.body.clone() else { return Ok(None) };
+        let returned = self.merged_returns(&record.id, remote.returned)?;
+        Ok(Some(SaleForReturn { record, sale, returned }))
+    }
+
+    /// Head office's count of each line returned, plus this register's returns it does not
+    /// hold yet.
+    fn merged_returns(&self, sale: &RecordId, remote: BTreeMap<u16, u32>) -> Result<BTreeMap<u16, u32>> {
+        let mut returned = self.returns_of(sale, true)?;
+        for (line, units) in remote {
+            let count = returned.entry(line).or_default();
+            *count = count.saturating_add(units);
+        }
+        Ok(returned)
+    }
+
+    fn remote_sale(&self, key: &SaleKey) -> Result<Option<crate::sync::RemoteSale>> {
         let secret = crate::store::setting(&self.conn, "secret")?.ok_or(RegisterError::NotEnrolled)?;
-        self.client()?.sale(&secret, id)
+        self.client()?.sale(&secret, key)
     }
 
     /// Units of each line of `sale` returned at this register: all of them, or only those head

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/terminal/0001_init.sql"),
     include_str!("../../migrations/terminal/0002_receipts.sql"),
     include_str!("../../migrations/terminal/0003_pin_lockout.sql"),
+    include_str!("../../migrations/terminal/0004_print_failures.sql"),
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {

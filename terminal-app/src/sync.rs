@@ -218,9 +218,11 @@ impl Client {
 }
 
 impl Client {
-    /// Looks a sale up at head office; `None` when head office does not have it.
-    pub fn sale(&self, secret: &str, id: &shared_model::RecordId) -> Result<Option<RemoteSale>> {
-        self.find(secret, &format!("/api/sync/sales/{id}"))
+    /// Looks a sale up at head office by its id or its receipt's short number; `None` when
+    /// head office does not have it.
+    pub fn sale(&self, secret: &str, key: &crate::returns::SaleKey) -> Result<Option<RemoteSale>> {
+        // Both forms are letters, digits and dashes: nothing to escape in a path.
+        self.find(secret, &format!("/api/sync/sales/{key}"))
     }
 
     /// An online order with what came back of it; `None` when head office has no such order.

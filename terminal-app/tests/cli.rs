@@ -297,6 +297,13 @@ fn the_command_line_reads_amounts_and_takes_offline_returns_as_the_window_does()
         (lookup["lines"][0]["sold"].as_u64(), lookup["lines"][0]["returnable"].as_u64()),
         (Some(1), Some(1))
     );
+    // The short number at the top of the receipt finds the same sale.
+    let short = format!(
+        "{}-{:06}",
+        sale["record"]["origin"].as_str().unwrap(),
+        sale["record"]["seq"].as_u64().unwrap()
+    );
+    assert_eq!(cli.json(&["lookup", &short]), lookup, "{short}");
     cli.ok(&as_refs(&with("adjust", &["PAI-BAG", "-2", "--reason", "damaged"])));
     let paper = cli.dir.path().join("test-page");
     let printer = format!("file:{}", paper.display());
@@ -311,6 +318,12 @@ fn the_command_line_reads_amounts_and_takes_offline_returns_as_the_window_does()
     // takes it unverified under the same policy as the window.
     server.down();
     let elsewhere = "01900000-0000-7000-8000-000000000001";
+    // Another till's short number cannot be resolved offline: the CLI asks for the long one.
+    let short = cli.refused(&as_refs(&with(
+        "return",
+        &["--receipt", "VMTL-01-000007", "--store", "vmtl", "--item", "CAF-ESP-250"],
+    )));
+    assert!(short.contains("under the receipt's QR code"), "{short}");
     let refused = cli.refused(&as_refs(&with("return", &["--receipt", elsewhere, "--line", "1:1"])));
     assert!(refused.contains("head office cannot be reached") && refused.contains("--store"), "{refused}");
     let done = cli.json(&as_refs(&with(
@@ -334,4 +347,62 @@ fn the_command_line_reads_amounts_and_takes_offline_returns_as_the_window_does()
 /// An amount as the wire form writes it.
 fn cli_amount(text: &str) -> Value {
     serde_json::to_value(shared_model::Money::parse(text).unwrap()).unwrap()
+}
+
+/// The printer's own word, through the command line: a test page on a printer out of paper
+/// fails with one sentence; a sale's receipt on it stays unprinted and `status` says why; once
+/// the paper is in, the reprint is the original and the next one a numbered copy.
+#[test]
+fn the_printers_state_decides_what_printed_through_the_command_line() {
+    use hardware::printer::fake::{FakePrinter, FakeState};
+    let (server, cashiers) = Server::start();
+    let (cli, who) = plat_till(&server, &cashiers);
+    let printer = FakePrinter::start(FakeState::PaperEnd).unwrap();
+    let spec = printer.spec();
+    // Room for the fake printer's answers on a busy machine.
+    let with_printer = |args: &[String]| {
+        let mut all =
+            vec!["--printer-status-wait-ms".to_owned(), "5000".into(), "--printer".into(), spec.clone()];
+        all.extend(args.iter().cloned());
+        all
+    };
+
+    let said = cli.refused(&as_refs(&with_printer(&["test-print".into()])));
+    assert!(said.contains("test page not printed") && said.contains("out of paper"), "{said}");
+
+    let sell = signed_in(&who, "sell", &["--item", "PAI-BAG", "--tender", "cash"]);
+    let (ok, _, err) = cli.run(&as_refs(&with_printer(&sell)));
+    assert!(ok && err.contains("receipt not printed") && err.contains("out of paper"), "{err}");
+    let status = cli.json(&["status"]);
+    let waiting = status["unprinted_receipts"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1, "{status}");
+    assert!(waiting[0]["reason"].as_str().unwrap().contains("out of paper"), "{status}");
+    let number = waiting[0]["number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("PLAT-02-0000"), "{number}");
+    let id = waiting[0]["id"].as_str().unwrap().to_owned();
+    let text = cli.ok(&["status"]);
+    assert!(
+        text.contains(&format!("Receipt {number} (sale) not printed: the printer is out of paper")),
+        "{text}"
+    );
+
+    printer.set_state(FakeState::Ready);
+    let out = cli.ok(&as_refs(&with_printer(&["test-print".into()])));
+    assert!(out.contains("the printer is ready"), "{out}");
+    let reprint = signed_in(&who, "reprint", &[&id]);
+    let out = cli.ok(&as_refs(&with_printer(&reprint)));
+    assert_eq!(out.trim(), format!("Receipt {number} printed."));
+    assert!(cli.json(&["status"])["unprinted_receipts"].as_array().unwrap().is_empty());
+    let out = cli.ok(&as_refs(&with_printer(&reprint)));
+    assert!(out.contains(&format!("Receipt {number} printed again: copy 2")), "{out}");
+    let jobs = printer.jobs(5, std::time::Duration::from_secs(5));
+    let last = hardware::printer::paper::read(jobs.last().unwrap()).unwrap();
+    assert!(last.starts_with("[B]DUPLICATA\n"), "{last}");
+    let original = hardware::printer::paper::read(&jobs[jobs.len() - 2]).unwrap();
+    assert!(!original.contains("DUPLICATA") && original.ends_with("[DRAWER pin 2]"), "{original}");
+
+    // A printer that does not speak status: the test page goes, and the CLI says what it knows.
+    let silent = FakePrinter::start(FakeState::Silent).unwrap();
+    let out = cli.ok(&["--printer-status-wait-ms", "300", "--printer", &silent.spec(), "test-print"]);
+    assert!(out.contains("does not report its state"), "{out}");
 }

@@ -118,9 +118,23 @@ fn tenders_until_paid_then_the_receipt_prints() {
     assert_eq!((last.total + last.rounding) % 5, 0);
     assert_eq!(view.sync.pending, 2);
     // The printer is back: the reprint produces it.
-    desk.save_settings(settings).unwrap();
+    desk.save_settings(settings.clone()).unwrap();
     let view = desk.reprint(None).unwrap();
     assert!(view.last_sale.unwrap().printed);
+
+    // A network printer out of paper says so: the window's answer carries its reason, and its
+    // test page fails with it.
+    use hardware::printer::fake::{FakePrinter, FakeState};
+    let fake = FakePrinter::start(FakeState::PaperEnd).unwrap();
+    desk.save_settings(Settings { printer: Some(fake.spec().parse().unwrap()), ..settings }).unwrap();
+    desk.add_item("CAF-ESP-250", 1).unwrap();
+    let last = desk.add_tender("debit", "", "").unwrap().into_view().last_sale.unwrap();
+    assert!(!last.printed, "{last:?}");
+    assert!(last.print_error.as_deref().unwrap().contains("out of paper"), "{last:?}");
+    let problem = desk.test_print(&fake.spec()).unwrap_err();
+    assert!(problem.message.contains("out of paper"), "{}", problem.message);
+    fake.set_state(FakeState::Ready);
+    assert!(desk.reprint(None).unwrap().last_sale.unwrap().printed);
 }
 
 #[test]
@@ -160,6 +174,11 @@ fn returns_and_stock_from_the_screen() {
 
     let found = desk.find_sale(&sale.id).unwrap();
     assert_eq!((found.lines[0].sold, found.lines[0].returnable), (3, 3));
+    // The short number at the top of the receipt (this till's first record) finds it too.
+    let journal = desk.register().journal().unwrap();
+    assert_eq!((journal[0].id.to_string(), journal[0].seq), (sale.id.clone(), 1));
+    assert_eq!(desk.find_sale(" vmtl-01-000001 ").unwrap().id, sale.id);
+    assert_eq!(desk.find_sale("VMTL-01-000002").unwrap_err().field, Some("receipt"));
     assert_eq!(desk.take_return(&[], "cash", "defective").unwrap_err().field, Some("lines"));
     assert_eq!(
         desk.take_return(&[ReturnPick { index: 0, quantity: 1, restock: true }], "cash", "bored")

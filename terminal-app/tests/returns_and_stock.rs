@@ -6,8 +6,9 @@ mod common;
 use common::Server;
 use shared_model::protocol::Decision;
 use shared_model::returns::ReturnReason;
-use shared_model::{LocationCode, Money, RecordBody, Tender};
-use terminal_app::returns::RefundTo;
+use shared_model::{LocationCode, Money, ReceiptNumber, RecordBody, Tender};
+use terminal_app::input;
+use terminal_app::returns::{ReceiptCode, RefundTo, SaleKey};
 use terminal_app::{Register, RegisterError};
 
 fn till(
@@ -42,8 +43,14 @@ fn returns_stock_replenishment_and_the_z_report() {
     let sale = vieux.complete_sale(vec![Tender::Cash { amount: Money::parse("120.00").unwrap() }]).unwrap();
     assert_eq!(vieux.stock("TUQ-LAI").unwrap()[0].quantity, here - 3);
 
-    // One comes back here, to the shelf.
-    let found = vieux.find_sale(&sale.record.id).unwrap().unwrap();
+    // One comes back here, to the shelf, found by the short number printed on its receipt
+    // (this till's own: from its journal, before any sync).
+    let number = ReceiptNumber::new(sale.record.origin.clone(), sale.record.seq).unwrap();
+    assert!(number.to_string().starts_with("VMTL-01-0000"), "{number}");
+    let typed = input::receipt_code(&number.to_string().to_lowercase()).unwrap();
+    let ReceiptCode::Sale(key) = typed else { panic!("{typed:?} read as an order") };
+    let found = vieux.find_sale_by(&key).unwrap().unwrap();
+    assert_eq!(found.record.id, sale.record.id);
     vieux.take_return(&found, &[(0, 1, true)], RefundTo::Cash, ReturnReason::ChangedMind).unwrap();
     let found = vieux.find_sale(&sale.record.id).unwrap().unwrap();
     assert_eq!(found.returned.get(&0), Some(&1));
@@ -60,13 +67,19 @@ fn returns_stock_replenishment_and_the_z_report() {
         "the same after head office counted it"
     );
 
-    // Another store takes a second one back, through head office; a third is still allowed, a fourth is not.
-    let remote = plateau.find_sale(&sale.record.id).unwrap().expect("head office has the sale");
+    // Another store takes a second one back, through head office, which maps the short number
+    // to the sale; a third is still allowed, a fourth is not.
+    let remote = plateau.find_sale_by(&key).unwrap().expect("head office has the sale");
+    assert_eq!(remote.record.id, sale.record.id);
     assert_eq!(remote.returned.get(&0), Some(&1));
     plateau.take_return(&remote, &[(0, 1, false)], RefundTo::Debit, ReturnReason::Defective).unwrap();
     let remote = plateau.find_sale(&sale.record.id).unwrap().unwrap();
     assert_eq!(remote.returned.get(&0), Some(&2));
     plateau.take_return(&remote, &[(0, 1, true)], RefundTo::Cash, ReturnReason::Defective).unwrap();
+    // A number no till made, or this one's next, names no sale.
+    let unknown = SaleKey::Number(ReceiptNumber::new(sale.record.origin.clone(), 999_999).unwrap());
+    assert!(plateau.find_sale_by(&unknown).unwrap().is_none());
+    assert!(vieux.find_sale_by(&unknown).unwrap().is_none());
     let remote = plateau.find_sale(&sale.record.id).unwrap().unwrap();
     assert!(plateau.take_return(&remote, &[(0, 1, true)], RefundTo::Cash, ReturnReason::Defective).is_err());
 

@@ -6,10 +6,13 @@
 //! falls to zero, and its report counts each sale once. Screenshots go to
 //! `target/screenshots/`.
 //!
+//! A second window takes its scans from a serial scanner instead: a pseudo-terminal chosen on the
+//! settings screen, unplugged and plugged back while the window runs.
+//!
 //! Needs Xvfb, tauri-driver and WebKitWebDriver (scripts/test installs them) and the built
 //! `caisse-desktop` (whose build needs `ui/dist`).
 
-use caisse_e2e::window::{ENTER, F1, F2, F7, F8, F9, F10, open_window, start_xvfb};
+use caisse_e2e::window::{ENTER, F1, F2, F7, F8, F9, F10, F12, open_window, start_xvfb};
 use caisse_e2e::{ADMIN_PASSWORD, HeadOffice, free_port};
 use serde_json::{Value, json};
 
@@ -26,9 +29,9 @@ async fn hq_report(office: &HeadOffice) -> Value {
         .expect("a JSON report")
 }
 
-/// Cents as the library prints them on a receipt: 1234 → "12.34".
+/// Cents as an English receipt prints them (the test's till speaks English): 1234 → "$12.34".
 fn amount(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
+    format!("${}.{:02}", cents / 100, cents % 100)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,9 +99,9 @@ async fn a_cashiers_day_on_the_register_window() {
 
     // The receipt went to the file printer: the sale's id, its total, and the drawer kick.
     let receipt = std::fs::read(&printer).expect("a printed receipt");
-    let text = String::from_utf8_lossy(&receipt);
+    let text = hardware::printer::paper::read(&receipt).expect("ESC/POS the decoder reads");
     assert!(text.contains(&first_sale), "the receipt names its sale");
-    assert!(text.contains(&amount(total)), "the receipt shows the total {}", amount(total));
+    assert!(text.contains(&amount(total)), "the receipt shows the total {}:\n{text}", amount(total));
     assert!(text.contains("TOTAL"));
     assert!(receipt.windows(2).any(|w| w == [0x1b, b'p']), "a cash sale opens the drawer");
 
@@ -213,6 +216,104 @@ async fn a_cashiers_day_on_the_register_window() {
     assert_eq!(store["sales"], json!(4), "{store}");
     assert_eq!(store["returns"], json!(2), "{store}");
     assert_eq!(report["total"]["sales"], json!(4), "{report}");
+
+    ui.client.close().await.expect("the session closes");
+    office.kill();
+}
+
+/// A serial scanner plugged in: a pseudo-terminal pair whose device the register reaches
+/// through `link`, as through a stable `/dev/serial/by-id/…` name.
+struct SerialScanner {
+    master: serialport::TTYPort,
+    _device: serialport::TTYPort,
+}
+
+impl SerialScanner {
+    fn plug_in(link: &std::path::Path) -> SerialScanner {
+        use serialport::SerialPort;
+        let (master, device) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
+        let _ = std::fs::remove_file(link);
+        std::os::unix::fs::symlink(device.name().expect("the device's name"), link).expect("the link");
+        SerialScanner { master, _device: device }
+    }
+
+    /// Sends a scan as the scanner does: the code and a carriage return.
+    fn scan(&mut self, code: &str) {
+        use std::io::Write;
+        self.master.write_all(format!("{code}\r").as_bytes()).expect("the scan is sent");
+        self.master.flush().expect("the scan is sent");
+    }
+}
+
+/// Units on the sale on screen.
+const UNITS: &str =
+    "[...document.querySelectorAll('#lines td.qty')].map(e => +e.textContent).reduce((a, b) => a + b, 0)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serial_scanner_rings_up_through_the_window_and_comes_back_after_unplugging() {
+    let work = tempfile::tempdir().expect("a folder");
+    let mut office = HeadOffice::start(work.path(), "sqlite://hq.db", free_port());
+    let (cashier, pin) = office.cashiers["VMTL"].clone();
+    let (_xvfb, display) = start_xvfb();
+    let (_driver, ui) = open_window(
+        &display,
+        &[
+            ("CAISSE_DATA_DIR", work.path().join("till").display().to_string()),
+            ("CAISSE_SERVER", office.url()),
+            ("CAISSE_ENROL_CODE", office.codes["VMTL-01"].clone()),
+            ("CAISSE_LANGUAGE", "en".into()),
+        ],
+    )
+    .await;
+    ui.sign_in(cashier, &pin).await;
+    let barcodes = ui
+        .js("return window.__TAURI_INTERNALS__.invoke('search', { text: '' }).then(r => r.filter(p => p.barcode && p.active && !p.sku.startsWith('PLU')).map(p => [p.sku, p.barcode]))")
+        .await;
+    let product = |i: usize| {
+        let pair = &barcodes[i];
+        (pair[0].as_str().expect("a SKU").to_owned(), pair[1].as_str().expect("a barcode").to_owned())
+    };
+
+    // The scanner is plugged in and chosen on the settings screen: no restart.
+    let link = work.path().join("scanner");
+    let mut scanner = SerialScanner::plug_in(&link);
+    let setting = format!("serial:{}", link.display());
+    ui.press(F12).await;
+    ui.screen("settings").await;
+    ui.js("document.querySelector('#set-scanner').value = ''; return true").await;
+    ui.type_into("#set-scanner", &format!("{setting}{ENTER}")).await;
+    ui.until(
+        "the serial scanner saved",
+        &format!(
+            "return window.__TAURI_INTERNALS__.invoke('view').then(v => v.settings.scanner === {})",
+            json!(setting)
+        ),
+    )
+    .await;
+    ui.press(F1).await;
+    ui.screen("sale").await;
+
+    // A scan on the port rings the product up on the sale on screen.
+    let (sku, barcode) = product(0);
+    scanner.scan(&barcode);
+    ui.until("the serial scan on the sale", &format!("return {UNITS} === 1")).await;
+    let lines =
+        ui.js("return [...document.querySelectorAll('#lines td.desc small')].map(e => e.textContent)").await;
+    assert_eq!(lines, json!([sku]));
+
+    // Unplugged, and plugged back in (a new device behind the same name): the window, never
+    // restarted, reads it again.
+    drop(scanner);
+    let mut scanner = SerialScanner::plug_in(&link);
+    let (other_sku, other) = product(1);
+    scanner.scan(&other);
+    ui.until("the scan after replugging on the sale", &format!("return {UNITS} === 2")).await;
+    let lines =
+        ui.js("return [...document.querySelectorAll('#lines td.desc small')].map(e => e.textContent)").await;
+    assert_eq!(lines, json!([sku, other_sku]));
+    scanner.scan(&barcode);
+    ui.until("a second scan after replugging", &format!("return {UNITS} === 3")).await;
+    ui.shot("serial-scanner").await;
 
     ui.client.close().await.expect("the session closes");
     office.kill();

@@ -365,6 +365,25 @@ async fn head_office_runs_the_chain_from_its_pages() {
     browser.wait_for("tr[data-user='zoe']").await;
     check_and_photograph(&browser, "people").await;
     sign_in_api(&http, &base, "zoe", PASSWORD).await;
+
+    // The admin sets what receipts print: a bad QST number is marked and changes nothing; a
+    // good one typed loosely is stored, and shown, as receipts print it.
+    browser.page("settings").await;
+    let demo = admin.get("/api/chain-settings").await;
+    browser.fill("#chain-qst_number", "1234 TQ 0001").await;
+    browser.click("#chain-save").await;
+    browser.wait_for("#chain-qst_number[aria-invalid='true']").await;
+    assert_eq!(admin.get("/api/chain-settings").await, demo);
+    browser.fill("#chain-qst_number", "1234567890tq0001").await;
+    browser.click("#chain-save").await;
+    browser
+        .until(
+            "the number as stored",
+            "return document.querySelector('#chain-qst_number').value === '1234567890 TQ 0001'",
+        )
+        .await;
+    check_and_photograph(&browser, "settings").await;
+    assert_eq!(admin.get("/api/chain-settings").await["qst_number"], "1234567890 TQ 0001");
     browser.page("registers").await;
     assert!(browser.has("button[data-revoke='PLAT-01']").await, "an admin may revoke registers");
     drop(office);

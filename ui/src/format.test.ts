@@ -1,4 +1,4 @@
-import { ago, dateTime, esc, keyedAmount, money, percent, shortId } from "./format";
+import { ago, dateTime, esc, keyedAmount, money, percent, rate, shortId } from "./format";
 
 const NB = "\u00a0";
 
@@ -15,6 +15,24 @@ describe("money", () => {
   });
   it("refuses fractions of a cent", () => {
     expect(() => money(1.5, "en")).toThrow();
+  });
+  it("writes amounts as the receipts do (shared-model/src/money/locale.rs)", () => {
+    expect(money(2217, "fr")).toBe(`22,17${NB}$`);
+    expect(money(2217, "en")).toBe("$22.17");
+    expect(money(-2217, "fr")).toBe(`-22,17${NB}$`);
+    expect(money(-2217, "en")).toBe("-$22.17");
+    expect(money(-100000000000000, "fr")).toBe(`-1${NB}000${NB}000${NB}000${NB}000,00${NB}$`);
+  });
+});
+
+describe("rate", () => {
+  it("writes tax rates as the receipts do", () => {
+    expect(rate(9975, "fr")).toBe(`9,975${NB}%`);
+    expect(rate(9975, "en")).toBe("9.975%");
+    expect(rate(5000, "fr")).toBe(`5${NB}%`);
+    expect(rate(5000, "en")).toBe("5%");
+    expect(rate(12500, "en")).toBe("12.5%");
+    expect(() => rate(0.5, "en")).toThrow();
   });
 });
 

@@ -1,5 +1,7 @@
 // How amounts, quantities and times read on the screen, in French (Québec) or English
-// (Canada). The figures themselves come from the register library, in cents.
+// (Canada). The figures themselves come from the register library, in cents. Amounts and rates
+// follow the same rules as the receipts (shared-model/src/money/locale.rs), checked on the same
+// examples in both test suites.
 
 export type Lang = "fr" | "en";
 
@@ -25,6 +27,18 @@ export function keyedAmount(digits: string): string {
   if (!/^\d{0,7}(\.\d{0,2})?$/.test(clean)) throw new Error(`not an amount: ${digits}`);
   const [whole, fraction = ""] = clean.split(".");
   return `${whole === "" ? "0" : whole}.${fraction.padEnd(2, "0")}`;
+}
+
+/** A tax rate in thousandths of a percent → "9,975 %" (fr) or "9.975%" (en), no trailing zeros. */
+export function rate(thousandths: number, lang: Lang): string {
+  if (!Number.isInteger(thousandths)) throw new Error(`not a rate: ${thousandths}`);
+  const sign = thousandths < 0 ? "-" : "";
+  const abs = Math.abs(thousandths);
+  const fraction = (abs % 1000).toString().padStart(3, "0").replace(/0+$/, "");
+  const whole = Math.floor(abs / 1000).toString();
+  const point = lang === "fr" ? "," : ".";
+  const number = fraction === "" ? whole : `${whole}${point}${fraction}`;
+  return lang === "fr" ? `${sign}${number}${NBSP}%` : `${sign}${number}%`;
 }
 
 /** Basis points → "10 %" (fr) or "10%" (en). */

@@ -60,7 +60,10 @@ const WORDS = {
   approval: ["N° d'autorisation", "Approval code"],
   tenders: ["Paiements", "Tenders"],
   cancelTenders: ["Annuler les paiements", "Cancel tenders"],
-  receipt: ["N° de reçu ou de commande en ligne (W-123)", "Receipt or online order number (W-123)"],
+  receipt: [
+    "N° de reçu (VMTL-01-000123) ou de commande en ligne (W-123)",
+    "Receipt number (VMTL-01-000123) or online order number (W-123)",
+  ],
   findSale: ["Chercher la vente", "Find sale"],
   sold: ["Vendu", "Sold"],
   returned: ["Déjà retourné", "Returned"],

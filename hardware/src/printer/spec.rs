@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{FileLink, Language, PrinterLink, SerialLink, TcpLink};
+use super::{FileLink, Language, PrinterLink, STATUS_WAIT, SerialLink, TcpLink};
 
 /// How long a link waits for a printer before giving up.
 pub const LINK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,16 +69,30 @@ impl fmt::Display for PrinterSpec {
 }
 
 impl PrinterSpec {
-    /// A link to this printer that waits at most [`LINK_TIMEOUT`].
+    /// A link to this printer that waits at most [`LINK_TIMEOUT`] to connect or write, and
+    /// [`STATUS_WAIT`] for each answer to a status query.
     pub fn link(&self) -> Box<dyn PrinterLink> {
+        self.link_waiting(STATUS_WAIT)
+    }
+
+    /// [`PrinterSpec::link`], waiting `status_wait` (at most [`LINK_TIMEOUT`]) for each status
+    /// answer: for a printer behind a slow network, and for tests on a busy machine.
+    pub fn link_waiting(&self, status_wait: Duration) -> Box<dyn PrinterLink> {
         let timeout = LINK_TIMEOUT;
+        let status_wait = status_wait.min(timeout);
         match self {
-            PrinterSpec::Tcp(address) => Box::new(TcpLink { address: *address, timeout }),
+            PrinterSpec::Tcp(address) => Box::new(TcpLink { address: *address, timeout, status_wait }),
             PrinterSpec::File(path) => Box::new(FileLink { path: path.clone(), timeout }),
             PrinterSpec::Serial { path, baud } => {
-                Box::new(SerialLink { path: path.clone(), baud: *baud, timeout })
+                Box::new(SerialLink { path: path.clone(), baud: *baud, timeout, status_wait })
             }
         }
+    }
+
+    /// Whether the till can ask this printer how it is after a job: over a network or a
+    /// serial link, not through a device file.
+    pub fn reports_status(&self) -> bool {
+        !matches!(self, PrinterSpec::File(_))
     }
 }
 

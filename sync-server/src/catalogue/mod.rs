@@ -9,6 +9,8 @@ use shared_model::protocol::Change;
 use shared_model::{Barcode, LocationCode, LocationKind, Money, Sku, TaxClass};
 use sqlx::AnyConnection;
 
+pub mod fields;
+pub mod import;
 mod listing;
 
 pub use listing::{Counts, Listing};
@@ -496,6 +498,24 @@ pub async fn products_by_sku(db: &Db, skus: &[Sku]) -> sqlx::Result<BTreeMap<Sku
     let rows = query.fetch_all(db.pool()).await?;
     let mut barcodes = barcodes_of(db, skus).await?;
     rows.into_iter().map(|row| row.into_domain(&mut barcodes).map(|p| (p.sku.clone(), p))).collect()
+}
+
+/// Which of `skus` the catalogue has, as `conn` sees them.
+#[tracing::instrument(skip_all)]
+pub async fn existing_skus(conn: &mut AnyConnection, skus: &[&str]) -> sqlx::Result<BTreeSet<String>> {
+    let mut found = BTreeSet::new();
+    for chunk in skus.chunks(1_000) {
+        let sql = format!(
+            "SELECT sku FROM products WHERE sku IN ({})",
+            list_placeholders(placeholder(conn), 1, chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for sku in chunk {
+            query = query.bind(*sku);
+        }
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
 }
 
 /// A product's reorder threshold, as stock alerts read it.

@@ -13,13 +13,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared_model::catalogue::{CashierInfo, LocationInfo, ProductInfo};
-use shared_model::{Barcode, CashierId, LocationCode, Money, Sku, TaxClass};
+use shared_model::{CashierId, LocationCode, Sku};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::Acting;
 use super::extract::{JsonBody, QueryParams};
-use crate::catalogue::{self, ProductQuery};
+use crate::catalogue::{self, ProductQuery, fields};
 use crate::identity::{Role, Staff};
 
 pub fn routes() -> Router<AppState> {
@@ -69,81 +69,29 @@ impl ProductInput {
             return Ok(None);
         }
         let current = current.unwrap_or_default();
-        let description = match &self.description {
-            Some(text) => {
-                let text = text.trim().to_owned();
-                if text.chars().count() > catalogue::MAX_DESCRIPTION {
-                    return Err(ApiError::invalid(
-                        "description",
-                        format!("a description has at most {} characters", catalogue::MAX_DESCRIPTION),
-                    ));
-                }
-                text
-            }
-            None => current.description,
-        };
+        let description = self.description.as_deref().unwrap_or(&current.description);
         let max_level = self.max_level.unwrap_or(current.max_level);
-        if max_level > 1_000_000 {
-            return Err(ApiError::invalid("max_level", "max_level is at most 1000000"));
-        }
-        if max_level != 0 && max_level < self.reorder_threshold {
-            return Err(ApiError::invalid(
-                "max_level",
-                "the maximum is below the reorder threshold (0 means no maximum)",
-            ));
-        }
-        Ok(Some(catalogue::Extras { description, max_level }))
+        Ok(Some(fields::extras(description, max_level, self.reorder_threshold).map_err(invalid)?))
     }
 
     fn into_product(self, sku: Sku) -> ApiResult<ProductInfo> {
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > shared_model::sale::MAX_DESCRIPTION {
-            return Err(ApiError::invalid("name", "a product name has 1 to 80 characters"));
-        }
-        let category = self.category.trim().to_owned();
-        if category.is_empty() || category.chars().count() > 40 {
-            return Err(ApiError::invalid("category", "a category has 1 to 40 characters"));
-        }
-        if self.barcodes.len() > shared_model::catalogue::MAX_BARCODES {
-            return Err(ApiError::invalid(
-                "barcodes",
-                format!("a product has at most {} barcodes", shared_model::catalogue::MAX_BARCODES),
-            ));
-        }
-        let barcodes = self
-            .barcodes
-            .iter()
-            .enumerate()
-            .map(|(i, code)| Barcode::parse(code).map_err(|e| ApiError::invalid(format!("barcodes[{i}]"), e)))
-            .collect::<ApiResult<Vec<_>>>()?;
-        if let Some(twice) = (1..barcodes.len()).find(|&i| barcodes[..i].contains(&barcodes[i])) {
-            return Err(ApiError::invalid(
-                format!("barcodes[{twice}]"),
-                format!("barcode {} is listed twice", barcodes[twice]),
-            ));
-        }
-        let price = Money::parse(&self.price).map_err(|e| ApiError::invalid("price", e))?;
-        if price < Money::ZERO || price > Money::cents(100_000_000) {
-            return Err(ApiError::invalid("price", "a price is between 0.00 and 1000000.00"));
-        }
-        let tax_class = TaxClass::from_code(&self.tax_class)
-            .ok_or_else(|| ApiError::invalid("tax_class", "tax_class is standard, zero_rated or gst_only"))?;
-        if self.reorder_threshold > 100_000 {
-            return Err(ApiError::invalid("reorder_threshold", "reorder_threshold is at most 100000"));
-        }
         let product = ProductInfo {
             sku,
-            name,
-            category,
-            barcodes,
-            price,
-            tax_class,
-            reorder_threshold: self.reorder_threshold,
+            name: fields::name(&self.name).map_err(invalid)?,
+            category: fields::category(&self.category).map_err(invalid)?,
+            barcodes: fields::barcodes(self.barcodes.iter().map(String::as_str)).map_err(invalid)?,
+            price: fields::price(&self.price).map_err(invalid)?,
+            tax_class: fields::tax_class(&self.tax_class).map_err(invalid)?,
+            reorder_threshold: fields::reorder_threshold(self.reorder_threshold).map_err(invalid)?,
             active: self.active,
         };
         product.check().map_err(|(field, e)| ApiError::invalid(field, e))?;
         Ok(product)
     }
+}
+
+fn invalid(refusal: fields::Refusal) -> ApiError {
+    ApiError::invalid(refusal.field, refusal.reason)
 }
 
 /// How long an instance serves a product list from memory as fresh.

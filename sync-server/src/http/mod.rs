@@ -8,29 +8,33 @@
 //! | [`extract`] | bodies, query strings, the client's address, who is calling |
 //! | [`error`] | `ApiError`: every failure as an RFC 9457 problem |
 //! | [`listener`] | connections: TLS, the connection cap, header and handshake deadlines |
-//! | `catalogue`, `claims`, `identity`, `inventory`, `replenishment`, `reporting`, `shop`, `sync` | each context's routes (`claims` also serves the audit trail) |
+//! | `catalogue`, `chain`, `claims`, `identity`, `inventory`, `replenishment`, `reporting`, `shop`, `sync` | each context's routes (`claims` also serves the audit trail) |
 //! | [`processor`] | the local card processor the demo and the tests pay through |
+//! | [`recorder`] | the metrics recorder: request durations as a histogram, counters at 0 from start-up |
 //! | [`pages`] | head office's pages, embedded, with their security headers |
 //! | [`events`] | server-sent events that keep head office's pages live |
 //! | [`gateway`] | API keys, rate limits and their headers, CORS, readiness for the load balancer |
 
 pub mod catalogue;
+pub mod chain;
 pub mod claims;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod gateway;
 pub mod identity;
+pub mod imports;
 pub mod inventory;
 pub mod listener;
 pub mod pages;
 pub mod processor;
+pub mod recorder;
 pub mod replenishment;
 pub mod reporting;
 pub mod shop;
 pub mod sync;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -38,7 +42,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -207,7 +211,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             db,
             settings: Arc::new(settings),
-            prometheus: prometheus(),
+            prometheus: recorder::prometheus(),
             catalogue_cache: Arc::default(),
             listing,
             passwords,
@@ -225,19 +229,6 @@ impl AppState {
     }
 }
 
-/// The process-wide metrics recorder: installed once, shared by every server in the process.
-fn prometheus() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
-}
-
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit;
     let body_timeout = state.settings.body_timeout;
@@ -250,6 +241,8 @@ pub fn router(state: AppState) -> Router {
         .merge(sync::routes())
         .merge(shop::routes())
         .merge(catalogue::routes())
+        .merge(imports::routes())
+        .merge(chain::routes())
         .merge(inventory::routes())
         .merge(reporting::routes())
         .merge(replenishment::routes())
@@ -288,6 +281,8 @@ async fn refuse_declared_oversize(State(limit): State<usize>, request: Request, 
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    // A file to import may be larger than any other request (`imports::BODY_LIMIT`).
+    let limit = if imports::is_import(request.uri().path()) { imports::BODY_LIMIT.max(limit) } else { limit };
     match declared {
         Some(length) if length > limit => {
             ApiError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
@@ -346,8 +341,7 @@ async fn track_metrics(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("method", method.to_owned()), ("route", route), ("status", status)];
     metrics::counter!("caisse_http_requests_total", &labels).increment(1);
-    metrics::histogram!("caisse_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!(recorder::REQUEST_DURATION, &labels).record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -433,6 +427,12 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         catalogue::list_details,
         catalogue::product_reach,
         catalogue::create_cashier,
+        imports::import_products,
+        imports::import_stock,
+        imports::export_products,
+        imports::export_stock,
+        chain::get_settings,
+        chain::put_settings,
         inventory::list_stock,
         reporting::sales_report,
         reporting::list_alerts,

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared_model::protocol::{Enrolment, Message, SaleForReturn};
-use shared_model::{RecordId, RegisterId};
+use shared_model::{ReceiptNumber, RecordId, RegisterId};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
@@ -95,14 +95,27 @@ pub async fn pull(
     Ok(wire_response(page.encode()))
 }
 
-/// A sale from any store, for a return at another store (a register, online).
-#[utoipa::path(get, path = "/api/sync/sales/{id}", responses((status = 200, description = "The sale and what was returned of it"), (status = 404, description = "Not at head office (yet)")))]
+/// A sale from any store, for a return at another store (a register, online). `id` is the
+/// sale's record id (the receipt's long number, under its QR code) or the receipt's short
+/// number, `VMTL-01-000123` (its register and sequence number).
+#[utoipa::path(get, path = "/api/sync/sales/{id}", params(("id" = String, Path, description = "A record id, or a receipt's short number like VMTL-01-000123")), responses((status = 200, description = "The sale and what was returned of it"), (status = 404, description = "Not at head office (yet)")))]
 pub async fn sale_for_return(
     State(state): State<AppState>,
     _register: Register,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SaleForReturn>> {
-    let id = RecordId::parse(&id).map_err(|e| ApiError::bad("id", e))?;
+    let id = match RecordId::parse(&id) {
+        Ok(id) => id,
+        Err(_) => {
+            let number = ReceiptNumber::parse(&id).map_err(|_| {
+                ApiError::bad(
+                    "id",
+                    "expected a record id (a UUID) or a receipt's short number like VMTL-01-000123",
+                )
+            })?;
+            sync::sale_of_number(&state.db, &number).await?
+        }
+    };
     Ok(Json(sync::sale_for_return(&state.db, &id).await?))
 }
 

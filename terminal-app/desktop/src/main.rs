@@ -4,8 +4,10 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod serial_scanner;
+
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -78,6 +80,8 @@ struct App {
     sync: SyncLoop,
     started: Instant,
     exit_when_ready: bool,
+    /// The serial scanner's thread, once the window is up.
+    serial: OnceLock<serial_scanner::SerialWatch>,
 }
 
 impl App {
@@ -316,7 +320,15 @@ async fn z_report(handle: AppHandle, opening_float: String, counted: String, clo
 
 #[tauri::command]
 async fn save_settings(handle: AppHandle, settings: SettingsText) -> Answer<View> {
-    on(handle, move |app| app.desk().save_settings_text(settings)).await
+    on(handle, move |app| {
+        let view = app.desk().save_settings_text(settings)?;
+        // A scanner chosen here is read from now on, without a restart.
+        if let Some(serial) = app.serial.get() {
+            serial.follow(&app.desk().settings()?.scanner);
+        }
+        Ok(view)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -324,24 +336,20 @@ async fn test_print(handle: AppHandle, printer: String) -> Answer<()> {
     on(handle, move |app| app.desk().test_print(&printer)).await
 }
 
-/// A serial scanner, when the settings name one: its scans ring up like wedge scans and the
+/// The serial scanner, when the settings name one: its scans ring up like wedge scans and the
 /// screen is told to redraw.
-fn watch_serial_scanner(handle: tauri::AppHandle, path: String) {
-    std::thread::spawn(move || {
-        let mut scanner = hardware::serial::SerialScanner::new(hardware::serial::SerialConfig::new(&path));
-        loop {
-            let Some(event) = scanner.next(Duration::from_millis(500)) else { continue };
-            let message = match event {
-                hardware::serial::Event::Scanned(Ok(scan)) => {
-                    let app = handle.state::<App>();
-                    app.desk().add_read(scan).err()
-                }
-                hardware::serial::Event::Scanned(Err(e)) => Some(Problem::new("scan", e.to_string(), None)),
-                _ => None,
-            };
-            let _ = handle.emit("cart-changed", message);
-        }
-    });
+fn watch_serial_scanner(handle: tauri::AppHandle, scanner: &Scanner) -> serial_scanner::SerialWatch {
+    serial_scanner::SerialWatch::spawn(scanner, move |event| {
+        let message = match event {
+            hardware::serial::Event::Scanned(Ok(scan)) => {
+                let app = handle.state::<App>();
+                app.desk().add_read(scan).err()
+            }
+            hardware::serial::Event::Scanned(Err(e)) => Some(Problem::new("scan", e.to_string(), None)),
+            _ => None,
+        };
+        let _ = handle.emit("cart-changed", message);
+    })
 }
 
 fn first_start(desk: &mut Desk, args: &Args) -> anyhow::Result<()> {
@@ -385,7 +393,13 @@ fn main() -> anyhow::Result<()> {
     first_start(&mut desk, &args)?;
     let scanner = desk.settings()?.scanner;
     let sync = SyncLoop::spawn(desk.database(), Duration::from_secs(args.sync_seconds.max(1)));
-    let app = App { desk: Mutex::new(desk), sync, started, exit_when_ready: args.exit_when_ready };
+    let app = App {
+        desk: Mutex::new(desk),
+        sync,
+        started,
+        exit_when_ready: args.exit_when_ready,
+        serial: OnceLock::new(),
+    };
     tauri::Builder::default()
         .manage(app)
         .setup(move |tauri_app| {
@@ -400,9 +414,8 @@ fn main() -> anyhow::Result<()> {
                     }
                 });
             }
-            if let Scanner::Serial(path) = scanner {
-                watch_serial_scanner(tauri_app.handle().clone(), path.to_string_lossy().into_owned());
-            }
+            let serial = watch_serial_scanner(tauri_app.handle().clone(), &scanner);
+            let _ = tauri_app.state::<App>().serial.set(serial);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use hardware::printer::{Language, PrinterSpec};
+use hardware::printer::{Delivery, Language, PrinterSpec};
 use serde_json::json;
 use shared_model::returns::ReturnReason;
 use shared_model::sale::Discount;
@@ -16,7 +16,7 @@ use shared_model::stock::AdjustmentReason;
 use shared_model::{LocationCode, Money, Record, RecordId};
 use terminal_app::desk::{Columns, Desk, Scanner, Settings};
 use terminal_app::input::{self, TenderEntry};
-use terminal_app::returns::{ReceiptCode, RefundTo};
+use terminal_app::returns::{ReceiptCode, RefundTo, SaleKey};
 use terminal_app::sync::Backoff;
 use terminal_app::{Register, RegisterError, receipt};
 
@@ -39,6 +39,10 @@ struct Cli {
     /// Receipt paper width in characters: 32 (58 mm), 42 or 48 (80 mm) [default: 42].
     #[arg(long, env = "CAISSE_RECEIPT_COLUMNS", global = true, value_parser = parse_columns)]
     columns: Option<Columns>,
+    /// How long the printer has to answer each status query, in milliseconds (for a printer
+    /// behind a slow network, and tests on a busy machine).
+    #[arg(long, env = "CAISSE_PRINTER_STATUS_WAIT_MS", global = true, hide = true, default_value_t = 1_000)]
+    printer_status_wait_ms: u64,
     /// Shift this register's clock (seconds; for testing a till whose clock is wrong).
     #[arg(long, env = "CAISSE_CLOCK_OFFSET_SECONDS", global = true, hide = true, default_value_t = 0)]
     clock_offset_seconds: i64,
@@ -144,8 +148,9 @@ enum Command {
     },
     /// Sales set aside, at the window or here: number, when, lines, total.
     Parked,
-    /// Look a receipt (or an online order, W-123) up for a return: each line, what was sold and
-    /// what is left to return.
+    /// Look a receipt (its short number, VMTL-01-000123, or the long one under its QR code) or
+    /// an online order (W-123) up for a return: each line, what was sold and what is left to
+    /// return.
     Lookup {
         #[arg(value_parser = input::receipt_code)]
         receipt: ReceiptCode,
@@ -159,7 +164,8 @@ enum Command {
     Return {
         #[command(flatten)]
         cashier: Cashier,
-        /// The receipt's number, or the online order's (W-123).
+        /// The receipt's number (VMTL-01-000123, or the long one under its QR code), or the
+        /// online order's (W-123).
         #[arg(long, value_parser = input::receipt_code)]
         receipt: ReceiptCode,
         /// LINE:QUANTITY, lines counted from 1; add :nostock when the goods are not resold (repeatable).
@@ -286,12 +292,17 @@ fn receipt_context(cli: &Cli, register: &Register) -> anyhow::Result<hardware::p
     Ok(register.receipt_context(language, columns.get())?)
 }
 
+/// The link to a printer, waiting as long as asked for its status answers.
+fn link(cli: &Cli, printer: &PrinterSpec) -> Box<dyn hardware::printer::PrinterLink> {
+    printer.link_waiting(Duration::from_millis(cli.printer_status_wait_ms))
+}
+
 /// Prints a record's receipt when a printer is configured; a printer failure is reported and
 /// leaves the receipt for a reprint, the sale itself stands.
 fn print_receipt(cli: &Cli, register: &mut Register, id: &RecordId) -> anyhow::Result<()> {
     let Some(printer) = &cli.printer else { return Ok(()) };
     let context = receipt_context(cli, register)?;
-    if let Err(e) = register.print(id, &context, printer.link().as_mut()) {
+    if let Err(e) = register.print(id, &context, link(cli, printer).as_mut()) {
         eprintln!("Warning: {e}. Reprint it with: caisse-register reprint {id}");
     }
     Ok(())
@@ -314,7 +325,7 @@ fn show(cli: &Cli, record: &Record, summary: String) {
         );
     } else {
         println!("{summary}");
-        print!("{}", receipt::text(record, 42));
+        print!("{}", receipt::text(record, 42, cli.language.unwrap_or(Language::Fr).into()));
     }
 }
 
@@ -381,6 +392,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let register = open(cli)?;
             let status = register.status()?;
             let identity = register.identity().ok();
+            let unprinted = register.unprinted_with_reasons()?;
             if cli.json {
                 println!(
                     "{}",
@@ -388,7 +400,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                         "register": identity.as_ref().map(|i| i.register.to_string()),
                         "online": status.online, "pending": status.pending,
                         "oldest_pending_ms": status.oldest_pending_ms, "last_sync_ms": status.last_sync_ms,
-                        "unprinted": register.unprinted()?.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
+                        "unprinted": unprinted.iter().map(|u| u.record.id.to_string()).collect::<Vec<_>>(),
+                        "unprinted_receipts": unprinted.iter().map(|u| json!({
+                            "id": u.record.id.to_string(),
+                            "number": terminal_app::print::receipt_number(&u.record).ok().map(|n| n.to_string()),
+                            "kind": u.record.body.kind(), "reason": u.reason, "failed_ms": u.failed_ms,
+                        })).collect::<Vec<_>>(),
                         "rejected": status.rejected.iter().map(|(seq, kind, reason)| json!({ "seq": seq, "kind": kind, "reason": reason })).collect::<Vec<_>>(),
                     })
                 );
@@ -406,6 +423,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 );
                 for (seq, kind, reason) in status.rejected {
                     println!("Refused by head office: #{seq} ({kind}): {reason}");
+                }
+                for u in &unprinted {
+                    let number = terminal_app::print::receipt_number(&u.record)?;
+                    let why = u.reason.as_deref().unwrap_or("never sent to a printer");
+                    println!(
+                        "Receipt {number} ({}) not printed: {why}. Reprint it with: caisse-register reprint {}",
+                        u.record.body.kind(),
+                        u.record.id
+                    );
                 }
             }
         }
@@ -507,7 +533,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Lookup { receipt: ReceiptCode::Sale(receipt) } => {
             let found = open(cli)?
-                .find_sale(receipt)?
+                .find_sale_by(receipt)?
                 .with_context(|| format!("no sale {receipt} here or at head office"))?;
             let lines: Vec<_> = found
                 .sale
@@ -594,7 +620,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         } => {
             let refund = &refund.unwrap_or(RefundTo::Cash);
             let mut register = signed_in(cli, cashier)?;
-            let record = match (register.find_sale(receipt), store) {
+            let record = match (register.find_sale_by(receipt), store) {
                 (Ok(Some(found)), _) if items.is_empty() => {
                     register.take_return(&found, lines, *refund, *reason)?
                 }
@@ -604,9 +630,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 (Ok(None), _) => bail!("no sale {receipt} here or at head office"),
                 // Head office is out of reach and the receipt is not from this till: the offline
                 // policy, as at the window.
-                (Err(RegisterError::Offline(_)), Some(store)) => {
-                    register.take_unverified_return(*receipt, store.as_str(), items, *refund, *reason)?
-                }
+                (Err(RegisterError::Offline(_)), Some(store)) => match receipt {
+                    SaleKey::Id(id) => {
+                        register.take_unverified_return(*id, store.as_str(), items, *refund, *reason)?
+                    }
+                    // Only head office can tell which sale a short number names.
+                    SaleKey::Number(_) => bail!(
+                        "head office is out of reach and {receipt} is another till's: to take the return unverified, give the long number printed under the receipt's QR code"
+                    ),
+                },
                 (Err(e @ RegisterError::Offline(_)), None) => bail!(
                     "{e}; to take the return unverified, give --store (where it was sold) and each --item brought back"
                 ),
@@ -701,8 +733,18 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 cli.printer.as_ref().context("no printer: give --printer tcp:HOST:PORT or file:PATH")?;
             let register = open(cli)?;
             let bytes = hardware::printer::render_test(&receipt_context(cli, &register)?)?;
-            printer.link().send(&bytes)?;
-            println!("Test page printed on {printer}.");
+            let delivery = link(cli, printer)
+                .send(&bytes)
+                .with_context(|| format!("test page not printed on {printer}"))?;
+            match delivery {
+                Delivery::Confirmed(status) if status.paper_low => {
+                    println!("Test page printed on {printer}; its paper is running low.")
+                }
+                Delivery::Confirmed(_) => println!("Test page printed on {printer}; the printer is ready."),
+                Delivery::Unconfirmed => println!(
+                    "Test page sent to {printer}; it does not report its state, so look at the paper."
+                ),
+            }
         }
         Command::Settings { save, scanner, no_printer } => {
             let mut desk = Desk::open(&cli.data_dir)
@@ -743,8 +785,21 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let printer =
                 cli.printer.as_ref().context("no printer: give --printer tcp:HOST:PORT or file:PATH")?;
             let context = receipt_context(cli, &register)?;
-            register.print(&id, &context, printer.link().as_mut())?;
-            println!("Receipt {id} printed.");
+            let printed = register.print(&id, &context, link(cli, printer).as_mut())?;
+            let number = register
+                .journal()?
+                .iter()
+                .find(|r| r.id == id)
+                .map(terminal_app::print::receipt_number)
+                .transpose()?
+                .map_or(id.to_string(), |n| n.to_string());
+            if cli.json {
+                println!("{}", json!({ "id": id.to_string(), "number": number, "copy": printed.copy }));
+            } else if printed.copy > 1 {
+                println!("Receipt {number} printed again: copy {}, headed DUPLICATA / COPY.", printed.copy);
+            } else {
+                println!("Receipt {number} printed.");
+            }
         }
         Command::Journal => {
             for record in open(cli)?.journal()? {
@@ -762,7 +817,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             if cli.json {
                 show(cli, &record, String::new());
             } else {
-                print!("{}", receipt::text(&record, (*width).clamp(24, 80)));
+                let locale = cli.language.unwrap_or(Language::Fr).into();
+                print!("{}", receipt::text(&record, (*width).clamp(24, 80), locale));
             }
         }
         Command::Z { cashier, float, counted, close } => {

@@ -39,7 +39,11 @@ impl Desk {
         let printer: PrinterSpec = printer.parse().map_err(|e: BadSpec| Problem::field("printer", e.0))?;
         let bytes = hardware::printer::render_test(&self.receipt_context(&self.settings()?)?)
             .map_err(|e| Problem::new("printer", e.to_string(), Some("printer")))?;
-        printer.link().send(&bytes).map_err(|e| Problem::new("printer", e.to_string(), Some("printer")))
+        printer
+            .link()
+            .send(&bytes)
+            .map(|_| ())
+            .map_err(|e| Problem::new("printer", e.to_string(), Some("printer")))
     }
 
     /// The Z report so far; with `close`, the till is closed and the report printed.
@@ -64,7 +68,9 @@ impl Desk {
         };
         let settings = self.settings()?;
         let text = match &record {
-            Some(record) => crate::receipt::text(record, usize::from(settings.columns.get())),
+            Some(record) => {
+                crate::receipt::text(record, usize::from(settings.columns.get()), settings.language.into())
+            }
             None => String::new(),
         };
         if let Some(record) = &record {

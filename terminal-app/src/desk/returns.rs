@@ -30,17 +30,17 @@ fn line_view(
 }
 
 impl Desk {
-    /// Finds a sale by the code on its receipt (scanned or typed), or an online order by its
-    /// number (`W-123`).
+    /// Finds a sale by the code on its receipt (scanned, or typed: the long number or the
+    /// short one, `VMTL-01-000123`), or an online order by its number (`W-123`).
     pub fn find_sale(&mut self, receipt: &str) -> Answer<ReturnLookup> {
-        let id = match input::receipt_code(receipt)? {
-            ReceiptCode::Sale(id) => id,
+        let key = match input::receipt_code(receipt)? {
+            ReceiptCode::Sale(key) => key,
             ReceiptCode::Order(number) => return self.find_order(number),
         };
         let found = self
             .register
-            .find_sale(&id)?
-            .ok_or_else(|| Problem::field("receipt", format!("no sale has the receipt number {id}")))?;
+            .find_sale_by(&key)?
+            .ok_or_else(|| Problem::field("receipt", format!("no sale has the receipt number {key}")))?;
         let lookup = ReturnLookup {
             id: found.record.id.to_string(),
             online_order: None,

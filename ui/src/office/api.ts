@@ -6,6 +6,9 @@ export interface ProblemBody {
   detail?: string;
   status?: number;
   field?: string;
+  /** An import's refused rows. */
+  errors?: { line: number; column: string; reason: string }[];
+  error_count?: number;
 }
 
 /** A refusal from the server (or no answer at all: status 0). */
@@ -33,11 +36,17 @@ export function whenUnauthorized(handler: () => void) {
   onUnauthorized = handler;
 }
 
-async function call<T>(method: string, url: string, body?: unknown, quiet401 = false): Promise<T> {
+/** A body sent as it is (a file to import), with its type. */
+interface Raw {
+  body: Blob;
+  type: string;
+}
+
+async function call<T>(method: string, url: string, body?: unknown, quiet401 = false, raw?: Raw): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (method !== "GET") {
     headers["X-CSRF-Token"] = csrf;
-    headers["Content-Type"] = "application/json";
+    headers["Content-Type"] = raw ? raw.type : "application/json";
   }
   let response: Response;
   try {
@@ -45,7 +54,7 @@ async function call<T>(method: string, url: string, body?: unknown, quiet401 = f
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? (method === "GET" ? undefined : "{}") : JSON.stringify(body),
+      body: raw ? raw.body : body === undefined ? (method === "GET" ? undefined : "{}") : JSON.stringify(body),
     });
   } catch (e) {
     throw new Problem(0, { title: "network", detail: String(e) });
@@ -70,6 +79,8 @@ export const api = {
   get: <T>(url: string) => call<T>("GET", url),
   post: <T>(url: string, body?: unknown) => call<T>("POST", url, body),
   put: <T>(url: string, body?: unknown) => call<T>("PUT", url, body),
+  /** Posts a file as it is (a CSV to import). */
+  upload: <T>(url: string, file: Blob, type: string) => call<T>("POST", url, undefined, false, { body: file, type }),
   /** The start-up check and the sign-in itself: a 401 there is an answer, not an expiry. */
   quiet: <T>(method: string, url: string, body?: unknown) => call<T>(method, url, body, true),
 };

@@ -22,6 +22,7 @@ import { ordersPage } from "./pages/orders";
 import { accountPage } from "./pages/account";
 import { claimsPage } from "./pages/claims";
 import { auditPage } from "./pages/audit";
+import { settingsPage } from "./pages/settings";
 
 const FACTORIES: Record<PageName, PageFactory> = {
   dashboard: dashboardPage,
@@ -34,6 +35,7 @@ const FACTORIES: Record<PageName, PageFactory> = {
   orders: ordersPage,
   claims: claimsPage,
   audit: auditPage,
+  settings: settingsPage,
   account: accountPage,
 };
 

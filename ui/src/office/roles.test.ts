@@ -3,7 +3,7 @@ import { can, type Action } from "./roles";
 const ALL: Action[] = [
   "view_dashboard", "view_report", "view_products", "edit_products", "view_replenishment", "decide_replenishment",
   "create_transfers", "view_alerts", "ack_alerts", "view_registers", "manage_registers", "view_people", "manage_people",
-  "view_orders", "advance_orders", "view_account",
+  "view_orders", "advance_orders", "manage_settings", "view_account",
 ];
 
 describe("can", () => {

@@ -22,6 +22,7 @@ export type Action =
   | "handle_claims"
   | "view_audit"
   | "verify_audit"
+  | "manage_settings"
   | "view_account";
 
 const MANAGER: readonly Action[] = [

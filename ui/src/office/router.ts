@@ -14,6 +14,7 @@ export const PAGES = [
   "orders",
   "claims",
   "audit",
+  "settings",
   "account",
 ] as const;
 
@@ -30,6 +31,7 @@ const NEEDS: Record<PageName, Action> = {
   orders: "view_orders",
   claims: "view_claims",
   audit: "view_audit",
+  settings: "manage_settings",
   account: "view_account",
 };
 

@@ -245,3 +245,10 @@ export interface ClaimStats {
   decided: number;
   freshness: Freshness;
 }
+
+/** What every register's receipts print of the chain; null where none is set. */
+export interface ChainSettings {
+  legal_name: string | null;
+  gst_number: string | null;
+  qst_number: string | null;
+}

@@ -7,6 +7,7 @@ import { count, dollars, esc, money, priceText, splitBarcodes, type Lang } from 
 import { t, tOr, type Word } from "../i18n";
 import type { PageFactory } from "../page";
 import { can } from "../roles";
+import { importHtml, wireImports } from "./imports";
 import type { Product, Reach, TaxClass } from "../types";
 
 const PAGE = 50;
@@ -34,7 +35,9 @@ export const productsPage: PageFactory = (ctx) => {
     </div>
     <section class="card scroll products-list"><div class="list"></div>
       <button type="button" id="product-more" hidden>${w("more")}</button></section>
-    ${editor ? formHtml(lang) : ""}`;
+    ${editor ? formHtml(lang) : ""}
+    ${importHtml(lang, editor)}`;
+  wireImports(ctx, root);
   const list = root.querySelector<HTMLElement>(".list")!;
   const moreButton = root.querySelector<HTMLButtonElement>("#product-more")!;
   const form = root.querySelector<HTMLFormElement>("#product-form");

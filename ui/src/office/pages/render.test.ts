@@ -5,6 +5,7 @@ import { renderAlerts, transferable } from "./alerts";
 import { renderDashboard } from "./dashboard";
 import { renderReport } from "./report";
 import { renderUsers } from "./people";
+import { renderChainForm } from "./settings";
 
 const LOCATIONS: Location[] = [
   { code: "PLAT", kind: "store", name: "Plateau", address: "" },
@@ -171,5 +172,15 @@ describe("audit", () => {
     const { from_ms, to_ms } = periodMs("2026-03-01", "2026-03-01");
     expect(to_ms! - from_ms!).toBe(24 * 3600 * 1000 - 1);
     expect(periodMs("", "")).toEqual({ from_ms: null, to_ms: null });
+  });
+});
+
+describe("settings", () => {
+  it("fills the chain's receipt details, escaped, and leaves an unset number empty", () => {
+    const page = dom(renderChainForm({ legal_name: "Caisse <inc>", gst_number: "123456789 RT 0001", qst_number: null }, "fr"));
+    expect(page.querySelector<HTMLInputElement>("[name=legal_name]")!.value).toBe("Caisse <inc>");
+    expect(page.querySelector<HTMLInputElement>("[name=gst_number]")!.value).toBe("123456789 RT 0001");
+    expect(page.querySelector<HTMLInputElement>("[name=qst_number]")!.value).toBe("");
+    expect(page.querySelector("label[for=chain-gst_number]")!.textContent).toBe("N° d'inscription TPS");
   });
 });
