@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
+use crate::ids::string_id;
 
 /// Longest legal name: what fits on two lines of an 80 mm receipt, and more than any
 /// registered name in Québec's enterprise register needs.
@@ -40,107 +41,57 @@ fn registration(
     Ok((number.to_owned(), program.to_owned()))
 }
 
-/// Defines a registration number: parsed from what a person types, kept normalised, and
-/// serialised as its normalised text (whose reading goes through the parser).
-macro_rules! registration_number {
-    ($(#[$doc:meta])* $name:ident, $what:literal, $digits:literal, $letters:literal, $example:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn parse(value: &str) -> Result<Self, Invalid> {
-                let (number, program) = registration($what, value, $digits, $letters, $example)?;
-                Ok(Self(format!("{number} {} {program}", $letters)))
-            }
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl FromStr for $name {
-            type Err = Invalid;
-            fn from_str(value: &str) -> Result<Self, Invalid> {
-                Self::parse(value)
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = Invalid;
-            fn try_from(value: String) -> Result<Self, Invalid> {
-                Self::parse(&value)
-            }
-        }
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
+/// `123456789 RT 0001` from what a person typed.
+fn parse_gst(value: &str) -> Result<String, Invalid> {
+    let (number, program) = registration(
+        "GST number",
+        value,
+        9,
+        "RT",
+        "expected 9 digits, RT and 4 digits, like 123456789 RT 0001",
+    )?;
+    Ok(format!("{number} RT {program}"))
 }
 
-registration_number!(
+/// `1234567890 TQ 0001` from what a person typed.
+fn parse_qst(value: &str) -> Result<String, Invalid> {
+    let (number, program) = registration(
+        "QST number",
+        value,
+        10,
+        "TQ",
+        "expected 10 digits, TQ and 4 digits, like 1234567890 TQ 0001",
+    )?;
+    Ok(format!("{number} TQ {program}"))
+}
+
+/// A legal name kept without the blanks around it.
+fn parse_legal_name(value: &str) -> Result<String, Invalid> {
+    let trimmed = value.trim();
+    crate::text::check_required("legal name", trimmed, MAX_LEGAL_NAME)?;
+    Ok(trimmed.to_owned())
+}
+
+string_id!(
     /// A GST/HST registration number: the nine-digit business number, the `RT` program and a
     /// four-digit reference, `123456789 RT 0001`.
     GstNumber,
-    "GST number",
-    9,
-    "RT",
-    "expected 9 digits, RT and 4 digits, like 123456789 RT 0001"
+    parse_gst
 );
 
-registration_number!(
+string_id!(
     /// A QST registration number: ten digits, `TQ` and a four-digit file number,
     /// `1234567890 TQ 0001`.
     QstNumber,
-    "QST number",
-    10,
-    "TQ",
-    "expected 10 digits, TQ and 4 digits, like 1234567890 TQ 0001"
+    parse_qst
 );
 
-/// The chain's registered name: 1 to [`MAX_LEGAL_NAME`] characters, no control character,
-/// kept without the blanks around it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct LegalName(String);
-
-impl LegalName {
-    pub fn parse(value: &str) -> Result<Self, Invalid> {
-        let trimmed = value.trim();
-        crate::text::check_required("legal name", trimmed, MAX_LEGAL_NAME)?;
-        Ok(Self(trimmed.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-impl FromStr for LegalName {
-    type Err = Invalid;
-    fn from_str(value: &str) -> Result<Self, Invalid> {
-        Self::parse(value)
-    }
-}
-impl TryFrom<String> for LegalName {
-    type Error = Invalid;
-    fn try_from(value: String) -> Result<Self, Invalid> {
-        Self::parse(&value)
-    }
-}
-impl From<LegalName> for String {
-    fn from(value: LegalName) -> String {
-        value.0
-    }
-}
-impl fmt::Display for LegalName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(
+    /// The chain's registered name: 1 to [`MAX_LEGAL_NAME`] characters, no control character,
+    /// kept without the blanks around it.
+    LegalName,
+    parse_legal_name
+);
 
 /// What head office publishes of the chain for its receipts. A field not set yet (or cleared:
 /// a chain under the small-supplier threshold has no QST number) is `None`, and receipts leave

@@ -56,6 +56,7 @@ macro_rules! string_id {
         }
     };
 }
+pub(crate) use string_id;
 
 fn parse_location(value: &str) -> Result<String, Invalid> {
     const WHAT: &str = "location code";
