@@ -21,6 +21,10 @@ export default defineConfig({
   base: "/",
   clearScreen: false,
   plugins: [officeAsIndex()],
+  // The shared worker that holds the pages' one event stream (src/events/worker.ts) is its own
+  // file of this origin, as the CSP's script-src 'self' allows; built as a module, as it is
+  // started (`type: "module"`, which the dev server also needs).
+  worker: { format: "es" },
   build: {
     target: "es2022",
     outDir: "dist-office",

@@ -2,6 +2,10 @@
 //! what an attacker tried that a person should know of (an account locked by guessing).
 //! Nothing recorded at a till is refused for a business rule: it is accepted and flagged here.
 //! An alert is keyed by its kind and subject, so raising it twice keeps one open alert.
+//!
+//! What an alert says travels as a code and its parameters (`stock_negative`, `{sku,
+//! location, quantity}`) that the pages word in their reader's language; `message` keeps the
+//! same in English for the logs and other readers of the API.
 
 use serde::Serialize;
 use shared_model::{LocationCode, RecordId, Sku};
@@ -64,16 +68,35 @@ pub struct Alert {
     pub location: Option<LocationCode>,
     pub sku: Option<Sku>,
     pub record_id: Option<RecordId>,
+    /// The English sentence.
     pub message: String,
+    /// What the sentence says, for the pages to word: a code (empty: the kind's) and its
+    /// parameters, all strings (amounts in cents, counts in digits).
+    pub code: &'static str,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl Alert {
+    /// The alert's code and its parameters (named as the pages' wording names them).
+    pub fn says(
+        mut self,
+        code: &'static str,
+        params: &[(&'static str, &(dyn std::fmt::Display + Sync))],
+    ) -> Alert {
+        self.code = code;
+        self.params = params.iter().map(|(name, value)| (*name, value.to_string())).collect();
+        self
+    }
 }
 
 /// Opens (or re-opens, or updates) the alert `kind` about `subject`.
 #[tracing::instrument(skip_all)]
 pub async fn raise(conn: &mut AnyConnection, kind: Kind, subject: &str, alert: Alert) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO alerts (kind, subject, location, sku, record_id, message, raised_ms, resolved_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
-         ON CONFLICT (kind, subject) DO UPDATE SET message = excluded.message,
+        "INSERT INTO alerts (kind, subject, location, sku, record_id, message, raised_ms, resolved_ms, code, params)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)
+         ON CONFLICT (kind, subject) DO UPDATE SET message = excluded.message, code = excluded.code,
+             params = excluded.params,
              raised_ms = CASE WHEN alerts.resolved_ms IS NULL THEN alerts.raised_ms ELSE excluded.raised_ms END,
              acknowledged_by = CASE WHEN alerts.resolved_ms IS NULL THEN alerts.acknowledged_by ELSE NULL END,
              acknowledged_ms = CASE WHEN alerts.resolved_ms IS NULL THEN alerts.acknowledged_ms ELSE NULL END,
@@ -86,6 +109,11 @@ pub async fn raise(conn: &mut AnyConnection, kind: Kind, subject: &str, alert: A
     .bind(alert.record_id.map(|id| id.to_string()))
     .bind(alert.message)
     .bind(now_ms())
+    .bind(if alert.code.is_empty() { kind.as_str() } else { alert.code })
+    .bind(serde_json::Value::Object(
+        alert.params.into_iter().map(|(name, value)| (name.to_owned(), value.into())).collect(),
+    )
+    .to_string())
     .execute(conn)
     .await?;
     Ok(())
@@ -115,7 +143,14 @@ pub struct AlertView {
     pub sku: Option<Sku>,
     #[schema(value_type = Option<String>)]
     pub record_id: Option<RecordId>,
+    /// In English; the pages word `code` and `params` instead.
     pub message: String,
+    /// What the alert says, as a code the pages word in their language (`stock_negative`,
+    /// `over_return_unknown_sale`…); the kind itself for an alert raised before codes existed.
+    pub code: String,
+    /// The code's parameters by name, as strings (amounts in cents).
+    #[schema(value_type = Object)]
+    pub params: std::collections::BTreeMap<String, String>,
     pub raised_ms: i64,
     pub resolved_ms: Option<i64>,
     /// Who said they are on it, and when.
@@ -132,6 +167,8 @@ struct AlertRow {
     sku: Option<String>,
     record_id: Option<String>,
     message: String,
+    code: String,
+    params: String,
     raised_ms: i64,
     resolved_ms: Option<i64>,
     acknowledged_by: Option<String>,
@@ -142,6 +179,7 @@ impl TryFrom<AlertRow> for AlertView {
     type Error = sqlx::Error;
 
     fn try_from(row: AlertRow) -> sqlx::Result<AlertView> {
+        let code = if row.code.is_empty() { row.kind.clone() } else { row.code };
         Ok(AlertView {
             kind: row.kind,
             subject: row.subject,
@@ -149,6 +187,8 @@ impl TryFrom<AlertRow> for AlertView {
             sku: row.sku.map(|s| parse("alerts.sku", &s)).transpose()?,
             record_id: row.record_id.map(|r| parse("alerts.record_id", &r)).transpose()?,
             message: row.message,
+            code,
+            params: serde_json::from_str(&row.params).map_err(|e| crate::db::corrupt("alerts.params", e))?,
             raised_ms: row.raised_ms,
             resolved_ms: row.resolved_ms,
             acknowledged_by: row.acknowledged_by,
@@ -160,8 +200,8 @@ impl TryFrom<AlertRow> for AlertView {
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, open_only: bool, kind: Option<&str>) -> sqlx::Result<Vec<AlertView>> {
     let rows: Vec<AlertRow> = sqlx::query_as(
-        "SELECT kind, subject, location, sku, record_id, message, raised_ms, resolved_ms, acknowledged_by,
-                acknowledged_ms FROM alerts
+        "SELECT kind, subject, location, sku, record_id, message, code, params, raised_ms, resolved_ms,
+                acknowledged_by, acknowledged_ms FROM alerts
          WHERE ($1 = 0 OR resolved_ms IS NULL) AND ($2 = '' OR kind = $2) ORDER BY raised_ms DESC, kind, subject",
     )
     .bind(i64::from(open_only))

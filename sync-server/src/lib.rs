@@ -18,14 +18,21 @@
 //! | [`identity`] | head-office users, sessions, registers and enrolment |
 //! | [`shop`] | the online shop: customers, carts, the checkout saga, orders, payments |
 //! | [`claims`] | after-sales claims: the event store, commands, refunds, read models and their projectors |
+//! | [`refunds`] | refunds owed to shoppers' cards (store returns of online orders, claims), asked of the processor once |
+//! | [`payments`] | nothing: the card processor's client, charges and refunds under idempotency keys |
 //! | [`notify`] | the outbox of messages to customers, and their delivery by email |
 //! | [`audit`] | head office's audit trail, hash-chained under a key kept outside the database |
 //! | [`gateway`] | API keys for integrations, rate limits counted in memory (across instances by HAProxy) |
 //! | [`http`] | the only part that knows axum: router, middleware, extractors, problems, each context's routes, health, metrics, OpenAPI, the pages, live events |
 //! | [`listener`] (in `http/`) | connections: TLS, the connection cap, header and handshake deadlines |
 //! | [`db`] | the one place where SQLite and PostgreSQL differ |
+//! | [`network`] | nothing: which network a client's address stands for, as sign-in throttles and rate limits count it |
+//! | [`clock`] | nothing: the time leases, lockouts and expiries are decided by, which tests move |
+//! | [`lease`] | nothing: background work claimed by a lease, so one instance does it at a time |
 //! | [`commit_order`] | nothing: positions readers follow in commit order, with no row every writer takes |
 //!
+//! The modules form layers (`tests/layers.rs` holds the order): the database level (`db`,
+//! `clock`, `lease`, `commit_order`) uses no context, and a context uses only those below it.
 //! A module reaches another only through its functions, never by reading its tables. The
 //! contexts know nothing of HTTP: they take plain values and answer their own error, which
 //! `http/` turns into a problem.
@@ -38,6 +45,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod chain;
 pub mod claims;
+pub mod clock;
 pub mod commit_order;
 pub mod csv_file;
 pub mod dashboard;
@@ -48,8 +56,12 @@ pub mod gateway;
 pub mod http;
 pub mod identity;
 pub mod inventory;
+pub mod lease;
+pub mod network;
 pub mod notify;
 pub mod opening_stock;
+pub mod payments;
+pub mod refunds;
 pub mod replenishment;
 pub mod reporting;
 pub mod sales;
@@ -163,6 +175,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(db.clone(), settings);
     // Sagas a crash left unfinished are resumed now and then every few seconds.
     let recovery = shop::recovery::spawn(state.shop.clone(), db.clone());
+    // Refunds owed for store returns and claims are asked of the processor the same way.
+    let refunds = refunds::spawn(state.refunds.clone(), db.clone());
     let projectors = claims::projections::spawn(
         db.clone(),
         state.wake.projectors.clone(),
@@ -231,6 +245,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = router(state);
     listener::serve(listener, app, config.tls, config.limits, shutdown).await?;
     recovery.abort();
+    refunds.abort();
     projectors.abort();
     totals.abort();
     sweeper.abort();

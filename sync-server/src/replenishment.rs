@@ -3,7 +3,8 @@
 //! decision and the transfer reach the store on its next pull, and the store's receipt of the
 //! transfer comes back as a record that puts the goods into its stock.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
 use shared_model::protocol::{Change, Decision, ReplenishmentDecision, TransferNotice};
 use shared_model::stock::ItemQuantity;
 use shared_model::{LocationCode, Record, RecordBody, RecordId};
@@ -13,6 +14,11 @@ use crate::alerts::{self, Alert, Kind};
 use crate::db::{Db, Value, corrupt, insert_rows, lock_keys, now_ms, parse};
 use crate::feed::{self, Entry};
 use crate::inventory::{self, Move};
+
+mod views;
+
+use views::{RequestRow, TransferListRow, names_of, pick};
+pub use views::{RequestView, TransferView};
 
 /// Why a decision could not be recorded.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +39,7 @@ pub enum Error {
 
 #[tracing::instrument(skip_all)]
 pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Result<()> {
-    let rows = records
+    let rows: Vec<Vec<Value>> = records
         .iter()
         .filter_map(|r| match &r.body {
             RecordBody::ReplenishmentRequested(request) => Some((r, request)),
@@ -50,6 +56,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
             ])
         })
         .collect::<sqlx::Result<_>>()?;
+    let numbered: Vec<Vec<Value>> = rows.iter().map(|row| vec![row[0].clone()]).collect();
     insert_rows(
         conn,
         "replenishment_requests",
@@ -58,6 +65,7 @@ pub async fn apply(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::Resul
         "",
     )
     .await?;
+    insert_rows(conn, "replenishment_numbers", &["record_id"], numbered, "").await?;
     check_receipts(conn, records).await
 }
 
@@ -105,32 +113,45 @@ async fn check_receipts(conn: &mut AnyConnection, records: &[&Record]) -> sqlx::
                 .await?;
         let received: std::collections::BTreeMap<String, u32> =
             receipt.lines.iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
+        let number = transfer_number(conn, &transfer).await?;
         let problem = match shipped {
-            _ if count > 1 => Some(format!("transfer {transfer} was received {count} times")),
-            None => Some(format!(
-                "transfer {transfer} received at {} was never shipped through head office",
-                record.store
+            _ if count > 1 => Some((
+                format!("transfer {transfer} was received {count} times"),
+                Alert::default().says("transfer_received_twice", &[("transfer", &number), ("times", &count)]),
+            )),
+            None => Some((
+                format!(
+                    "transfer {transfer} received at {} was never shipped through head office",
+                    record.store
+                ),
+                Alert::default()
+                    .says("transfer_never_shipped", &[("transfer", &transfer), ("store", &record.store)]),
             )),
             Some(row) => {
                 let (to, lines) = row.into_domain()?;
                 let sent: std::collections::BTreeMap<String, u32> =
                     lines.iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
                 if to != record.store {
-                    Some(format!("transfer {transfer} was shipped to {to} but received at {}", record.store))
+                    Some((
+                        format!("transfer {transfer} was shipped to {to} but received at {}", record.store),
+                        Alert::default().says(
+                            "transfer_wrong_store",
+                            &[("transfer", &number), ("to", &to), ("store", &record.store)],
+                        ),
+                    ))
                 } else if sent != received {
-                    Some(format!("transfer {transfer} was received in other quantities than were shipped"))
+                    Some((
+                        format!("transfer {transfer} was received in other quantities than were shipped"),
+                        Alert::default().says("transfer_other_quantities", &[("transfer", &number)]),
+                    ))
                 } else {
                     None
                 }
             }
         };
-        if let Some(message) = problem {
-            let alert = Alert {
-                location: Some(record.store.clone()),
-                record_id: Some(record.id),
-                message,
-                ..Alert::default()
-            };
+        if let Some((message, said)) = problem {
+            let alert =
+                Alert { location: Some(record.store.clone()), record_id: Some(record.id), message, ..said };
             alerts::raise(conn, Kind::TransferMismatch, &transfer, alert).await?;
         }
     }
@@ -151,64 +172,38 @@ impl TransferRow {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RequestView {
-    #[schema(value_type = String)]
-    pub id: RecordId,
-    #[schema(value_type = String)]
-    pub store: LocationCode,
-    pub requested_ms: i64,
-    #[schema(value_type = Object)]
-    pub lines: Vec<ItemQuantity>,
-    pub note: Option<String>,
-    pub status: String,
-    pub decided_by: Option<String>,
-}
-
 /// The columns of a [`RequestRow`], in a query's select or returning list.
 const REQUEST_COLUMNS: &str = "record_id, store, requested_ms, lines, note, status, decided_by";
-
-/// A row of `replenishment_requests` (but for the decision's time and note).
-#[derive(Debug, sqlx::FromRow)]
-struct RequestRow {
-    record_id: String,
-    store: String,
-    requested_ms: i64,
-    lines: String,
-    note: Option<String>,
-    status: String,
-    decided_by: Option<String>,
-}
-
-impl TryFrom<RequestRow> for RequestView {
-    type Error = sqlx::Error;
-
-    fn try_from(row: RequestRow) -> sqlx::Result<RequestView> {
-        Ok(RequestView {
-            id: parse("replenishment_requests.record_id", &row.record_id)?,
-            store: parse("replenishment_requests.store", &row.store)?,
-            requested_ms: row.requested_ms,
-            lines: serde_json::from_str(&row.lines)
-                .map_err(|e| corrupt("replenishment_requests.lines", e))?,
-            note: row.note,
-            status: row.status,
-            decided_by: row.decided_by,
-        })
-    }
-}
 
 /// Replenishment requests with `status` (pending, approved or rejected; all when `None`),
 /// oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn requests(db: &Db, status: Option<&str>) -> anyhow::Result<Vec<RequestView>> {
-    let rows: Vec<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {REQUEST_COLUMNS} FROM replenishment_requests
-         WHERE ($1 = '' OR status = $1) ORDER BY requested_ms, record_id"
-    )))
+    let rows: Vec<RequestRow> = sqlx::query_as(
+        "SELECT r.record_id, r.store, r.requested_ms, r.lines, r.note, r.status, r.decided_by, n.number
+         FROM replenishment_requests r LEFT JOIN replenishment_numbers n ON n.record_id = r.record_id
+         WHERE ($1 = '' OR r.status = $1) ORDER BY r.requested_ms, r.record_id",
+    )
     .bind(status.unwrap_or_default())
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.into_iter().map(RequestView::try_from).collect::<sqlx::Result<_>>()?)
+    let mut views: Vec<RequestView> =
+        rows.into_iter().map(RequestView::try_from).collect::<sqlx::Result<_>>()?;
+    let names = names_of(db, views.iter().flat_map(|v| &v.lines)).await?;
+    for view in &mut views {
+        view.names = pick(&names, &view.lines);
+    }
+    Ok(views)
+}
+
+/// A transfer's short number (T-7), or its id when it has none (one never shipped through
+/// head office).
+async fn transfer_number(conn: &mut AnyConnection, transfer: &str) -> sqlx::Result<String> {
+    let number: Option<i64> = sqlx::query_scalar("SELECT number FROM transfer_numbers WHERE transfer = $1")
+        .bind(transfer)
+        .fetch_optional(conn)
+        .await?;
+    Ok(number.map_or_else(|| transfer.to_owned(), |n| format!("T-{n}")))
 }
 
 fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Error {
@@ -366,6 +361,10 @@ async fn ship(
     .bind(started_by)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("INSERT INTO transfer_numbers (transfer) VALUES ($1)")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
     entries.push(Entry {
         kind: "transfer",
         key: id.to_string(),
@@ -403,16 +402,23 @@ pub async fn start_transfer(
     if let Some(index) = (1..lines.len()).find(|&i| lines[..i].iter().any(|l| l.sku == lines[i].sku)) {
         return Err(invalid(format!("lines[{index}].sku"), format!("{} is listed twice", lines[index].sku)));
     }
+    let names = pick(&names_of(db, lines.iter()).await?, &lines);
     let mut tx = db.begin().await?;
     let (id, shipped_ms, entries) = ship(&mut tx, from, to, lines.clone(), Some(by)).await?;
+    let number: Option<i64> = sqlx::query_scalar("SELECT number FROM transfer_numbers WHERE transfer = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
     let view = TransferView {
         id: id.to_string(),
+        number,
         from: from.to_string(),
         to: to.to_string(),
         lines,
         shipped_ms,
         received: false,
         started_by: Some(by.to_owned()),
+        names,
     };
     crate::audit::record(
         &mut tx,
@@ -425,39 +431,13 @@ pub async fn start_transfer(
     Ok(view)
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TransferView {
-    pub id: String,
-    pub from: String,
-    pub to: String,
-    #[schema(value_type = Vec<Object>)]
-    pub lines: Vec<ItemQuantity>,
-    pub shipped_ms: i64,
-    /// Whether the receiving store has recorded its receipt.
-    pub received: bool,
-    /// Who started it from the pages; none for an approved request's.
-    pub started_by: Option<String>,
-}
-
-/// A row of `transfers`, with whether it was received.
-#[derive(Debug, sqlx::FromRow)]
-struct TransferListRow {
-    id: String,
-    from_loc: String,
-    to_loc: String,
-    lines: String,
-    shipped_ms: i64,
-    started_by: Option<String>,
-    receipts: i64,
-}
-
 /// Transfers, newest first; only those not received yet when `open_only`.
 #[tracing::instrument(skip_all)]
 pub async fn transfers(db: &Db, open_only: bool, limit: u32) -> Result<Vec<TransferView>, Error> {
     let rows: Vec<TransferListRow> = sqlx::query_as(
         "SELECT t.id, t.from_loc, t.to_loc, t.lines, t.shipped_ms, t.started_by,
-                (SELECT COUNT(*) FROM transfer_receipts r WHERE r.transfer = t.id) AS receipts
-         FROM transfers t
+                (SELECT COUNT(*) FROM transfer_receipts r WHERE r.transfer = t.id) AS receipts, n.number
+         FROM transfers t LEFT JOIN transfer_numbers n ON n.transfer = t.id
          WHERE $2 = 0 OR NOT EXISTS (SELECT 1 FROM transfer_receipts r WHERE r.transfer = t.id)
          ORDER BY t.shipped_ms DESC, t.id LIMIT $1",
     )
@@ -475,7 +455,13 @@ pub async fn transfers(db: &Db, open_only: bool, limit: u32) -> Result<Vec<Trans
             shipped_ms: row.shipped_ms,
             received: row.receipts > 0,
             started_by: row.started_by,
+            number: row.number,
+            names: BTreeMap::new(),
         });
+    }
+    let names = names_of(db, out.iter().flat_map(|t| &t.lines)).await?;
+    for view in &mut out {
+        view.names = pick(&names, &view.lines);
     }
     Ok(out)
 }

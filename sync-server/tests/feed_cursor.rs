@@ -15,6 +15,13 @@ use shared_model::{LocationCode, Sku};
 use sync_server::db::Db;
 use sync_server::feed::{self, Entry};
 
+// Four workers: the writers race one another on the runtime, not only in the database.
+on_both_engines!(
+    worker_threads = 4;
+    cursor_skips_nothing_under_concurrent_writers,
+    event_positions_skip_nothing_under_concurrent_appends,
+);
+
 const WRITERS: usize = 16;
 const WRITES: usize = 20;
 
@@ -42,7 +49,7 @@ fn rolls_back(w: usize, i: usize) -> bool {
     (w + i) % 7 == 3
 }
 
-async fn cursor_skips_nothing(engine: Engine) {
+async fn cursor_skips_nothing_under_concurrent_writers(engine: Engine) {
     let test_db = TestDb::new(engine).await;
     let db = Db::connect(&test_db.url, 24).await.unwrap();
     let writers: Vec<_> = (0..WRITERS)
@@ -132,20 +139,10 @@ async fn cursor_skips_nothing(engine: Engine) {
     test_db.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_cursor_skips_nothing_under_concurrent_writers() {
-    cursor_skips_nothing(Engine::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_cursor_skips_nothing_under_concurrent_writers() {
-    cursor_skips_nothing(Engine::Sqlite).await;
-}
-
 /// The claims' event log, read by position as its projectors do: appends to many streams at
 /// once, pausing before they commit, never make a reader skip or repeat an event, and never
 /// wait for each other.
-async fn event_positions_skip_nothing(engine: Engine) {
+async fn event_positions_skip_nothing_under_concurrent_appends(engine: Engine) {
     use sync_server::audit::Actor;
     use sync_server::claims::model::Event;
     use sync_server::claims::store::{self, Appended};
@@ -214,14 +211,4 @@ async fn event_positions_skip_nothing(engine: Engine) {
     );
     db.close().await;
     test_db.drop_database().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_event_positions_skip_nothing_under_concurrent_appends() {
-    event_positions_skip_nothing(Engine::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_event_positions_skip_nothing_under_concurrent_appends() {
-    event_positions_skip_nothing(Engine::Sqlite).await;
 }

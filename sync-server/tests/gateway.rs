@@ -14,6 +14,8 @@ use sync_server::Settings;
 use sync_server::gateway::limits::Policy;
 use sync_server::http::gateway::Gateway;
 
+on_both_engines!(api_keys, shoppers_sign_ins_registers_and_cors, limited_requests_write_nothing);
+
 async fn create_key(server: &TestServer, body: Value) -> reqwest::Response {
     server
         .http
@@ -164,17 +166,7 @@ async fn api_keys(engine: Engine) {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn api_keys_on_sqlite() {
-    api_keys(Engine::Sqlite).await;
-}
-
-#[tokio::test]
-async fn api_keys_on_postgres() {
-    api_keys(Engine::Postgres).await;
-}
-
-async fn shoppers_and_sign_ins(engine: Engine) {
+async fn shoppers_sign_ins_registers_and_cors(engine: Engine) {
     let processor = common::shop::start_processor().await;
     let settings = Settings {
         gateway: Gateway {
@@ -271,16 +263,6 @@ async fn shoppers_and_sign_ins(engine: Engine) {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn shoppers_sign_ins_registers_and_cors_on_sqlite() {
-    shoppers_and_sign_ins(Engine::Sqlite).await;
-}
-
-#[tokio::test]
-async fn shoppers_sign_ins_registers_and_cors_on_postgres() {
-    shoppers_and_sign_ins(Engine::Postgres).await;
-}
-
 /// Counting writes nothing: an API key's, a shopper's and sign-ins' requests, let through or
 /// refused, leave no row in `rate_windows` (where they were counted before, kept by the
 /// released migrations) nor anywhere else a request would queue on.
@@ -318,14 +300,4 @@ async fn limited_requests_write_nothing(engine: Engine) {
     assert_eq!(statuses, [(200, 200), (200, 200), (429, 429)]);
     assert_eq!(server.count("rate_windows").await, 0, "a limited request wrote a rate window");
     server.finish().await;
-}
-
-#[tokio::test]
-async fn limited_requests_write_nothing_on_sqlite() {
-    limited_requests_write_nothing(Engine::Sqlite).await;
-}
-
-#[tokio::test]
-async fn limited_requests_write_nothing_on_postgres() {
-    limited_requests_write_nothing(Engine::Postgres).await;
 }

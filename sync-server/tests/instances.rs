@@ -12,6 +12,9 @@ use common::{Engine, TestDb};
 use serde_json::{Value, json};
 use sync_server::{Config, Settings};
 
+// On PostgreSQL through another instance; on SQLite, one instance's own pages.
+on_both_engines!(a_change_reaches_every_instance_s_pages);
+
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn start(url: &str) -> String {
@@ -50,7 +53,7 @@ async fn skus(http: &reqwest::Client, base: &str) -> Vec<String> {
     list.as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn relay(engine: Engine) {
+async fn a_change_reaches_every_instance_s_pages(engine: Engine) {
     let db = TestDb::new(engine).await;
     let a = start(&db.url).await;
     // On SQLite one instance plays both parts.
@@ -80,14 +83,4 @@ async fn relay(engine: Engine) {
     assert!(skus(&http, &b).await.contains(&"THE-NOIR".to_owned()), "B lists the product at once");
     drop(stream);
     db.drop_database().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_through_one_instance_reaches_the_other_on_postgres() {
-    relay(Engine::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_reaches_the_instance_s_own_pages_on_sqlite() {
-    relay(Engine::Sqlite).await;
 }

@@ -3,12 +3,15 @@
 //! many addresses locks an account (and head office hears of it), sign-up does not say who
 //! has an account, weak passwords are refused with zxcvbn's reason, an IPv6 site rotating its
 //! /64s is counted as one, expired throttles are swept, and a register's wrong codes hold up
-//! only that register from that address.
+//! only that register from that address. Sessions, access tokens and refresh tokens end when
+//! the server's clock says they do.
 //!
 //! Requests come from 127.0.0.1, a trusted proxy here, so each names the client it stands
-//! for in `X-Forwarded-For`. Waits are ended by clearing them in the database, never slept out.
+//! for in `X-Forwarded-For`. Waits are ended by moving the server's clock, never slept out.
 
 mod common;
+
+use std::time::Duration;
 
 use common::{ADMIN_PASSWORD, Engine, TestServer, problem};
 use reqwest::StatusCode;
@@ -27,6 +30,7 @@ on_both_engines!(
     an_ipv6_site_rotating_its_64s_is_counted_as_one,
     expired_throttles_are_swept,
     wrong_codes_hold_up_one_register_from_one_address,
+    sessions_and_tokens_end_when_the_server_s_clock_says,
 );
 
 /// A server behind a proxy at 127.0.0.1: each request names its client in `X-Forwarded-For`.
@@ -50,15 +54,6 @@ fn retry_after(response: &reqwest::Response) -> u64 {
     response.headers()["retry-after"].to_str().unwrap().parse().unwrap()
 }
 
-/// Ends the waits of every throttle whose key ends with `suffix`, as if they had run out.
-async fn end_waits(server: &TestServer, suffix: &str) {
-    sqlx::query("UPDATE attempt_throttle SET locked_until_ms = 0 WHERE key LIKE $1")
-        .bind(format!("%{suffix}"))
-        .execute(server.db.pool())
-        .await
-        .unwrap();
-}
-
 async fn alerts_of_kind(server: &TestServer, kind: &str) -> Vec<Value> {
     let alerts = server.get_json("/api/alerts?open=false").await;
     alerts.as_array().unwrap().iter().filter(|a| a["kind"] == kind).cloned().collect()
@@ -80,10 +75,11 @@ async fn failures_from_other_addresses_never_stop_the_right_password(engine: Eng
     let mut waits = Vec::new();
     for _ in 0..3 {
         let held = sign_in_from(&server, guesser, "admin", ADMIN_PASSWORD).await;
-        waits.push(retry_after(&held));
+        let wait = retry_after(&held);
+        waits.push(wait);
         let body = problem(held, StatusCode::TOO_MANY_REQUESTS).await;
         assert!(body["detail"].as_str().unwrap().contains("from this address"), "{body}");
-        end_waits(&server, guesser).await;
+        server.clock.advance(Duration::from_secs(wait));
         let answer = sign_in_from(&server, guesser, "admin", "another wrong guess").await;
         problem(answer, StatusCode::UNAUTHORIZED).await;
     }
@@ -92,7 +88,9 @@ async fn failures_from_other_addresses_never_stop_the_right_password(engine: Eng
     let answer = sign_in_from(&server, "203.0.113.50", "admin", ADMIN_PASSWORD).await;
     assert_eq!(answer.status(), StatusCode::OK);
     // Once the wait is over, the right password from there works, and forgets the failures.
-    end_waits(&server, guesser).await;
+    let wait = retry_after(&sign_in_from(&server, guesser, "admin", ADMIN_PASSWORD).await);
+    assert_eq!(wait, 8, "the next wait doubles again");
+    server.clock.advance(Duration::from_secs(wait));
     assert_eq!(sign_in_from(&server, guesser, "admin", ADMIN_PASSWORD).await.status(), StatusCode::OK);
     let answer = sign_in_from(&server, guesser, "admin", "a wrong guess").await;
     problem(answer, StatusCode::UNAUTHORIZED).await;
@@ -329,7 +327,7 @@ async fn expired_throttles_are_swept(engine: Engine) {
         "INSERT INTO attempt_throttle (key, failures, window_start_ms, locked_until_ms, expires_ms)
          VALUES ('sign-in:still-locked', 30, 1000, $1, $1)",
     )
-    .bind(sync_server::db::now_ms() + 60_000)
+    .bind(server.clock.now_ms() + 60_000)
     .execute(server.db.pool())
     .await
     .unwrap();
@@ -384,18 +382,60 @@ async fn wrong_codes_hold_up_one_register_from_one_address(engine: Engine) {
     let enrolled: Value = enrolled.json().await.unwrap();
     assert_eq!(enrolled["register"], b.as_str());
     // Each further wrong code for A doubles its wait, up to a quarter of an hour.
-    end_waits(&server, a.as_str()).await;
+    server.clock.advance(Duration::from_secs(first));
     problem(enrol(&server, a.as_str(), "ABCD-EFGH").await, StatusCode::UNPROCESSABLE_ENTITY).await;
     let second = retry_after(&enrol(&server, a.as_str(), &code_a).await);
     assert!((31..=60).contains(&second), "{second} s");
     assert_eq!(identity::PER_ENROLLER.wait_ms(1_000), 15 * 60_000);
     // Once the wait is over, A's right code enrols it.
-    end_waits(&server, a.as_str()).await;
+    server.clock.advance(Duration::from_secs(second));
     let enrolled = enrol(&server, a.as_str(), &code_a).await;
     assert_eq!(enrolled.status(), StatusCode::OK);
     // A register's name that is not one is refused as such.
     let body =
         problem(enrol(&server, "not a register", "ABCD-EFGH").await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["field"], "register");
+    server.finish().await;
+}
+
+async fn sessions_and_tokens_end_when_the_server_s_clock_says(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let shopper = common::shop::sign_up_and_in(&server, "ana@example.com").await;
+    let me = |token: String, path: &'static str| {
+        let request = server.http.get(format!("{}{path}", server.base)).bearer_auth(token);
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(me(server.admin.clone(), "/api/auth/me").await.status(), StatusCode::OK);
+    assert_eq!(me(shopper.access.clone(), "/api/shop/me").await.status(), StatusCode::OK);
+    // A shopper's access token lasts a quarter of an hour; a new one comes from the refresh token.
+    server.clock.advance(Duration::from_secs(15 * 60));
+    let expired = problem(me(shopper.access.clone(), "/api/shop/me").await, StatusCode::UNAUTHORIZED).await;
+    assert!(expired["detail"].as_str().unwrap().contains("expired"), "{expired}");
+    let refreshed = server
+        .http
+        .post(format!("{}/api/shop/sessions/refresh", server.base))
+        .json(&json!({ "refresh_token": shopper.refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me(access, "/api/shop/me").await.status(), StatusCode::OK);
+    // A head-office session lasts twelve hours.
+    server.clock.advance(Duration::from_secs(12 * 3_600 - 15 * 60));
+    let expired = problem(me(server.admin.clone(), "/api/auth/me").await, StatusCode::UNAUTHORIZED).await;
+    assert!(expired["detail"].as_str().unwrap().contains("expired"), "{expired}");
+    // A refresh token lasts thirty days.
+    server.clock.advance(Duration::from_secs(30 * 24 * 3_600));
+    let refresh = refreshed["refresh_token"].as_str().unwrap();
+    let refused = server
+        .http
+        .post(format!("{}/api/shop/sessions/refresh", server.base))
+        .json(&json!({ "refresh_token": refresh }))
+        .send()
+        .await
+        .unwrap();
+    problem(refused, StatusCode::UNAUTHORIZED).await;
     server.finish().await;
 }

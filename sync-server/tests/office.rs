@@ -337,6 +337,50 @@ async fn the_dashboard_adds_up_to_the_report(engine: Engine) {
         })
         .collect();
     assert_eq!(reported, expected, "the report against the records");
+    // The CSV carries every column the page shows, to the cent: revenue is worked out from it.
+    let csv = server
+        .http
+        .get(format!("{}/api/reports/sales?from=2026-11-20&to=2026-11-20&format=csv", server.base))
+        .bearer_auth(&server.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for column in
+        ["sales", "returns", "net_sales", "gst", "qst", "collected", "net_refunds", "refunded", "redated"]
+    {
+        assert!(header.contains(&column), "{column} missing from {header:?}");
+    }
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let cents = |text: &str| (text.parse::<f64>().unwrap() * 100.0).round() as i64;
+    let mut from_csv = std::collections::BTreeMap::new();
+    for line in lines.clone().filter(|l| l.starts_with("store,") && !l.starts_with("store,ALL,")) {
+        let row: Vec<&str> = line.split(',').collect();
+        from_csv
+            .insert(row[at("key")].to_owned(), cents(row[at("net_sales")]) - cents(row[at("net_refunds")]));
+        let figures =
+            report["stores"].as_array().unwrap().iter().find(|s| s["store"] == row[at("key")]).unwrap();
+        assert_eq!(row[at("redated")], figures["redated"].to_string());
+        assert_eq!(cents(row[at("refunded")]), figures["refunded"].as_i64().unwrap());
+    }
+    assert_eq!(from_csv, expected, "revenue from the CSV");
+    // Top products are ranked by revenue, with their names.
+    let top = report["top_products"].as_array().unwrap();
+    assert!(top.len() > 1, "{top:?}");
+    assert!(top.windows(2).all(|w| w[0]["net"].as_i64() >= w[1]["net"].as_i64()), "{top:?}");
+    assert!(top.iter().all(|p| !p["name"].as_str().unwrap().is_empty()), "{top:?}");
+    let products: Vec<&str> = lines.filter(|l| l.starts_with("product,")).collect();
+    assert_eq!(products.len(), top.len());
+    let first: Vec<&str> = products[0].split(',').collect();
+    assert_eq!(first[at("key")], top[0]["sku"].as_str().unwrap());
+    assert_eq!(first[at("name")], top[0]["name"].as_str().unwrap());
+    assert_eq!(cents(first[at("net")]), top[0]["net"].as_i64().unwrap());
+    // ...and in `net_sales`, where readers of the first ten columns find a product's revenue.
+    assert_eq!(cents(first[at("net_sales")]), top[0]["net"].as_i64().unwrap(), "{}", products[0]);
     // Every store has its row on the dashboard, one that sold nothing at zero.
     let rows = dashboard["revenue"].as_array().unwrap();
     let mut codes: Vec<&str> = rows.iter().map(|r| r["location"].as_str().unwrap()).collect();
@@ -502,7 +546,11 @@ async fn logistics_ships_edited_quantities_and_redistributes_stock(engine: Engin
         let refused = decide(first.clone(), body).await;
         assert_eq!(problem(refused, StatusCode::UNPROCESSABLE_ENTITY).await["field"], field);
     }
-    assert_eq!(server.get_json("/api/replenishments?status=pending").await.as_array().unwrap().len(), 2);
+    let pending = server.get_json("/api/replenishments?status=pending").await;
+    assert_eq!(pending.as_array().unwrap().len(), 2);
+    // Short numbers in the order head office learnt of the requests, and the products' names.
+    assert_eq!((pending[0]["number"].as_i64(), pending[1]["number"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(pending[0]["names"]["CAF-250"].as_str().map(|n| !n.is_empty()), Some(true), "{pending}");
     // The centre holds 7: it cannot ship the 12 asked for, and the request stays pending.
     let short = decide(first.clone(), json!({ "decision": "approved" })).await;
     assert!(problem(short, StatusCode::CONFLICT).await["detail"].as_str().unwrap().contains("LOG has 7"));
@@ -531,6 +579,8 @@ async fn logistics_ships_edited_quantities_and_redistributes_stock(engine: Engin
     let open = server.get_json("/api/transfers?open=true").await;
     assert_eq!(open.as_array().unwrap().len(), 1);
     assert_eq!(open[0]["to"], "S1");
+    assert_eq!(open[0]["number"], 1);
+    assert!(open[0]["names"]["CAF-250"].is_string(), "{open}");
 
     // S1 receives it; then logistics moves two of the five to S2, which has none.
     let transfer = match changes.iter().find(|c| matches!(c, Change::Transfer(_))) {
@@ -574,6 +624,7 @@ async fn logistics_ships_edited_quantities_and_redistributes_stock(engine: Engin
     assert_eq!(moved.status(), StatusCode::CREATED);
     let moved: Value = moved.json().await.unwrap();
     assert_eq!(moved["started_by"], "luc");
+    assert_eq!(moved["number"], 2);
     assert_eq!(level(&server, "S1", "CAF-250").await, 3);
     let open = server.get_json("/api/transfers?open=true").await;
     assert_eq!((open[0]["from"].as_str(), open[0]["to"].as_str()), (Some("S1"), Some("S2")));
@@ -588,6 +639,10 @@ async fn alerts_are_acknowledged_and_stay_open(engine: Engine) {
     let open = server.get_json("/api/alerts?kind=negative_stock").await;
     let alert = &open[0];
     assert!(alert["acknowledged_by"].is_null());
+    // A code and its parameters for the pages to word, and the English sentence for the rest.
+    assert_eq!(alert["code"], "stock_negative");
+    assert_eq!(alert["params"], json!({ "sku": alert["sku"], "location": "S1", "quantity": "-1" }));
+    assert!(alert["message"].as_str().unwrap().contains("more was sold than was on hand"));
     let body = json!({ "kind": alert["kind"], "subject": alert["subject"] });
     let done = send(&server, &server.admin, reqwest::Method::POST, "/api/alerts/acknowledge", body).await;
     assert_eq!(done.status(), StatusCode::NO_CONTENT);

@@ -299,7 +299,7 @@ async fn an_abandoned_checkout_is_finished_by_the_recovery(engine: Engine) {
         sync_server::shop::Shop::new(std::sync::Arc::new(gateway), settings, server.state.passwords.clone());
     let early = sync_server::shop::recovery::round(&other, &server.db).await.unwrap();
     assert_eq!(early.cancelled, 0, "a live lease is left alone");
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    server.clock.advance(Duration::from_millis(2_001));
     let done = sync_server::shop::recovery::round(&other, &server.db).await.unwrap();
     assert_eq!(done.cancelled, 1);
     assert_eq!(inventory::reserved_total(&server.db).await.unwrap(), 0);

@@ -118,7 +118,7 @@ async fn a_cart_still_being_paid_is_not_checked_out_again(engine: Engine) {
     server.finish().await;
 }
 
-/// A claim about line 0 of a paid order, started by the admin; answers the claim's id and the
+/// A claim about line 1 (the first; lines count from 1) of a paid order, started by the admin; answers the claim's id and the
 /// order.
 async fn claim_in_progress(server: &TestServer) -> (String, Value) {
     let ana = sign_up_and_in(server, "ana@example.com").await;
@@ -132,7 +132,7 @@ async fn claim_in_progress(server: &TestServer) -> (String, Value) {
         &ana.access,
         Some(json!({
             "order": number, "kind": "damaged_item",
-            "lines": [{ "line": 0, "quantity": 2 }], "description": "both bags torn"
+            "lines": [{ "line_number": 1, "quantity": 2 }], "description": "both bags torn"
         })),
     )
     .await;

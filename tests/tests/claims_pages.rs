@@ -127,6 +127,19 @@ async fn a_shopper_s_claim_is_resolved_with_a_refund_on_the_page() {
     let number = order["number"].as_i64().unwrap();
     let one_bag = order["lines"][0]["total_cents"].as_i64().unwrap() / 2;
 
+    // An old client's line counted from 0, under the old name, is refused by field rather than
+    // read as another line: lines are now named by line_number, the first being 1.
+    let from_zero = http
+        .post(format!("{base}/api/shop/claims"))
+        .bearer_auth(&ana)
+        .json(&json!({ "order": number, "kind": "damaged_item", "lines": [{ "line": 1, "quantity": 1 }], "description": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_zero.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = from_zero.json().await.unwrap();
+    assert_eq!(refused["field"], "lines[0].line", "{refused}");
+
     // The claim, through the shop's API.
     let claim = call(
         &http,
@@ -136,7 +149,7 @@ async fn a_shopper_s_claim_is_resolved_with_a_refund_on_the_page() {
         Some(json!({
             "order": number,
             "kind": "damaged_item",
-            "lines": [{ "line": 0, "quantity": 1 }],
+            "lines": [{ "line_number": 1, "quantity": 1 }],
             "description": "One bag arrived torn open."
         })),
     )
@@ -153,9 +166,24 @@ async fn a_shopper_s_claim_is_resolved_with_a_refund_on_the_page() {
         .until("the claim in the queue", &format!("return document.querySelector(\"{row}\") !== null"))
         .await;
     check_and_photograph(&browser, "claims").await;
+    assert_eq!(
+        browser.js(&format!("return document.querySelector(\"{row} td.purchase\").textContent")).await,
+        json!(format!("W-{number}"))
+    );
     browser.click(&format!("{row} a")).await;
     let form = |action: &str| format!("form[data-action='{action}']");
     browser.wait_for(&form("assign")).await;
+    // The claim's page names the order and counts its line from 1, in the page's words.
+    assert_eq!(
+        browser.js("return document.querySelector('#claim-purchase').textContent").await,
+        json!(format!("W-{number}"))
+    );
+    let first = browser.js("return document.querySelector('li[data-line]').textContent").await;
+    assert!(
+        first.as_str().unwrap().starts_with("Line 1: 1 × ")
+            || first.as_str().unwrap().starts_with("Ligne 1 : 1 × "),
+        "{first}"
+    );
     browser.click(&format!("{} button[type=submit]", form("assign"))).await;
     browser
         .until("assigned", "return document.querySelector('#claim-state')?.dataset.state === 'assigned'")
@@ -352,7 +380,7 @@ async fn refund_survives(processor: &Processor, link: &FaultProxy) {
     let claim = post(
         format!("{base}/api/shop/claims"),
         leo.clone(),
-        json!({ "order": order["number"], "kind": "missing_item", "lines": [{ "line": 0, "quantity": 1 }], "description": "Empty box." }),
+        json!({ "order": order["number"], "kind": "missing_item", "lines": [{ "line_number": 1, "quantity": 1 }], "description": "Empty box." }),
     )
     .await;
     let id = claim["id"].as_str().unwrap().to_owned();
@@ -407,7 +435,7 @@ async fn refund_survives(processor: &Processor, link: &FaultProxy) {
     let second = post(
         format!("{base}/api/shop/claims"),
         leo.clone(),
-        json!({ "order": second_order["number"], "kind": "damaged_item", "lines": [{ "line": 0, "quantity": 1 }], "description": "Broken." }),
+        json!({ "order": second_order["number"], "kind": "damaged_item", "lines": [{ "line_number": 1, "quantity": 1 }], "description": "Broken." }),
     )
     .await;
     let second_id = second["id"].as_str().unwrap().to_owned();

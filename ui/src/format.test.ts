@@ -1,4 +1,4 @@
-import { ago, dateTime, esc, keyedAmount, money, percent, rate, shortId } from "./format";
+import { ago, dateTime, esc, keyedAmount, money, percent, rate, shortId, uuidHead } from "./format";
 
 const NB = "\u00a0";
 
@@ -68,5 +68,12 @@ describe("dateTime", () => {
   it("is year-month-day and 24-hour time", () => {
     const ms = new Date(2026, 10, 22, 9, 5).getTime();
     expect(dateTime(ms)).toBe("2026-11-22 09:05");
+  });
+});
+
+describe("uuidHead", () => {
+  it("keeps a UUID's head, unlike shortId which keeps a receipt id's tail", () => {
+    expect(uuidHead("0193a0b4-1c2d-7e3f-8a9b-0c1d2e3f4a5b")).toBe("0193a0b4…");
+    expect(uuidHead("PLAT-2026-0042")).toBe("PLAT-2026-0042");
   });
 });

@@ -77,6 +77,12 @@ export function shortId(id: string): string {
   return id.length > 13 ? `…${id.slice(-12)}` : id;
 }
 
+/** A record's UUID cut to its head, what a person compares by eye on the office pages; any other
+ * id whole. (Not `shortId`, which keeps a receipt id's tail.) */
+export function uuidHead(id: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(id) ? `${id.slice(0, 8)}…` : id;
+}
+
 /** Escapes text for HTML. */
 export function esc(text: string | number): string {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -13,12 +13,12 @@ use sqlx::AnyConnection;
 
 use super::model::{Action, Claim, Event, Kind, Outcome, Subject, fold};
 use super::purchase::{self, LineInput};
-use super::refunds::{self, Due, Payee};
 use super::store::{self, Appended, EventView};
 use super::{Error, Result};
 use crate::audit::{self, Actor};
 use crate::db::{Db, Tx, lock_keys, now_ms};
 use crate::notify::{self, Language, Notice, Recipient, Remedy};
+use crate::refunds::{Due, Payee, owed};
 use crate::shop::Shop;
 
 /// Longest description of a claim, and of a reason.
@@ -82,6 +82,8 @@ pub struct ClaimDetail {
     pub events: Vec<EventView>,
     /// The commands the claim's state allows now.
     pub allowed: Vec<&'static str>,
+    /// A store receipt's number as printed (`VMTL-01-000123`); none for an online order.
+    pub receipt_number: Option<String>,
 }
 
 /// Reads claim `id` (for a shopper, only one of their own).
@@ -95,7 +97,15 @@ pub async fn get(db: &Db, id: &str, shopper: Option<i64>) -> Result<ClaimDetail>
         Some(_) => claim.allowed(now_ms()).into_iter().filter(|a| *a == "reopen").collect(),
         None => claim.allowed(now_ms()),
     };
-    Ok(ClaimDetail { claim, events: events.iter().map(EventView::from).collect(), allowed })
+    drop(conn);
+    let receipt_number = match &claim.subject {
+        Subject::Store { receipt } => {
+            crate::sync::receipt_numbers(db, std::slice::from_ref(receipt)).await?.remove(receipt)
+        }
+        Subject::Online { .. } => None,
+    }
+    .map(String::from);
+    Ok(ClaimDetail { claim, events: events.iter().map(EventView::from).collect(), allowed, receipt_number })
 }
 
 fn owned_by(claim: &Claim, customer: i64) -> bool {
@@ -342,7 +352,7 @@ pub async fn act(
     }
     let message = format!("claim-{id}-v{}", after.version);
     if let Some((payee, amount)) = owed {
-        refunds::owe(&mut tx, &message, id, &payee, amount).await?;
+        owed::owe_claim(&mut tx, &message, id, &payee, amount, now_ms()).await?;
     }
     match &event {
         Event::Resolved { outcome, .. } => {
@@ -393,20 +403,20 @@ pub(super) async fn record_refund(db: &Db, due: &Due, outcome: Result<String, St
     let actor = Actor::system();
     for _ in 0..10 {
         let mut tx = db.begin().await?;
-        if !refunds::settle(&mut tx, &due.refund_key, &outcome).await? {
+        if !owed::settle(&mut tx, due, &outcome, db.now_ms()).await? {
             // Another instance recorded it.
             tx.rollback().await?;
             return Ok(());
         }
-        let history = store::load(&mut tx, &due.claim).await?;
-        let claim = fold(&due.claim, history.iter().map(|e| (&e.event, e.at_ms)))
-            .ok_or_else(|| Error::NotFound(format!("no claim {}", due.claim)))?;
+        let history = store::load(&mut tx, &due.origin).await?;
+        let claim = fold(&due.origin, history.iter().map(|e| (&e.event, e.at_ms)))
+            .ok_or_else(|| Error::NotFound(format!("no claim {}", due.origin)))?;
         let event = match &outcome {
             Ok(refund_id) => Event::RefundSent { refund_id: refund_id.clone(), amount_cents: due.amount },
             Err(reason) => Event::RefundFailed { reason: reason.clone(), amount_cents: due.amount },
         };
         let stored =
-            match store::append(&mut tx, &due.claim, claim.version, std::slice::from_ref(&event), &actor)
+            match store::append(&mut tx, &due.origin, claim.version, std::slice::from_ref(&event), &actor)
                 .await?
             {
                 Appended::Done(stored) => stored,
@@ -421,30 +431,33 @@ pub(super) async fn record_refund(db: &Db, due: &Due, outcome: Result<String, St
         }
         match &outcome {
             Ok(_) => {
-                let notice = Notice::RefundSent { claim: due.claim.clone(), amount: money(due.amount)? };
-                tell(&mut tx, &after, &format!("{}-sent", due.refund_key), notice).await?;
+                let notice = Notice::RefundSent { claim: due.origin.clone(), amount: money(due.amount)? };
+                tell(&mut tx, &after, &format!("{}-sent", due.key), notice).await?;
             }
             Err(reason) => {
                 let alert = crate::alerts::Alert {
                     message: format!(
                         "the refund of {} on claim {} was refused by the card processor: {reason}",
                         money(due.amount)?,
-                        due.claim
+                        due.origin
                     ),
                     ..crate::alerts::Alert::default()
-                };
-                crate::alerts::raise(&mut tx, crate::alerts::Kind::RefundFailed, &due.refund_key, alert)
-                    .await?;
+                }
+                .says(
+                    "claim_refund_refused",
+                    &[("cents", &due.amount), ("claim", &due.origin), ("reason", reason)],
+                );
+                crate::alerts::raise(&mut tx, crate::alerts::Kind::RefundFailed, &due.key, alert).await?;
             }
         }
-        let change = audit::Change::new("claim.refund", format!("claim:{}", due.claim))
+        let change = audit::Change::new("claim.refund", format!("claim:{}", due.origin))
             .before(summary(&claim))
-            .after(serde_json::json!({ "refund": due.refund_key, "amount_cents": due.amount, "result": outcome.clone() }));
+            .after(serde_json::json!({ "refund": due.key, "amount_cents": due.amount, "result": outcome.clone() }));
         audit::record(&mut tx, &actor, change).await?;
         tx.commit().await?;
         return Ok(());
     }
     // Left pending: the next settling round asks the processor again (same key, same refund).
-    tracing::warn!(claim = due.claim, "the claim kept changing: its refund is recorded on a later round");
+    tracing::warn!(claim = due.origin, "the claim kept changing: its refund is recorded on a later round");
     Ok(())
 }

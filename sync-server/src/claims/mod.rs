@@ -7,7 +7,7 @@
 //! | [`store`] | the event store: claim events, the clock their positions come from |
 //! | [`commands`] | nothing: each command rebuilds its claim, checks it, appends, writes the messages and the audit entry, in one transaction |
 //! | [`purchase`] | nothing: the order or receipt a claim is about, and what may still be refunded of it |
-//! | [`refunds`] | refunds decided on claims, and their settlement with the card processor |
+//! | [`refunds`] | nothing: what the refunds loop asks of claims (the payment, recording the answer on the claim); the rows are [`crate::refunds`]' |
 //! | [`projections`] | the read models (agents' queue, shoppers' claims, statistics), their checkpoints, replay |
 //!
 //! Claims reach the shop, the sales ledger, notifications and the audit trail through their

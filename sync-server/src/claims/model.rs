@@ -124,7 +124,10 @@ impl Outcome {
 /// One line of the order or receipt that a claim is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClaimLine {
-    /// The line's index in the order (from 0) or its number on the receipt.
+    /// The line's number in the order or on the receipt, counted from 1 as the register
+    /// counts them (events of formats 1 and 2 counted from 0: [`super::store::upcast`]).
+    /// Shown as `line_number`, the name filings use; stored events may say `line`.
+    #[serde(rename = "line_number", alias = "line")]
     pub line: u32,
     pub sku: String,
     pub quantity: u32,
@@ -407,7 +410,7 @@ mod tests {
             subject: Subject::Online { order: 7, customer: 1 },
             store: "WEB".into(),
             kind: Kind::DamagedItem,
-            lines: vec![ClaimLine { line: 0, sku: "CAF-ESP-250".into(), quantity: 1 }],
+            lines: vec![ClaimLine { line: 1, sku: "CAF-ESP-250".into(), quantity: 1 }],
             description: "the bag was torn".into(),
             contact_email: Some("lea@example.com".into()),
             contact_name: "Léa".into(),

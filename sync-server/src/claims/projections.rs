@@ -270,6 +270,9 @@ pub struct QueueRow {
     pub store: String,
     pub order_number: Option<i64>,
     pub receipt: Option<String>,
+    /// The receipt's number as printed (`VMTL-01-000123`), read from the sales ledger.
+    #[sqlx(skip)]
+    pub receipt_number: Option<String>,
     pub customer_id: Option<i64>,
     pub assignee: Option<String>,
     pub summary: String,
@@ -307,7 +310,7 @@ const QUEUE_COLUMNS: &str = "id, state, kind, store, order_number, receipt, cust
 /// The agents' queue: matching claims, oldest first.
 pub async fn queue_search(db: &Db, filter: &QueueFilter) -> sqlx::Result<QueuePage> {
     let freshness = freshness(db, "queue").await?;
-    let claims = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let mut claims: Vec<QueueRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {QUEUE_COLUMNS} FROM claims_queue
          WHERE ($1 = '' OR state = $1) AND ($2 = 0 OR state IN ('submitted', 'assigned', 'in_progress'))
            AND ($3 = '' OR kind = $3) AND ($4 = '' OR store = $4) AND ($5 = '' OR assignee = $5)
@@ -323,6 +326,11 @@ pub async fn queue_search(db: &Db, filter: &QueueFilter) -> sqlx::Result<QueuePa
     .bind(i64::from(filter.limit))
     .fetch_all(db.pool())
     .await?;
+    let receipts: Vec<String> = claims.iter().filter_map(|c| c.receipt.clone()).collect();
+    let numbers = crate::sync::receipt_numbers(db, &receipts).await?;
+    for claim in &mut claims {
+        claim.receipt_number = claim.receipt.as_ref().and_then(|r| numbers.get(r)).map(|n| n.to_string());
+    }
     Ok(QueuePage { claims, freshness })
 }
 
@@ -418,7 +426,8 @@ pub fn median(sorted: &[i64]) -> Option<i64> {
     }
 }
 
-/// Every row of every read model, in a fixed order: what a replay must rebuild.
+/// Every row of every read model, in a fixed order: what a replay must rebuild (for tests).
+#[cfg(any(test, feature = "testing"))]
 pub async fn dump(db: &Db) -> sqlx::Result<serde_json::Value> {
     let queue: Vec<QueueRow> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {QUEUE_COLUMNS} FROM claims_queue ORDER BY id")))

@@ -5,9 +5,11 @@ use shared_model::RecordId;
 use sqlx::AnyConnection;
 
 use super::model::ClaimLine;
-use super::{Error, Result, refunds};
+use super::{Error, Result};
+use crate::refunds;
 
-/// One line of the purchase.
+/// One line of the purchase. Lines are numbered from 1, as the register prints and counts
+/// them; the sales ledger and the order store index them from 0.
 #[derive(Debug, Clone)]
 pub(super) struct Line {
     pub sku: String,
@@ -21,7 +23,7 @@ pub(super) struct Line {
 /// An order or a receipt, as a claim weighs it.
 #[derive(Debug, Clone)]
 pub(super) struct Purchase {
-    /// Lines by their number in the order (from 0) or on the receipt.
+    /// Lines by their number in the order or on the receipt, from 1.
     pub lines: std::collections::BTreeMap<u32, Line>,
     /// What was paid in all.
     pub total: i64,
@@ -46,7 +48,7 @@ pub(super) async fn of_order(conn: &mut AnyConnection, number: i64) -> sqlx::Res
         .map(|(i, line)| {
             let units = u16::try_from(i).ok().and_then(|i| returned.get(&i)).copied().unwrap_or(0);
             (
-                i,
+                i + 1,
                 Line {
                     sku: line.sku.clone(),
                     quantity: line.quantity,
@@ -57,12 +59,10 @@ pub(super) async fn of_order(conn: &mut AnyConnection, number: i64) -> sqlx::Res
         })
         .collect();
     let cancelled = if order.refund_id.is_some() { order.total_cents } else { 0 };
-    let by_returns = crate::shop::store_returns::owed_of_order(conn, number).await?;
-    let by_claims = refunds::owed_of_order(conn, number).await?;
-    let refunded =
-        cancelled.checked_add(by_returns).and_then(|sum| sum.checked_add(by_claims)).ok_or_else(|| {
-            crate::db::corrupt("order_refunds.amount", format!("the refunds of order {number} overflow"))
-        })?;
+    let owed = refunds::owed_of_order(conn, number).await?;
+    let refunded = cancelled.checked_add(owed).ok_or_else(|| {
+        crate::db::corrupt("order_refunds.amount", format!("the refunds of order {number} overflow"))
+    })?;
     Ok(Some(Purchase {
         lines,
         total: order.total_cents,
@@ -70,7 +70,7 @@ pub(super) async fn of_order(conn: &mut AnyConnection, number: i64) -> sqlx::Res
         store: None,
         customer: Some(order.customer),
         payment: order.payment_id.clone(),
-        status: Some(order.status.clone()),
+        status: Some(order.status.to_string()),
     }))
 }
 
@@ -83,8 +83,11 @@ pub(super) async fn of_receipt(
     let returned = crate::sales::returned_of_sale(conn, receipt).await?;
     let mut lines = std::collections::BTreeMap::new();
     for line in &sale.lines {
-        let number = crate::db::from_i64::<u32>("sale_lines.line_no", line.line_no)?;
-        let units = u16::try_from(number).ok().and_then(|n| returned.get(&n)).copied().unwrap_or(0);
+        let index = crate::db::from_i64::<u32>("sale_lines.line_no", line.line_no)?;
+        let units = u16::try_from(index).ok().and_then(|n| returned.get(&n)).copied().unwrap_or(0);
+        let number = index.checked_add(1).ok_or_else(|| {
+            crate::db::corrupt("sale_lines.line_no", format!("line {index} of {receipt} is past counting"))
+        })?;
         lines.insert(
             number,
             Line { sku: line.sku.clone(), quantity: line.quantity, paid: line.paid, returned: units },
@@ -107,7 +110,7 @@ pub(super) async fn of_receipt(
     }))
 }
 
-/// A line the customer names: its number and how many units.
+/// A line the customer names: its number (from 1) and how many units.
 #[derive(Debug, Clone, Copy)]
 pub struct LineInput {
     pub line: u32,
@@ -125,15 +128,22 @@ pub(super) fn claim_lines(purchase: &Purchase, input: &[LineInput]) -> Result<Ve
     }
     let mut lines = Vec::with_capacity(input.len());
     for (i, asked) in input.iter().enumerate() {
+        if asked.line == 0 {
+            // Lines were counted from 0 before: say so rather than claim the wrong line.
+            return Err(Error::invalid(
+                format!("lines[{i}].line_number"),
+                "lines are counted from 1, as on the receipt: the first line is 1",
+            ));
+        }
         let Some(line) = purchase.lines.get(&asked.line) else {
             return Err(Error::invalid(
-                format!("lines[{i}].line"),
+                format!("lines[{i}].line_number"),
                 format!("the purchase has no line {}", asked.line),
             ));
         };
         if input[..i].iter().any(|other| other.line == asked.line) {
             return Err(Error::invalid(
-                format!("lines[{i}].line"),
+                format!("lines[{i}].line_number"),
                 format!("line {} is named twice", asked.line),
             ));
         }
@@ -174,8 +184,8 @@ mod tests {
 
     fn purchase() -> Purchase {
         let mut lines = std::collections::BTreeMap::new();
-        lines.insert(0, Line { sku: "A".into(), quantity: 3, paid: 3_000, returned: 1 });
-        lines.insert(1, Line { sku: "B".into(), quantity: 1, paid: 1_001, returned: 0 });
+        lines.insert(1, Line { sku: "A".into(), quantity: 3, paid: 3_000, returned: 1 });
+        lines.insert(2, Line { sku: "B".into(), quantity: 1, paid: 1_001, returned: 0 });
         Purchase {
             lines,
             total: 4_001,
@@ -192,20 +202,20 @@ mod tests {
         let p = purchase();
         let line = |line, quantity, sku: &str| ClaimLine { line, sku: sku.into(), quantity };
         // Three units claimed, one already returned: two are paid back at most.
-        assert_eq!(refund_cap(&p, &[line(0, 3, "A")], 0), Some(2_000));
-        assert_eq!(refund_cap(&p, &[line(0, 3, "A")], 1_500), Some(500));
+        assert_eq!(refund_cap(&p, &[line(1, 3, "A")], 0), Some(2_000));
+        assert_eq!(refund_cap(&p, &[line(1, 3, "A")], 1_500), Some(500));
         // Both lines: 3 001 for the lines, but only 3 001 left of the purchase.
-        assert_eq!(refund_cap(&p, &[line(0, 2, "A"), line(1, 1, "B")], 0), Some(3_001));
+        assert_eq!(refund_cap(&p, &[line(1, 2, "A"), line(2, 1, "B")], 0), Some(3_001));
         let mut spent = p.clone();
         spent.refunded = 4_001;
-        assert_eq!(refund_cap(&spent, &[line(1, 1, "B")], 0), Some(0));
+        assert_eq!(refund_cap(&spent, &[line(2, 1, "B")], 0), Some(0));
     }
 
     #[test]
     fn amounts_that_overflow_give_no_cap_instead_of_wrapping() {
         let mut p = purchase();
-        p.lines.get_mut(&0).unwrap().paid = i64::MAX;
-        let line = ClaimLine { line: 0, sku: "A".into(), quantity: 2 };
+        p.lines.get_mut(&1).unwrap().paid = i64::MAX;
+        let line = ClaimLine { line: 1, sku: "A".into(), quantity: 2 };
         assert_eq!(refund_cap(&p, std::slice::from_ref(&line), 0), None);
         let mut p = purchase();
         p.refunded = i64::MIN;
@@ -216,14 +226,16 @@ mod tests {
     fn lines_must_exist_once_within_what_was_sold() {
         let p = purchase();
         let input = |line, quantity| LineInput { line, quantity };
-        assert!(claim_lines(&p, &[input(0, 3)]).is_ok());
+        assert_eq!(claim_lines(&p, &[input(1, 3)]).unwrap()[0].sku, "A");
         let field = |r: Result<Vec<ClaimLine>>| match r {
             Err(Error::Invalid { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(claim_lines(&p, &[input(2, 1)])), "lines[0].line");
-        assert_eq!(field(claim_lines(&p, &[input(0, 1), input(0, 1)])), "lines[1].line");
-        assert_eq!(field(claim_lines(&p, &[input(1, 2)])), "lines[0].quantity");
+        assert_eq!(field(claim_lines(&p, &[input(3, 1)])), "lines[0].line_number");
+        // The old count from 0 is refused, not read as another line.
+        assert_eq!(field(claim_lines(&p, &[input(1, 1), input(0, 1)])), "lines[1].line_number");
+        assert_eq!(field(claim_lines(&p, &[input(1, 1), input(1, 1)])), "lines[1].line_number");
+        assert_eq!(field(claim_lines(&p, &[input(2, 2)])), "lines[0].quantity");
         assert_eq!(field(claim_lines(&p, &[])), "lines");
     }
 }

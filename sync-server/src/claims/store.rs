@@ -14,7 +14,8 @@
 //! An event's data is stored with the format it was written in. A format only grows; reading
 //! an older one goes through [`upcast`], which fills in what it lacks, so old events replay
 //! without ever being rewritten. Format 1 of `submitted` named the customer's address `email`
-//! and had no `language` (all customers were written to in French).
+//! and had no `language` (all customers were written to in French). Formats 1 and 2 counted a
+//! claim's lines from 0; format 3 counts them from 1, as the register and the receipt do.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -26,7 +27,7 @@ use crate::commit_order;
 use crate::db::{corrupt, now_ms, to_i64};
 
 /// The format events are written in now.
-pub const FORMAT: i64 = 2;
+pub const FORMAT: i64 = 3;
 
 /// An event as stored, with its place and metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +105,16 @@ pub fn upcast(kind: &str, format: i64, mut data: Value) -> Value {
             fields.insert("contact_email".into(), email);
         }
         fields.entry("language").or_insert_with(|| json!("fr"));
+    }
+    if kind == "submitted"
+        && format < 3
+        && let Some(lines) = data.get_mut("lines").and_then(Value::as_array_mut)
+    {
+        for line in lines {
+            if let Some(index) = line.get("line").and_then(Value::as_u64) {
+                line["line"] = json!(index + 1);
+            }
+        }
     }
     data
 }
@@ -259,7 +270,7 @@ pub async fn append(
 
 /// Writes an event in an older format, as an earlier version of the server did: only for
 /// tests of the upcaster, which must read what is already stored.
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub async fn append_raw(
     conn: &mut AnyConnection,
     stream: &str,
@@ -319,6 +330,33 @@ mod tests {
         assert_eq!(language, "fr");
         assert_eq!(kind, Kind::DamagedItem);
         assert_eq!(subject, Subject::Store { receipt: "01J0000000000000000000000".into() });
+    }
+
+    #[test]
+    fn a_format_2_filing_counts_its_lines_from_1() {
+        let old = json!({
+            "subject": { "channel": "online", "order": 7, "customer": 1 },
+            "store": "WEB",
+            "kind": "damaged_item",
+            "lines": [{ "line": 0, "sku": "A", "quantity": 1 }, { "line": 2, "sku": "C", "quantity": 2 }],
+            "description": "cracked",
+            "contact_email": null,
+            "contact_name": "Paul",
+            "language": "en",
+        });
+        let row = EventRow {
+            position: 1,
+            stream: "R-1".into(),
+            version: 1,
+            kind: "submitted".into(),
+            format: 2,
+            data: old.to_string(),
+            actor: "system".into(),
+            request_id: None,
+            at_ms: 5,
+        };
+        let Event::Submitted { lines, .. } = decode(row).unwrap().event else { panic!() };
+        assert_eq!(lines.iter().map(|l| l.line).collect::<Vec<_>>(), [1, 3]);
     }
 
     #[test]

@@ -5,31 +5,38 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared_model::catalogue::{CashierInfo, LocationInfo, ProductInfo};
 use shared_model::{CashierId, LocationCode, Sku};
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::Acting;
 use super::extract::{JsonBody, QueryParams};
+use super::routes::{Policy, Routes};
 use crate::catalogue::{self, ProductQuery, fields};
+use crate::gateway::keys::Scope;
 use crate::identity::{Role, Staff};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/products", get(list_products).post(create_product))
-        .route("/api/products/{sku}", get(get_product).put(update_product))
-        .route("/api/products/{sku}/reach", get(product_reach))
-        .route("/api/catalogue", get(list_details))
-        .route("/api/locations", get(list_locations))
-        .route("/api/cashiers", post(create_cashier))
+/// The public catalogue: anyone may read it, an integration with a key, and the shop's pages.
+const CATALOGUE: Policy = Policy::anyone().key(Scope::CatalogueRead).shop_pages();
+
+pub fn routes() -> Routes {
+    Routes::tagged("catalogue")
+        .route(CATALOGUE, routes!(list_products))
+        .route(CATALOGUE, routes!(get_product))
+        .route(Policy::anyone().key(Scope::CatalogueRead), routes!(list_locations))
+        .route(Policy::office().key(Scope::CatalogueRead), routes!(list_details))
+        .route(Policy::office(), routes!(create_product))
+        .route(Policy::office(), routes!(update_product))
+        .route(Policy::office(), routes!(product_reach))
+        .route(Policy::office(), routes!(create_cashier))
 }
 
 /// A product as head office types it.

@@ -1,18 +1,21 @@
 //! The chain's receipt details: the routes of [`crate::chain`].
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared_model::chain::{ChainInfo, GstNumber, LegalName, QstNumber};
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Acting, JsonBody};
+use super::routes::{Policy, Routes};
 use crate::identity::Staff;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/chain-settings", get(get_settings).put(put_settings))
+pub fn routes() -> Routes {
+    Routes::tagged("chain")
+        .route(Policy::office(), routes!(get_settings))
+        .route(Policy::office(), routes!(put_settings))
 }
 
 /// The chain's legal name and tax registration numbers, as receipts print them; `null` where

@@ -2,17 +2,19 @@
 //! queue, filing for a receipt, a claim's page and its commands, statistics); the routes of
 //! [`crate::claims`]. And the audit trail's search and check ([`crate::audit`]).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared_model::RecordId;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::events::Topic;
 use super::extract::{Acting, JsonBody, QueryParams, RequestId};
+use super::routes::{Policy, Routes};
+use super::shop::SHOPPER;
 use crate::audit::{self, Actor};
 use crate::claims::commands::{self, ClaimDetail, Command, Filing};
 use crate::claims::model::{Kind, Outcome};
@@ -22,18 +24,20 @@ use crate::identity::{Role, Staff};
 use crate::notify::{Language, Recipient};
 use crate::shop::accounts::Shopper;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/shop/claims", get(shopper_list).post(shopper_file))
-        .route("/api/shop/claims/{id}", get(shopper_get))
-        .route("/api/shop/claims/{id}/reopen", post(shopper_reopen))
-        .route("/api/claims", get(queue).post(file_for_receipt))
-        .route("/api/claims/statistics", get(statistics))
-        .route("/api/claims/{id}", get(get_claim))
-        .route("/api/claims/{id}/{action}", post(act))
-        .route("/api/audit", get(audit_search))
-        .route("/api/audit/verify", get(audit_verify))
-        .route("/api/audit/head", get(audit_head))
+pub fn routes() -> Routes {
+    Routes::tagged("claims")
+        .route(SHOPPER, routes!(shopper_list))
+        .route(SHOPPER, routes!(shopper_file))
+        .route(SHOPPER, routes!(shopper_get))
+        .route(SHOPPER, routes!(shopper_reopen))
+        .route(Policy::office(), routes!(queue))
+        .route(Policy::office(), routes!(file_for_receipt))
+        .route(Policy::office(), routes!(statistics))
+        .route(Policy::office(), routes!(get_claim))
+        .route(Policy::office(), routes!(act))
+        .route(Policy::office(), routes!(audit_search))
+        .route(Policy::office(), routes!(audit_verify))
+        .route(Policy::office(), routes!(audit_head))
 }
 
 /// Who handles claims at head office.
@@ -42,9 +46,17 @@ const AGENTS: &[Role] = &[Role::Manager];
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineIn {
-    /// The line's index in the order (from 0), or its number on the receipt.
-    pub line: u32,
+    /// The line's number in the order or on the receipt, counted from 1 as the register
+    /// prints them; 0 is refused (lines were once counted from 0).
+    #[schema(minimum = 1, required = true)]
+    #[serde(default)]
+    pub line_number: Option<u32>,
     pub quantity: u32,
+    /// The old name, counted from 0: taken only to be refused with a sentence, since reading
+    /// `{"line":1}` from an old client as line 1 would claim its second line as the first.
+    #[serde(default)]
+    #[schema(ignore)]
+    line: Option<serde::de::IgnoredAny>,
 }
 
 fn kind_of(text: &str) -> ApiResult<Kind> {
@@ -55,11 +67,24 @@ fn kind_of(text: &str) -> ApiResult<Kind> {
 }
 
 fn filing(kind: &str, lines: &[LineIn], description: String) -> ApiResult<Filing> {
-    Ok(Filing {
-        kind: kind_of(kind)?,
-        lines: lines.iter().map(|l| LineInput { line: l.line, quantity: l.quantity }).collect(),
-        description,
-    })
+    let kind = kind_of(kind)?;
+    let mut named = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        if l.line.is_some() {
+            return Err(ApiError::invalid(
+                format!("lines[{i}].line"),
+                "lines are now named by line_number, counted from 1 as on the receipt",
+            ));
+        }
+        let Some(line) = l.line_number else {
+            return Err(ApiError::invalid(
+                format!("lines[{i}].line_number"),
+                "name the line by line_number, counted from 1 as on the receipt",
+            ));
+        };
+        named.push(LineInput { line, quantity: l.quantity });
+    }
+    Ok(Filing { kind, lines: named, description })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -134,6 +159,7 @@ pub async fn shopper_reopen(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct QueueQuery {
     /// submitted, assigned, in_progress, resolved, rejected or closed.
@@ -193,7 +219,7 @@ pub struct ContactIn {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptFiling {
-    /// The receipt's number (the sale's record id, printed on the receipt).
+    /// The receipt's number as printed (`VMTL-01-000123`), or the sale's record id (its QR code).
     pub receipt: String,
     pub kind: String,
     pub lines: Vec<LineIn>,
@@ -210,7 +236,14 @@ pub async fn file_for_receipt(
     JsonBody(input): JsonBody<ReceiptFiling>,
 ) -> ApiResult<(StatusCode, Json<ClaimDetail>)> {
     acting.staff.require(AGENTS)?;
-    let receipt = RecordId::parse(&input.receipt).map_err(|e| ApiError::invalid("receipt", e))?;
+    // The number printed on the receipt (VMTL-01-000123), or the UUID of its QR code.
+    let receipt = match RecordId::parse(&input.receipt) {
+        Ok(id) => id,
+        Err(e) => match shared_model::ReceiptNumber::parse(&input.receipt) {
+            Ok(number) => crate::sync::sale_of_number(&state.db, &number).await?,
+            Err(_) => return Err(ApiError::invalid("receipt", e)),
+        },
+    };
     let contact = match input.contact {
         None => None,
         Some(c) => {
@@ -297,8 +330,9 @@ pub async fn act(
     let mut claim =
         commands::act(&state.db, &acting.actor, &id, input.expected_version, command, None).await?;
     if refund {
-        // Asked at once; a lost answer is asked again by the recovery with the same key.
-        match crate::claims::refunds::settle_due(&state.shop, &state.db).await {
+        // Asked at once, claims' refunds only (a store return's unclear answer must not stop
+        // this one); a lost answer is asked again by the refunds loop with the same key.
+        match crate::refunds::settle_kinds(&state.refunds, &state.db, &[crate::refunds::Kind::Claim]).await {
             Ok(_) => claim = commands::get(&state.db, &id, None).await?,
             Err(e) => tracing::warn!(error = %e, claim = id, "the refund is asked again later"),
         }
@@ -310,6 +344,7 @@ pub async fn act(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct WeeksQuery {
     /// The first week, as 2026-W01.
@@ -341,6 +376,7 @@ pub async fn statistics(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct AuditQuery {
     /// Whose actions (a username, `system`, or `customer:ID`).

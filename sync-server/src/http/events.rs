@@ -12,14 +12,14 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use serde::Serialize;
 use tokio::sync::broadcast;
+use utoipa_axum::routes;
 
 use super::AppState;
+use super::routes::{Policy, Routes};
 use crate::identity::Staff;
 
 /// What changed.
@@ -174,8 +174,8 @@ impl Topic {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/events", get(stream))
+pub fn routes() -> Routes {
+    Routes::tagged("events").route(Policy::office(), routes!(stream))
 }
 
 /// How often an idle stream sends a comment, so proxies keep it open and a dead page is found.

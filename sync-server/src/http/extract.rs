@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use super::routes::{Caller, Policy};
 use crate::identity::{self, Register, Staff};
 
 fn body_problem(rejection: BytesRejection) -> ApiError {
@@ -193,6 +194,21 @@ pub(super) fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim()).filter(|c| !c.is_empty())
 }
 
+/// Refuses, as the server's own fault, a handler that takes other credentials than its route
+/// declares: the document (and the gateway) would tell callers the wrong ones. The routes'
+/// test calls every route and would see this 500.
+pub(super) fn declared_for(parts: &Parts, caller: Caller) -> Result<(), ApiError> {
+    match parts.extensions.get::<Policy>() {
+        Some(policy) if policy.caller != caller => Err(ApiError::Internal(anyhow::anyhow!(
+            "{} {} is declared for {:?} but its handler takes {caller:?}",
+            parts.method,
+            parts.uri.path(),
+            policy.caller
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The cookie that carries a head-office page's session.
 pub const SESSION_COOKIE: &str = "caisse_session";
 /// The header a page sends its session's anti-forgery token in.
@@ -225,6 +241,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        declared_for(parts, Caller::Office)?;
         // An API key the gateway let through to this route reads as head office would.
         if let Some(key) = parts.extensions.get::<crate::gateway::keys::ApiKey>() {
             return Ok(super::gateway::key_as_staff(key));
@@ -259,6 +276,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        declared_for(parts, Caller::Register)?;
         let state = AppState::from_ref(state);
         let secret = bearer(parts).ok_or_else(|| {
             ApiError::Unauthorized(

@@ -13,18 +13,15 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{MatchedPath, Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Acting, JsonBody};
-use crate::gateway::keys::{self, ApiKey, Scope};
+use super::routes::Table;
+use crate::gateway::keys::{self, ApiKey};
 use crate::gateway::limits::{Bucket, Policy, Quota};
 use crate::identity::Role;
 
@@ -99,39 +96,9 @@ impl QuotaSlot {
     }
 }
 
-/// The scope an API key needs for a route; `None`: no key may call it.
-pub(super) fn scope_of(method: &Method, route: &str) -> Option<Scope> {
-    let read = method == Method::GET || method == Method::HEAD;
-    match route {
-        "/api/products" | "/api/products/{sku}" | "/api/catalogue" | "/api/locations" | "/api/stock"
-            if read =>
-        {
-            Some(Scope::CatalogueRead)
-        }
-        "/api/reports/sales" | "/api/dashboard" if read => Some(Scope::ReportsRead),
-        r if r.starts_with("/api/shop/") => Some(Scope::Shop),
-        _ => None,
-    }
-}
-
-/// Routes whose every call counts against the caller's address: sign-ins.
-pub(super) fn is_sign_in(method: &Method, route: &str) -> bool {
-    // Signing up hashes a password like signing in does, and refreshing tries a token: both
-    // are counted with the sign-ins.
-    method == Method::POST
-        && matches!(
-            route,
-            "/api/auth/login"
-                | "/api/auth/session"
-                | "/api/shop/sessions"
-                | "/api/shop/accounts"
-                | "/api/shop/sessions/refresh"
-        )
-}
-
 /// The caller an API key stands for, as a head-office reader: what the reports' handlers
-/// check. It only ever reaches routes [`scope_of`] let it (reads), so the role it is given
-/// opens nothing else.
+/// check. It only ever reaches the routes whose policy names its scope (reads), so the role it
+/// is given opens nothing else.
 pub(super) fn key_as_staff(key: &ApiKey) -> crate::identity::Staff {
     crate::identity::Staff {
         username: format!("key:{}", key.name),
@@ -195,10 +162,19 @@ fn refused(quota: &Quota, what: &'static str) -> Response {
 }
 
 /// The gateway's middleware: keys, sign-in limits, and the headers of whatever quota a
-/// handler counted.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// handler counted, by the route's declared [`Policy`](super::routes::Policy), which it hands on to the
+/// extractors.
+pub async fn guard(
+    State((state, table)): State<(AppState, Arc<Table>)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let method = request.method().clone();
+    let policy = route.as_deref().and_then(|r| table.policy(&method, r)).copied();
+    if let Some(policy) = policy {
+        request.extensions_mut().insert(policy);
+    }
     let slot = QuotaSlot::default();
     request.extensions_mut().insert(slot.clone());
     let secret = request.headers().get(API_KEY_HEADER).map(|v| v.to_str().unwrap_or_default().to_owned());
@@ -207,7 +183,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             Ok(key) => key,
             Err(e) => return ApiError::from(e).into_response(),
         };
-        let Some(needed) = route.as_deref().and_then(|r| scope_of(&method, r)) else {
+        let Some(needed) = policy.and_then(|p| p.key) else {
             return ApiError::Forbidden("an API key may not call this route".into()).into_response();
         };
         if !key.allows(needed) {
@@ -220,7 +196,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
         slot.set(quota);
         request.extensions_mut().insert(key);
-    } else if let Some(route) = route.as_deref().filter(|r| is_sign_in(&method, r)) {
+    } else if let Some(route) = route.as_deref().filter(|_| policy.is_some_and(|p| p.sign_in)) {
         let peer = request.extensions().get::<super::listener::PeerAddr>().map(|p| p.0.ip());
         let settings = &state.settings.gateway;
         if let Some(address) = client_address(peer, request.headers(), &settings.trusted_proxies) {
@@ -259,22 +235,19 @@ pub(super) fn limit_shopper(state: &AppState, slot: Option<&QuotaSlot>, customer
     }
 }
 
-/// Whether a shop's page may make this request from another origin: anything on the shop's
-/// API (its shoppers' sign-up, sign-in and tokens included), and reads of the catalogue.
-/// Nothing else: head office's routes (writing a product among them) answer a page of
-/// another origin without `Access-Control-Allow-Origin`, preflight or not. A preflight is
-/// judged by the method it asks for.
-fn open_to_shop_pages(request: &axum::http::request::Parts) -> bool {
-    let path = request.uri.path();
-    if path.starts_with("/api/shop/") {
-        return true;
-    }
+/// Whether a shop's page may make this request from another origin: what the route's policy
+/// opens to the shop's pages (the shop's API, its shoppers' sign-up, sign-in and tokens
+/// included, and reads of the catalogue). Nothing else: head office's routes (writing a
+/// product among them) answer a page of another origin without `Access-Control-Allow-Origin`,
+/// preflight or not. A preflight is judged by the method it asks for.
+fn open_to_shop_pages(table: &Table, request: &axum::http::request::Parts) -> bool {
     let method = match request.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
         Some(asked) if request.method == Method::OPTIONS => Method::from_bytes(asked.as_bytes()).ok(),
         _ => Some(request.method.clone()),
     };
-    let catalogue = path == "/api/products" || path.starts_with("/api/products/");
-    catalogue && matches!(method, Some(Method::GET | Method::HEAD))
+    method
+        .and_then(|method| table.policy_of_path(&method, request.uri.path()))
+        .is_some_and(|policy| policy.shop_pages)
 }
 
 /// CORS for the shop's web origins: their pages may call the shop's API and read the
@@ -282,7 +255,7 @@ fn open_to_shop_pages(request: &axum::http::request::Parts) -> bool {
 /// `Retry-After`), as this layer wraps everything. No credentials: the shop's API takes bearer tokens, never cookies,
 /// so a page of another origin can never ride on a signed-in head-office session. Not
 /// `X-Api-Key` either: a key belongs in a partner's server, never in a page anyone can read.
-pub fn cors(settings: &Gateway) -> Option<tower_http::cors::CorsLayer> {
+pub fn cors(settings: &Gateway, table: Arc<Table>) -> Option<tower_http::cors::CorsLayer> {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<HeaderValue> = settings
         .shop_origins
@@ -295,7 +268,7 @@ pub fn cors(settings: &Gateway) -> Option<tower_http::cors::CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(move |origin, request| {
-                origins.contains(origin) && open_to_shop_pages(request)
+                origins.contains(origin) && open_to_shop_pages(&table, request)
             }))
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([
@@ -317,72 +290,10 @@ pub fn cors(settings: &Gateway) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/api-keys", get(list_keys).post(create_key))
-        .route("/api/api-keys/{id}/revoke", post(revoke_key))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyInput {
-    /// Who the key is for: "Partner storefront", "BI tool".
-    pub name: String,
-    /// Any of catalogue_read, reports_read, shop.
-    pub scopes: Vec<String>,
-    /// Requests a minute (100 unless set).
-    pub per_minute: Option<u32>,
-    /// Requests an hour (1,000 unless set).
-    pub per_hour: Option<u32>,
-}
-
-/// Make an API key (admin). Its secret is in this answer only.
-#[utoipa::path(post, path = "/api/api-keys", request_body = KeyInput, responses((status = 201, description = "The key and its secret, shown once", body = keys::Created)))]
-pub async fn create_key(
-    State(state): State<AppState>,
-    acting: Acting,
-    JsonBody(input): JsonBody<KeyInput>,
-) -> ApiResult<(StatusCode, Json<keys::Created>)> {
-    acting.staff.require(&[])?;
-    let new = keys::NewKey {
-        name: input.name,
-        scopes: input.scopes,
-        per_minute: input.per_minute,
-        per_hour: input.per_hour,
-    };
-    let created = keys::create(&state.db, &acting.actor, new).await?;
-    tracing::info!(
-        key = created.key.id,
-        name = created.key.name,
-        by = acting.staff.username,
-        "API key created"
-    );
-    Ok((StatusCode::CREATED, Json(created)))
-}
-
-/// Every API key, revoked ones included, without their secrets (admin).
-#[utoipa::path(get, path = "/api/api-keys", responses((status = 200, description = "The keys", body = [ApiKey])))]
-pub async fn list_keys(State(state): State<AppState>, acting: Acting) -> ApiResult<Json<Vec<ApiKey>>> {
-    acting.staff.require(&[])?;
-    Ok(Json(keys::list(&state.db).await?))
-}
-
-/// Revoke an API key (admin): refused by every instance from its next request.
-#[utoipa::path(post, path = "/api/api-keys/{id}/revoke", responses((status = 200, description = "The key, revoked", body = ApiKey)))]
-pub async fn revoke_key(
-    State(state): State<AppState>,
-    acting: Acting,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ApiKey>> {
-    acting.staff.require(&[])?;
-    let key = keys::revoke(&state.db, &acting.actor, &id).await?;
-    tracing::info!(key = id, by = acting.staff.username, "API key revoked");
-    Ok(Json(key))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::keys::Scope;
 
     fn forwarded(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -410,14 +321,30 @@ mod tests {
 
     #[test]
     fn only_reads_in_a_scope_are_open_to_keys() {
-        assert_eq!(scope_of(&Method::GET, "/api/products"), Some(Scope::CatalogueRead));
-        assert_eq!(scope_of(&Method::POST, "/api/products"), None);
-        assert_eq!(scope_of(&Method::PUT, "/api/products/{sku}"), None);
-        assert_eq!(scope_of(&Method::GET, "/api/reports/sales"), Some(Scope::ReportsRead));
-        assert_eq!(scope_of(&Method::POST, "/api/alerts/acknowledge"), None);
-        assert_eq!(scope_of(&Method::POST, "/api/shop/checkout"), Some(Scope::Shop));
-        assert_eq!(scope_of(&Method::GET, "/api/users"), None);
-        assert_eq!(scope_of(&Method::POST, "/api/sync/push"), None);
-        assert_eq!(scope_of(&Method::POST, "/api/api-keys"), None);
+        let (_, _, table) = super::super::declared().split(Default::default());
+        let scope_of = |method: Method, route: &str| table.policy(&method, route).and_then(|p| p.key);
+        assert_eq!(scope_of(Method::GET, "/api/products"), Some(Scope::CatalogueRead));
+        assert_eq!(scope_of(Method::HEAD, "/api/products"), Some(Scope::CatalogueRead));
+        assert_eq!(scope_of(Method::POST, "/api/products"), None);
+        assert_eq!(scope_of(Method::PUT, "/api/products/{sku}"), None);
+        assert_eq!(scope_of(Method::GET, "/api/reports/sales"), Some(Scope::ReportsRead));
+        assert_eq!(scope_of(Method::POST, "/api/alerts/acknowledge"), None);
+        assert_eq!(scope_of(Method::POST, "/api/shop/checkout"), Some(Scope::Shop));
+        assert_eq!(scope_of(Method::GET, "/api/users"), None);
+        assert_eq!(scope_of(Method::POST, "/api/sync/push"), None);
+        assert_eq!(scope_of(Method::POST, "/api/api-keys"), None);
+    }
+
+    #[test]
+    fn a_request_finds_its_route_before_routing() {
+        let (_, _, table) = super::super::declared().split(Default::default());
+        let shop_pages =
+            |method: Method, path: &str| table.policy_of_path(&method, path).is_some_and(|p| p.shop_pages);
+        assert!(shop_pages(Method::GET, "/api/products/CAF-ESP-250"));
+        assert!(shop_pages(Method::POST, "/api/shop/cart/lines"));
+        assert!(!shop_pages(Method::PUT, "/api/products/CAF-ESP-250"));
+        assert!(!shop_pages(Method::GET, "/api/products/export"));
+        assert!(!shop_pages(Method::GET, "/api/users"));
+        assert!(!shop_pages(Method::GET, "/api/shop/nowhere"));
     }
 }

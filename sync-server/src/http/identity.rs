@@ -1,34 +1,52 @@
 //! Head-office sign-in, passwords and registers: the routes of [`crate::identity`].
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared_model::RegisterId;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::Acting;
 use super::extract::{ClientAddr, JsonBody, SESSION_COOKIE};
+use super::routes::{Policy, Routes};
 use crate::identity::{self, Role, Staff};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/password", post(password))
-        .route("/api/auth/session", post(open_page_session))
-        .route("/api/auth/me", get(me))
-        .route("/api/users", get(list_users).post(create_user))
-        .route("/api/users/{username}/disable", post(disable_user))
-        .route("/api/users/{username}/enable", post(enable_user))
-        .route("/api/users/{username}/role", post(change_role))
-        .route("/api/users/{username}/password", post(reset_password))
-        .route("/api/registers", get(list_registers).post(create_register))
-        .route("/api/registers/{id}/enrolment-code", post(enrolment_code))
-        .route("/api/registers/{id}/revoke", post(revoke_register))
+/// A head-office sign-in: a password checked, every try counted against the client's address.
+const SIGN_IN: Policy = Policy::anyone().sign_in().answers(&[
+    ("401", "Wrong username or password"),
+    ("403", "The account is disabled"),
+    ("429", "Too many failed attempts: see Retry-After"),
+    ("503", "Too many sign-ins being checked: see Retry-After"),
+]);
+
+/// Users' routes: those that check or set a password count failed attempts and bound the
+/// hashes under way.
+const PASSWORDS: Policy = Policy::office().answers(&[
+    ("429", "Too many failed attempts: see Retry-After"),
+    ("503", "Too many passwords being checked: see Retry-After"),
+]);
+
+pub fn routes() -> Routes {
+    Routes::tagged("identity")
+        .route(SIGN_IN, routes!(login))
+        .route(SIGN_IN, routes!(open_page_session))
+        .route(Policy::office(), routes!(logout))
+        .route(Policy::office(), routes!(me))
+        .route(PASSWORDS, routes!(password))
+        .route(PASSWORDS, routes!(list_users))
+        .route(PASSWORDS, routes!(create_user))
+        .route(PASSWORDS, routes!(disable_user))
+        .route(PASSWORDS, routes!(enable_user))
+        .route(PASSWORDS, routes!(change_role))
+        .route(PASSWORDS, routes!(reset_password))
+        .route(Policy::office(), routes!(list_registers))
+        .route(Policy::office(), routes!(create_register))
+        .route(Policy::office(), routes!(enrolment_code))
+        .route(Policy::office(), routes!(revoke_register))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -80,7 +98,7 @@ pub async fn open_page_session(
 ) -> ApiResult<Response> {
     let session =
         identity::log_in(&state.db, &state.passwords, address, &input.username, &input.password).await?;
-    let lifetime_s = (session.expires_ms - crate::db::now_ms()).max(0) / 1_000;
+    let lifetime_s = (session.expires_ms - state.db.now_ms()).max(0) / 1_000;
     let cookie = session_cookie(&state, &session.token, lifetime_s)?;
     let body = PageSession {
         username: session.username,

@@ -5,39 +5,38 @@
 
 use std::io::Write;
 
+use axum::Json;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Acting, QueryParams};
+use super::routes::{Policy, Routes};
 use crate::csv_file::{ImportError, Report};
 use crate::identity::{Role, Staff};
 
 /// Largest file an import takes: a hundred thousand products with long descriptions fit.
 pub const BODY_LIMIT: usize = 256 * 1024 * 1024;
 
-/// Whether `path` is an import's: its body may be larger than other requests' (see
-/// [`BODY_LIMIT`]).
-pub fn is_import(path: &str) -> bool {
-    matches!(path, "/api/products/import" | "/api/stock/import")
-}
+/// An import's body may be larger than other requests' (see [`BODY_LIMIT`]).
+const IMPORT: Policy = Policy::office().body_limit(BODY_LIMIT);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/products/import", post(import_products).layer(DefaultBodyLimit::max(BODY_LIMIT)))
-        .route("/api/stock/import", post(import_stock).layer(DefaultBodyLimit::max(BODY_LIMIT)))
-        .route("/api/products/export", get(export_products))
-        .route("/api/stock/export", get(export_stock))
+pub fn routes() -> Routes {
+    Routes::tagged("imports")
+        .route(IMPORT, routes!(import_products))
+        .route(IMPORT, routes!(import_stock))
+        .route(Policy::office(), routes!(export_products))
+        .route(Policy::office(), routes!(export_stock))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ImportQuery {
     /// Check the file and answer what would change, writing nothing.
@@ -45,6 +44,7 @@ pub struct ImportQuery {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ExportQuery {
     /// `comma` (default) or `semicolon` (Excel in French).

@@ -1,17 +1,19 @@
 //! Stock levels: the routes of [`crate::inventory`].
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::QueryParams;
+use super::routes::{Policy, Routes};
+use crate::gateway::keys::Scope;
 use crate::identity::Staff;
 use crate::inventory::{self, StockQuery};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/stock", get(list_stock))
+pub fn routes() -> Routes {
+    Routes::tagged("inventory").route(Policy::office().key(Scope::CatalogueRead), routes!(list_stock))
 }
 
 /// Stock levels (admin, manager, logistics; registers pull them through the feed).

@@ -1,7 +1,8 @@
 //! The HTTP surface, and the only part of the server that knows axum: shared state, the
 //! router with its middleware (request ids, tracing, metrics, body limit), the operational
-//! routes and the OpenAPI document. Each context's routes live in a file of their own and
-//! call the context's plain functions; each context's error becomes a problem in [`error`].
+//! routes, the list of every route ([`declared`]) and the OpenAPI document made from it. Each
+//! context's routes live in a file of their own and call the context's plain functions; each
+//! context's error becomes a problem in [`error`].
 //!
 //! | file | holds |
 //! |---|---|
@@ -13,8 +14,11 @@
 //! | [`recorder`] | the metrics recorder: request durations as a histogram, counters at 0 from start-up |
 //! | [`pages`] | head office's pages, embedded, with their security headers |
 //! | [`events`] | server-sent events that keep head office's pages live |
-//! | [`gateway`] | API keys, rate limits and their headers, CORS, readiness for the load balancer |
+//! | [`routes`] | how a route is declared, once: its handler beside its policy (who may call it, its limits); the router, the OpenAPI document and the gateway's table all come from it |
+//! | [`gateway`] | API keys checked, rate limits and their headers, CORS, readiness for the load balancer |
+//! | [`api_keys`] | integrations' API keys, made and revoked by an admin |
 
+pub mod api_keys;
 pub mod catalogue;
 pub mod chain;
 pub mod claims;
@@ -31,6 +35,7 @@ pub mod processor;
 pub mod recorder;
 pub mod replenishment;
 pub mod reporting;
+pub mod routes;
 pub mod shop;
 pub mod sync;
 
@@ -40,7 +45,6 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -125,6 +129,8 @@ impl std::ops::Deref for AppState {
 
 /// The fields of [`AppState`].
 pub struct Shared {
+    /// Also the time leases, lockouts and expiries are decided by (`db.now_ms()`), so the
+    /// handlers and the background tasks that hold only `db` read one clock.
     pub db: Db,
     pub settings: Arc<Settings>,
     pub prometheus: PrometheusHandle,
@@ -134,6 +140,8 @@ pub struct Shared {
     /// Bounds the password hashes under way (argon2 takes 19 MiB each).
     pub passwords: Arc<crate::identity::PasswordSlots>,
     pub shop: Arc<crate::shop::Shop>,
+    /// Refunds owed for store returns and claims, and the processor they are asked of.
+    pub refunds: crate::refunds::Settler,
     /// Changes announced to head office's open pages.
     pub events: Arc<events::Events>,
     /// Background work a request hands on: claims' projectors, mail delivery.
@@ -188,6 +196,13 @@ impl AppState {
             None => Arc::new(crate::shop::payments::NoProcessor),
         };
         let shop = crate::shop::Shop::new(gateway, settings.shop.clone(), passwords.clone());
+        let refunds = crate::refunds::Settler {
+            gateway: shop.gateway.clone(),
+            lease: settings.shop.lease,
+            every: settings.shop.sweep_every,
+            returns: Arc::new(crate::shop::store_returns::ReturnCreditor),
+            claims: Arc::new(crate::claims::refunds::ClaimCreditor),
+        };
         let mailer: Option<Arc<dyn crate::notify::Mailer>> = match &settings.mail {
             Mail::Off => None,
             Mail::Smtp { url, from } => {
@@ -216,6 +231,7 @@ impl AppState {
             listing,
             passwords,
             shop: Arc::new(shop),
+            refunds,
             events: Arc::default(),
             wake: Arc::default(),
             readiness: Arc::default(),
@@ -232,29 +248,16 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit;
     let body_timeout = state.settings.body_timeout;
-    let cors = gateway::cors(&state.settings.gateway);
-    let router = Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics_text))
-        .route("/api/openapi.json", get(openapi))
-        .merge(identity::routes())
-        .merge(sync::routes())
-        .merge(shop::routes())
-        .merge(catalogue::routes())
-        .merge(imports::routes())
-        .merge(chain::routes())
-        .merge(inventory::routes())
-        .merge(reporting::routes())
-        .merge(replenishment::routes())
-        .merge(claims::routes())
-        .merge(gateway::routes())
-        .merge(events::routes())
+    let (routes, _, table) = declared().split(utoipa::openapi::OpenApi::default());
+    let table = Arc::new(table);
+    let cors = gateway::cors(&state.settings.gateway, table.clone());
+    let router = routes
         .fallback(pages::serve)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
-        .layer(middleware::from_fn_with_state(state.clone(), gateway::guard))
+        .layer(middleware::from_fn_with_state((state.clone(), table.clone()), gateway::guard))
         .layer(middleware::from_fn(problems_only))
-        .layer(middleware::from_fn_with_state(body_limit, refuse_declared_oversize))
+        .layer(middleware::from_fn_with_state((body_limit, table), refuse_declared_oversize))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -274,15 +277,24 @@ pub fn router(state: AppState) -> Router {
 
 /// Refuses a body whose declared length is over the limit before reading any of it, so a
 /// client learns at once instead of uploading megabytes first. Bodies without a declared
-/// length are cut at the limit by `DefaultBodyLimit`.
-async fn refuse_declared_oversize(State(limit): State<usize>, request: Request, next: Next) -> Response {
+/// length are cut at the limit by `DefaultBodyLimit`. A route may have a larger limit of its
+/// own (a file to import).
+async fn refuse_declared_oversize(
+    State((limit, table)): State<(usize, Arc<routes::Table>)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    // A file to import may be larger than any other request (`imports::BODY_LIMIT`).
-    let limit = if imports::is_import(request.uri().path()) { imports::BODY_LIMIT.max(limit) } else { limit };
+    let own = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|route| table.policy(request.method(), route.as_str()))
+        .and_then(|policy| policy.body_limit);
+    let limit = own.map_or(limit, |own| own.max(limit));
     match declared {
         Some(length) if length > limit => {
             ApiError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
@@ -389,259 +401,53 @@ pub async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Caisse sync server",
-        description = "Register sync, catalogue, inventory, reports and head-office API."
-    ),
-    paths(
-        health,
-        metrics_text,
-        openapi,
-        identity::login,
-        identity::logout,
-        identity::password,
-        identity::list_registers,
-        identity::create_register,
-        identity::enrolment_code,
-        identity::revoke_register,
-        identity::open_page_session,
-        identity::me,
-        identity::list_users,
-        identity::create_user,
-        identity::disable_user,
-        identity::enable_user,
-        identity::change_role,
-        identity::reset_password,
-        events::stream,
-        sync::enrol,
-        sync::push,
-        sync::pull,
-        sync::sale_for_return,
-        sync::dead_letters,
-        catalogue::list_products,
-        catalogue::get_product,
-        catalogue::create_product,
-        catalogue::update_product,
-        catalogue::list_locations,
-        catalogue::list_details,
-        catalogue::product_reach,
-        catalogue::create_cashier,
-        imports::import_products,
-        imports::import_stock,
-        imports::export_products,
-        imports::export_stock,
-        chain::get_settings,
-        chain::put_settings,
-        inventory::list_stock,
-        reporting::sales_report,
-        reporting::list_alerts,
-        reporting::acknowledge_alert,
-        reporting::dashboard,
-        replenishment::list,
-        replenishment::decide,
-        replenishment::list_transfers,
-        replenishment::start_transfer,
-        shop::sign_up,
-        shop::sign_in,
-        shop::refresh,
-        shop::sign_out,
-        shop::me,
-        shop::browse,
-        shop::product,
-        shop::view_cart,
-        shop::add_line,
-        shop::set_line,
-        shop::remove_line,
-        shop::checkout_cart,
-        shop::history,
-        shop::order,
-        shop::cancel,
-        shop::fulfilment_list,
-        shop::fulfilment_advance,
-        shop::order_for_return,
-        claims::shopper_file,
-        claims::shopper_list,
-        claims::shopper_get,
-        claims::shopper_reopen,
-        claims::queue,
-        claims::file_for_receipt,
-        claims::get_claim,
-        claims::act,
-        claims::statistics,
-        claims::audit_search,
-        claims::audit_verify,
-        claims::audit_head,
-        gateway::create_key,
-        gateway::list_keys,
-        gateway::revoke_key,
-    )
-)]
+#[openapi(info(
+    title = "Caisse sync server",
+    description = "Register sync, catalogue, inventory, reports and head-office API."
+))]
 #[derive(Debug)]
 pub struct ApiDoc;
 
 /// This document: OpenAPI 3 of every route.
 #[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "OpenAPI document")))]
 pub async fn openapi() -> ApiResult<Response> {
-    let text = document().to_json().map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response())
-}
-
-/// Who may call a route: nobody in particular, a head-office session, or an enrolled register.
-fn security_of(method: &str, path: &str) -> Option<&'static str> {
-    match (method, path) {
-        (
-            _,
-            "/health"
-            | "/metrics"
-            | "/api/openapi.json"
-            | "/api/auth/login"
-            | "/api/auth/session"
-            | "/api/registers/enrol",
-        ) => None,
-        ("get", "/api/products" | "/api/products/{sku}" | "/api/locations") => None,
-        (_, "/api/shop/accounts" | "/api/shop/sessions" | "/api/shop/sessions/refresh") => None,
-        ("get", "/api/shop/products" | "/api/shop/products/{sku}") => None,
-        (_, p) if p.starts_with("/api/shop/") => Some("shopper"),
-        (_, "/api/sync/push" | "/api/sync/pull" | "/api/sync/sales/{id}" | "/api/sync/orders/{number}") => {
-            Some("device")
+    // The routes do not change while the server runs: written once.
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = match TEXT.get() {
+        Some(text) => text,
+        None => {
+            let text = document().to_json().map_err(|e| ApiError::Internal(e.into()))?;
+            TEXT.get_or_init(|| text)
         }
-        _ => Some("session"),
-    }
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], text.as_str()).into_response())
 }
 
-/// The OpenAPI document: the routes' own annotations, plus what every route shares and is
-/// declared once here: the two bearer schemes and which routes need them, and the problems
-/// any route may answer (a malformed or oversized request; refused credentials or role; a
-/// throttled or busy server), so that a client, or a fuzzer, knows every status it can get.
+/// Every route the server answers, each beside its policy: the server's own here, each
+/// context's in its file.
+pub fn declared() -> routes::Routes {
+    use routes::{Policy, Routes};
+    use utoipa_axum::routes;
+    Routes::new()
+        .route(Policy::anyone(), routes!(health))
+        .route(Policy::anyone(), routes!(metrics_text))
+        .route(Policy::anyone(), routes!(openapi))
+        .merge(identity::routes())
+        .merge(sync::routes())
+        .merge(shop::routes())
+        .merge(catalogue::routes())
+        .merge(imports::routes())
+        .merge(chain::routes())
+        .merge(inventory::routes())
+        .merge(reporting::routes())
+        .merge(replenishment::routes())
+        .merge(claims::routes())
+        .merge(api_keys::routes())
+        .merge(events::routes())
+}
+
+/// The OpenAPI document: the routes' own annotations, with the security and the problems
+/// their policies imply (see [`routes`]).
 pub fn document() -> utoipa::openapi::OpenApi {
-    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
-    use utoipa::openapi::{Content, ResponseBuilder};
-    let mut doc = ApiDoc::openapi();
-    let components = doc.components.get_or_insert_with(Default::default);
-    let bearer = |description: &str| {
-        let mut http = Http::new(HttpAuthScheme::Bearer);
-        http.description = Some(description.to_owned());
-        SecurityScheme::Http(http)
-    };
-    components.add_security_scheme(
-        "session",
-        bearer(
-            "A head-office session token from POST /api/auth/login. Head office's pages use the \
-                 caisse_session cookie from POST /api/auth/session instead, and send its csrf value as \
-                 X-CSRF-Token with every write.",
-        ),
-    );
-    components.add_security_scheme("device", bearer("A register's device secret, from enrolment."));
-    components.add_security_scheme(
-        "shopper",
-        bearer(
-            "A shopper's access token (a JWT) from POST /api/shop/sessions or /api/shop/sessions/refresh.",
-        ),
-    );
-    components.add_security_scheme(
-        "api_key",
-        SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
-            utoipa::openapi::security::ApiKeyValue::with_description(
-                "X-Api-Key",
-                "An integration's key (POST /api/api-keys), scoped and rate limited on its own.",
-            ),
-        )),
-    );
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content("application/problem+json", Content::new(Some(utoipa::openapi::schema::Object::new())))
-            .build()
-    };
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let operations = [
-            ("get", &mut item.get),
-            ("put", &mut item.put),
-            ("post", &mut item.post),
-            ("delete", &mut item.delete),
-            ("patch", &mut item.patch),
-        ];
-        for (method, operation) in operations {
-            let Some(operation) = operation.as_mut() else { continue };
-            let mut shared = vec![
-                ("400", "The request is malformed (problem+json names the field)"),
-                ("413", "The request is too large"),
-                ("422", "A value is refused (problem+json names the field)"),
-            ];
-            match security_of(method, path) {
-                Some(scheme) => {
-                    operation.security = Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
-                    shared.push(("401", "Missing, unknown, expired or revoked credentials"));
-                    shared.push(("403", "The role or register may not do this"));
-                }
-                None if path == "/api/shop/sessions/refresh" => {
-                    shared.push(("401", "The refresh token is unknown, used, expired or revoked"));
-                }
-                None if path == "/api/auth/login"
-                    || path == "/api/auth/session"
-                    || path == "/api/registers/enrol"
-                    || path.starts_with("/api/shop/") =>
-                {
-                    shared.push(("401", "Wrong username or password"));
-                    if path.starts_with("/api/auth/") {
-                        shared.push(("403", "The account is disabled"));
-                    }
-                    shared.push(("429", "Too many failed attempts: see Retry-After"));
-                    shared.push(("503", "Too many sign-ins being checked: see Retry-After"));
-                }
-                None => {}
-            }
-            let http_method = axum::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).ok();
-            if http_method.as_ref().is_some_and(|m| gateway::scope_of(m, path).is_some()) {
-                // An integration may call this route with a key of its scope instead.
-                let mut either = operation.security.take().unwrap_or_default();
-                if either.is_empty() {
-                    // A public route stays callable with no credentials at all.
-                    either.push(SecurityRequirement::default());
-                }
-                either.push(SecurityRequirement::new("api_key", Vec::<String>::new()));
-                operation.security = Some(either);
-                shared.push(("401", "Missing, unknown, expired or revoked credentials"));
-                shared.push(("403", "The key lacks the route's scope"));
-                shared.push(("429", "Over the rate limit: see Retry-After and RateLimit-Reset"));
-            }
-            if http_method.as_ref().is_some_and(|m| gateway::is_sign_in(m, path)) {
-                shared.push(("429", "Too many sign-ins from this address: see Retry-After"));
-            }
-            if path.contains('{') {
-                shared.push(("404", "No such thing"));
-            }
-            let json_body = match &operation.request_body {
-                Some(utoipa::openapi::RefOr::T(body)) => body.content.contains_key("application/json"),
-                _ => false,
-            };
-            if json_body {
-                shared.push(("415", "The body is not sent as Content-Type: application/json"));
-            }
-            if path.starts_with("/api/shop/")
-                && path != "/api/shop/products"
-                && path != "/api/shop/products/{sku}"
-            {
-                // Every shop route that writes may hash a password or find no logistics centre.
-                shared.push(("429", "Too many failed attempts: see Retry-After"));
-                shared.push(("503", "Busy, or the shop is closed: see Retry-After"));
-            }
-            if path.starts_with("/api/shop/products") {
-                shared.push(("503", "The shop is closed: the chain has no logistics centre yet"));
-            }
-            if path == "/api/auth/password" || path.starts_with("/api/users") {
-                shared.push(("429", "Too many failed attempts: see Retry-After"));
-                shared.push(("503", "Too many passwords being checked: see Retry-After"));
-            }
-            for (status, description) in shared {
-                operation
-                    .responses
-                    .responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| problem(description).into());
-            }
-        }
-    }
-    doc
+    declared().split(ApiDoc::openapi()).1
 }

@@ -1,29 +1,32 @@
 //! Replenishment requests and logistics' decisions: the routes of [`crate::replenishment`].
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared_model::protocol::{Decision, ReplenishmentDecision};
 use shared_model::stock::ItemQuantity;
 use shared_model::{LocationCode, LocationKind, Quantity, RecordId, Sku};
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::Acting;
 use super::extract::{JsonBody, QueryParams};
+use super::routes::{Policy, Routes};
 use crate::identity::{Role, Staff};
 use crate::replenishment::{self, RequestView, TransferView};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/replenishments", get(list))
-        .route("/api/replenishments/{id}/decision", post(decide))
-        .route("/api/transfers", get(list_transfers).post(start_transfer))
+pub fn routes() -> Routes {
+    Routes::tagged("replenishment")
+        .route(Policy::office(), routes!(list))
+        .route(Policy::office(), routes!(decide))
+        .route(Policy::office(), routes!(list_transfers))
+        .route(Policy::office(), routes!(start_transfer))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ListQuery {
     /// pending, approved or rejected; all when absent.
@@ -107,6 +110,7 @@ pub async fn decide(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct TransferQuery {
     /// Only those the receiving store has not recorded yet.

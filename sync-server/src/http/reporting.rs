@@ -1,29 +1,32 @@
 //! Reports and alerts for head office: the routes of [`crate::reporting`] and [`crate::alerts`].
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, QueryParams};
+use super::routes::{Policy, Routes};
 use crate::alerts::{self, AlertView};
+use crate::gateway::keys::Scope;
 use crate::identity::{Role, Staff};
 use crate::{dashboard, reporting};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/reports/sales", get(sales_report))
-        .route("/api/alerts", get(list_alerts))
-        .route("/api/alerts/acknowledge", axum::routing::post(acknowledge_alert))
-        .route("/api/dashboard", get(dashboard))
+pub fn routes() -> Routes {
+    Routes::tagged("reporting")
+        .route(Policy::office().key(Scope::ReportsRead), routes!(sales_report))
+        .route(Policy::office().key(Scope::ReportsRead), routes!(dashboard))
+        .route(Policy::office(), routes!(list_alerts))
+        .route(Policy::office(), routes!(acknowledge_alert))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ReportQuery {
     /// First business day, YYYY-MM-DD.
@@ -70,6 +73,7 @@ pub async fn sales_report(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct AlertQuery {
     /// Only open alerts (default true).

@@ -1,17 +1,19 @@
 //! The online shop's routes, under `/api/shop/…` for shoppers and `/api/fulfilment/…` for the
 //! logistics centre: the HTTP face of [`crate::shop`].
 
+use axum::Json;
 use axum::extract::{FromRef, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ClientAddr, JsonBody, QueryParams, bearer};
+use super::extract::{ClientAddr, JsonBody, QueryParams, bearer, declared_for};
+use super::routes::{Caller, Policy, Routes};
+use crate::gateway::keys::Scope;
 use crate::identity::{Role, Staff};
 use crate::shop::accounts::{self, Customer, Shopper, Tokens};
 use crate::shop::cart::{self, CartView};
@@ -20,25 +22,57 @@ use crate::shop::orders::{self, OrderView, Page};
 use crate::shop::payments::CardNumber;
 use crate::shop::{self, catalogue as shop_catalogue};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/shop/accounts", post(sign_up))
-        .route("/api/shop/sessions", post(sign_in))
-        .route("/api/shop/sessions/refresh", post(refresh))
-        .route("/api/shop/sessions/current", axum::routing::delete(sign_out))
-        .route("/api/shop/me", get(me))
-        .route("/api/shop/products", get(browse))
-        .route("/api/shop/products/{sku}", get(product))
-        .route("/api/shop/cart", get(view_cart))
-        .route("/api/shop/cart/lines", post(add_line))
-        .route("/api/shop/cart/lines/{sku}", put(set_line).delete(remove_line))
-        .route("/api/shop/checkout", post(checkout_cart))
-        .route("/api/shop/orders", get(history))
-        .route("/api/shop/orders/{number}", get(order))
-        .route("/api/shop/orders/{number}/cancel", post(cancel))
-        .route("/api/fulfilment/orders", get(fulfilment_list))
-        .route("/api/fulfilment/orders/{number}/{step}", post(fulfilment_advance))
-        .route("/api/sync/orders/{number}", get(order_for_return))
+/// The shop's API: its pages on another origin may call it, and a partner's server with a key
+/// of the shop's scope. Without a logistics centre the shop is closed.
+const SHOP: Policy = Policy::anyone().key(Scope::Shop).shop_pages();
+
+/// What a signed-in shopper does (counted against the shopper's limit).
+pub const SHOPPER: Policy = Policy { caller: Caller::Shopper, ..SHOP }
+    .answers(&[("503", "Busy, or the shop is closed: see Retry-After")]);
+
+/// The shop's catalogue, open to anyone.
+const CATALOGUE: Policy =
+    SHOP.answers(&[("503", "The shop is closed: the chain has no logistics centre yet")]);
+
+/// Opening an account hashes a password, counted with the sign-ins.
+const SIGN_UP: Policy = SHOP.sign_in().answers(&[
+    ("429", "Too many failed attempts: see Retry-After"),
+    ("503", "Too many passwords being checked, or the shop is closed: see Retry-After"),
+]);
+
+/// A shopper's sign-in: a password checked, every try counted against the client's address.
+const SIGN_IN: Policy = SHOP.sign_in().answers(&[
+    ("401", "Wrong email or password"),
+    ("429", "Too many failed attempts: see Retry-After"),
+    ("503", "Too many sign-ins being checked, or the shop is closed: see Retry-After"),
+]);
+
+/// A refresh token tried, counted with the sign-ins.
+const REFRESH: Policy = SHOP.sign_in().answers(&[
+    ("401", "The refresh token is unknown, used, expired or revoked"),
+    ("503", "Busy, or the shop is closed: see Retry-After"),
+]);
+
+pub fn routes() -> Routes {
+    Routes::tagged("shop")
+        .route(SIGN_UP, routes!(sign_up))
+        .route(SIGN_IN, routes!(sign_in))
+        .route(REFRESH, routes!(refresh))
+        .route(CATALOGUE, routes!(browse))
+        .route(CATALOGUE, routes!(product))
+        .route(SHOPPER, routes!(sign_out))
+        .route(SHOPPER, routes!(me))
+        .route(SHOPPER, routes!(view_cart))
+        .route(SHOPPER, routes!(add_line))
+        .route(SHOPPER, routes!(set_line))
+        .route(SHOPPER, routes!(remove_line))
+        .route(SHOPPER, routes!(checkout_cart))
+        .route(SHOPPER, routes!(history))
+        .route(SHOPPER, routes!(order))
+        .route(SHOPPER, routes!(cancel))
+        .route(Policy::office(), routes!(fulfilment_list))
+        .route(Policy::office(), routes!(fulfilment_advance))
+        .route(Policy::register(), routes!(order_for_return))
 }
 
 /// A signed-in shopper, from the access token.
@@ -50,6 +84,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        declared_for(parts, Caller::Shopper)?;
         let state = AppState::from_ref(state);
         let token = bearer(parts).ok_or_else(|| {
             ApiError::Unauthorized(

@@ -1,25 +1,33 @@
 //! Register sync and dead letters: the routes of [`crate::sync`], and enrolment.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use shared_model::protocol::{Enrolment, Message, SaleForReturn};
 use shared_model::{ReceiptNumber, RecordId, RegisterId};
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ClientAddr, JsonBody, QueryParams, WireBody};
+use super::routes::{Policy, Routes};
 use crate::identity::{self, Register, Role, Staff};
 use crate::sync::{self, Pushed};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/registers/enrol", post(enrol))
-        .route("/api/sync/push", post(push))
-        .route("/api/sync/pull", post(pull))
-        .route("/api/sync/sales/{id}", get(sale_for_return))
-        .route("/api/dead-letters", get(dead_letters))
+/// Enrolment: a one-time code checked in place of a password.
+const ENROL: Policy = Policy::anyone().answers(&[
+    ("401", "The enrolment code is wrong, used or expired"),
+    ("429", "Too many failed attempts: see Retry-After"),
+    ("503", "Too many codes being checked: see Retry-After"),
+]);
+
+pub fn routes() -> Routes {
+    Routes::tagged("sync")
+        .route(ENROL, routes!(enrol))
+        .route(Policy::register(), routes!(push))
+        .route(Policy::register(), routes!(pull))
+        .route(Policy::register(), routes!(sale_for_return))
+        .route(Policy::office(), routes!(dead_letters))
 }
 
 /// Exchange an enrolment code for a register's device secret. A till that names its register
@@ -120,6 +128,7 @@ pub async fn sale_for_return(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterQuery {
     /// Only letters older than this id (the last id of the previous page).

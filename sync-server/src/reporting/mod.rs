@@ -29,6 +29,11 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
+/// The stores' totals of a range added up past what an integer holds: the range is too long.
+#[derive(Debug, thiserror::Error)]
+#[error("the stores' totals are too large to add up: choose a shorter range")]
+pub struct TotalsTooLarge;
+
 /// Adds the new records' sales and returns to the daily totals (through the journal);
 /// `redated` counts, per (store, day), the records filed under another day than their
 /// register's.
@@ -167,6 +172,8 @@ pub struct StoreFigures {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ProductFigures {
     pub sku: String,
+    /// The catalogue's name; empty for a product the catalogue does not have.
+    pub name: String,
     /// Units sold less units returned.
     pub units: i64,
     /// Cents, net sales less net refunds.
@@ -221,7 +228,7 @@ impl TryFrom<ProductTotalsRow> for ProductFigures {
 
     fn try_from(row: ProductTotalsRow) -> sqlx::Result<ProductFigures> {
         let sku: shared_model::Sku = parse("daily_products.sku", &row.sku)?;
-        Ok(ProductFigures { sku: sku.into(), units: row.units, net: row.net })
+        Ok(ProductFigures { sku: sku.into(), name: String::new(), units: row.units, net: row.net })
     }
 }
 
@@ -260,16 +267,10 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
     .fetch_all(db.pool())
     .await?;
     let stores = rows.into_iter().map(StoreFigures::try_from).collect::<sqlx::Result<Vec<_>>>()?;
-    let add = |a: i64, b: i64| {
-        a.checked_add(b).ok_or_else(|| {
-            crate::sync::TotalOverflow(
-                "the stores' totals are too large to add up: choose a shorter range".into(),
-            )
-        })
-    };
+    let add = |a: i64, b: i64| a.checked_add(b).ok_or(TotalsTooLarge);
     let total =
         stores.iter().try_fold(StoreFigures { store: "ALL".into(), ..StoreFigures::default() }, |t, s| {
-            Ok::<_, crate::sync::TotalOverflow>(StoreFigures {
+            Ok::<_, TotalsTooLarge>(StoreFigures {
                 store: t.store,
                 sales: add(t.sales, s.sales)?,
                 returns: add(t.returns, s.returns)?,
@@ -282,18 +283,26 @@ pub async fn report(db: &Db, from: NaiveDate, to: NaiveDate, top: u32) -> anyhow
                 redated: add(t.redated, s.redated)?,
             })
         })?;
+    // Ranked by revenue (net sales less net refunds, before tax): ten units of gum do not
+    // outrank one espresso machine.
     let rows: Vec<ProductTotalsRow> = sqlx::query_as(
         "SELECT sku, CAST(SUM(sold) - SUM(returned) AS BIGINT) AS units,
                 CAST(SUM(net_sales) - SUM(net_refunds) AS BIGINT) AS net
          FROM daily_products WHERE business_day >= $1 AND business_day <= $2
-         GROUP BY sku ORDER BY units DESC, sku LIMIT $3",
+         GROUP BY sku ORDER BY net DESC, sku LIMIT $3",
     )
     .bind(from.to_string())
     .bind(to.to_string())
     .bind(i64::from(top))
     .fetch_all(db.pool())
     .await?;
-    let top_products = rows.into_iter().map(ProductFigures::try_from).collect::<sqlx::Result<Vec<_>>>()?;
+    let mut top_products =
+        rows.into_iter().map(ProductFigures::try_from).collect::<sqlx::Result<Vec<_>>>()?;
+    let skus = top_products.iter().map(|p| p.sku.parse()).collect::<Result<Vec<shared_model::Sku>, _>>()?;
+    let names = crate::catalogue::products_by_sku(db, &skus).await?;
+    for (product, sku) in top_products.iter_mut().zip(&skus) {
+        product.name = names.get(sku).map(|p| p.name.clone()).unwrap_or_default();
+    }
     let stock = inventory::totals_by_location(db)
         .await?
         .into_iter()
@@ -332,7 +341,7 @@ pub async fn sales_report(
     top: u32,
 ) -> Result<SalesReportView, Error> {
     report(db, from, to, top).await.map_err(|e| {
-        if e.downcast_ref::<crate::sync::TotalOverflow>().is_some() || is_overflow(&e) {
+        if e.downcast_ref::<TotalsTooLarge>().is_some() || is_overflow(&e) {
             Error::TooLarge("the totals of this range are too large to add up: choose a shorter range".into())
         } else {
             Error::Internal(e)
@@ -340,11 +349,12 @@ pub async fn sales_report(
     })
 }
 
-/// The report as one CSV table; `section` tells stores, products and stock apart. Amounts in dollars.
+/// The report as one CSV table; `section` tells stores, products and stock apart. It carries
+/// every column the page shows (revenue before tax is `net_sales - net_refunds`). Amounts in
+/// dollars.
 pub fn to_csv(report: &SalesReportView) -> anyhow::Result<String> {
-    let dollars = |cents: i64| shared_model::Money::cents(cents).to_string();
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
+    // New columns go after the old ones, so a reader of the first ten keeps its places.
+    const HEADER: [&str; 14] = [
         "section",
         "key",
         "sales",
@@ -355,11 +365,19 @@ pub fn to_csv(report: &SalesReportView) -> anyhow::Result<String> {
         "collected",
         "refunded",
         "units",
-    ])?;
+        "net_refunds",
+        "redated",
+        "net",
+        "name",
+    ];
+    let dollars = |cents: i64| shared_model::Money::cents(cents).to_string();
+    let empty = String::new;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(HEADER)?;
     for s in report.stores.iter().chain(std::iter::once(&report.total)) {
         out.write_record([
             "store".to_owned(),
-            s.store.clone(),
+            text(&s.store),
             s.sales.to_string(),
             s.returns.to_string(),
             dollars(s.net_sales),
@@ -367,31 +385,36 @@ pub fn to_csv(report: &SalesReportView) -> anyhow::Result<String> {
             dollars(s.qst),
             dollars(s.collected),
             dollars(s.refunded),
-            String::new(),
+            empty(),
+            dollars(s.net_refunds),
+            s.redated.to_string(),
+            empty(),
+            empty(),
         ])?;
     }
     for p in &report.top_products {
-        let empty = String::new;
-        out.write_record([
-            "product".to_owned(),
-            p.sku.clone(),
-            empty(),
-            empty(),
-            dollars(p.net),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            p.units.to_string(),
-        ])?;
+        // A product's revenue goes in `net_sales` too, where readers of the first ten
+        // columns have always found it.
+        let mut row = vec!["product".to_owned(), text(&p.sku), empty(), empty(), dollars(p.net)];
+        row.extend(std::iter::repeat_n(String::new(), 4));
+        row.extend([p.units.to_string(), empty(), empty(), dollars(p.net), text(&p.name)]);
+        out.write_record(row)?;
     }
     for l in &report.stock {
-        let mut row = vec!["stock".to_owned(), l.location.clone()];
+        let mut row = vec!["stock".to_owned(), text(&l.location)];
         row.extend(std::iter::repeat_n(String::new(), 7));
-        row.push(l.units.to_string());
+        row.extend([l.units.to_string(), empty(), empty(), empty(), empty()]);
         out.write_record(row)?;
     }
     Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// A free-text cell (a name, a SKU, a store) made safe for spreadsheets: one starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula when the file is
+/// opened, so it gets a leading `'` and shows as text (OWASP's CSV injection advice). Amount
+/// columns never pass here: a negative amount must stay a number.
+fn text(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
 }
 
 /// A store's revenue (net sales less net refunds, before tax) on one business day.
@@ -426,4 +449,51 @@ pub async fn revenue_by_day(
             Ok((row.store, day, row.revenue))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name a spreadsheet would run as a formula is written as text; a negative amount
+    /// stays a number.
+    #[test]
+    fn csv_text_cells_cannot_be_formulas() {
+        let figures =
+            |store: &str| StoreFigures { store: store.into(), net_sales: -150, ..Default::default() };
+        let report = SalesReportView {
+            from: "2026-11-01".into(),
+            to: "2026-11-01".into(),
+            stores: vec![figures("@S1")],
+            total: figures("ALL"),
+            top_products: ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "Plain - name"]
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| ProductFigures {
+                    sku: format!("P{i}"),
+                    name: name.into(),
+                    units: 1,
+                    net: -250,
+                })
+                .collect(),
+            stock: vec![LocationStock { location: "=S2".into(), units: -1 }],
+            freshness: TotalsFreshness { behind: 0, folded_ms: 0 },
+        };
+        let csv = to_csv(&report).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let names: Vec<&str> = rows.iter().filter(|r| &r[0] == "product").map(|r| &r[at("name")]).collect();
+        assert_eq!(
+            names,
+            ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "Plain - name"]
+        );
+        assert_eq!(&rows[0][at("key")], "'@S1");
+        assert_eq!(&rows[0][at("net_sales")], "-1.50", "a negative amount stays a number");
+        let product = rows.iter().find(|r| &r[0] == "product").unwrap();
+        assert_eq!((&product[at("net_sales")], &product[at("net")]), ("-2.50", "-2.50"));
+        let stock = rows.iter().find(|r| &r[0] == "stock").unwrap();
+        assert_eq!((&stock[at("key")], &stock[at("units")]), ("'=S2", "-1"));
+    }
 }

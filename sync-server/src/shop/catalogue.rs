@@ -11,6 +11,7 @@ use crate::catalogue::{Listing, ProductQuery, ShopFilter};
 use crate::db::Db;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct Search {
     /// Part of the name (case and accents ignored) or of the SKU.

@@ -30,10 +30,18 @@ use sqlx::FromRow;
 
 use super::accounts::Shopper;
 use super::cart::{self, PricedLine};
-use super::orders::{self, OrderView};
+use super::orders::{self, OrderStatus, OrderView};
 use super::payments::{CardNumber, Charge, PaymentError};
+use super::status::CheckoutStep;
+
+/// The moves of a checkout's step this module's SQL makes, `(from, to)`: their words are
+/// bound from [`CheckoutStep`], and a test checks each is one [`CheckoutStep::may_become`]
+/// allows.
+const CONFIRM: (CheckoutStep, CheckoutStep) = (CheckoutStep::Ordered, CheckoutStep::Confirmed);
+const GIVE_UP: (CheckoutStep, CheckoutStep) = (CheckoutStep::Ordered, CheckoutStep::Cancelled);
 use super::{Error, Result, Shop};
-use crate::db::{Db, now_ms};
+use crate::db::Db;
+use crate::lease::{Lease, Stamp, lease_one};
 
 /// Why a checkout ended without an order being paid; kept on its row, so the same key answers
 /// the same way again.
@@ -74,6 +82,14 @@ pub(super) struct CheckoutRow {
 }
 
 const COLUMNS: &str = "customer_id, fingerprint, step, order_number, failure";
+
+impl CheckoutRow {
+    /// Its step, typed: a word no step has is a corrupt row, never read as another step.
+    pub fn step(&self) -> sqlx::Result<CheckoutStep> {
+        CheckoutStep::parse(&self.step)
+            .ok_or_else(|| crate::db::corrupt("checkouts.step", format!("no checkout step {:?}", self.step)))
+    }
+}
 
 fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -160,7 +176,7 @@ pub async fn checkout(
     let location = shop.fulfilment(db).await?.clone();
     let quote = cart::totals(&lines);
     let id = uuid::Uuid::now_v7().to_string();
-    let now = now_ms();
+    let now = db.now_ms();
     let lease = now.saturating_add(shop.settings.lease_ms()?);
 
     let mut tx = db.begin().await?;
@@ -240,7 +256,7 @@ async fn paying(conn: &mut sqlx::AnyConnection, customer: i64, id: &str) -> sqlx
 
 /// A checkout refused before it reserved anything, kept so its key answers the same again.
 async fn record_refusal(db: &Db, customer: i64, key: &str, print: &str, failure: &Failure) -> Result<()> {
-    let now = now_ms();
+    let now = db.now_ms();
     let text = serde_json::to_string(failure).map_err(|e| Error::Internal(e.into()))?;
     let stored = db
         .write(
@@ -276,7 +292,11 @@ async fn replay(db: &Db, earlier: CheckoutRow, print: Option<&str>) -> Result<Pl
     }
     let number = earlier.order_number.ok_or_else(|| Error::NotFound("this checkout has no order".into()))?;
     let order = orders::get(db, earlier.customer_id, number).await?;
-    Ok(if earlier.step == "confirmed" { Placed::Confirmed(order) } else { Placed::Pending(order) })
+    Ok(if earlier.step()? == CheckoutStep::Confirmed {
+        Placed::Confirmed(order)
+    } else {
+        Placed::Pending(order)
+    })
 }
 
 /// Acts on the processor's answer to the charge of checkout `id`.
@@ -300,7 +320,7 @@ async fn settle(
         Decision::Confirm(payment) => {
             confirm(shop, db, id, &payment).await?;
             let order = orders::get(db, customer, number).await?;
-            if order.status == "cancelled" {
+            if order.status == OrderStatus::Cancelled {
                 return Err(Error::PaymentFailed(
                     "the payment arrived after the checkout was given up: it has been refunded".into(),
                 ));
@@ -349,21 +369,21 @@ pub(super) fn decide(found: Result<Option<Charge>, PaymentError>) -> Decision {
 pub(super) async fn confirm(shop: &Shop, db: &Db, id: &str, payment: &str) -> Result<()> {
     let channel = shop.channel(db).await?.clone();
     let mut tx = db.begin().await?;
-    let moved = sqlx::query(
-        "UPDATE checkouts SET step = 'confirmed', updated_ms = $1 WHERE id = $2 AND step = 'ordered'",
-    )
-    .bind(now_ms())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let moved = sqlx::query("UPDATE checkouts SET step = $3, updated_ms = $1 WHERE id = $2 AND step = $4")
+        .bind(db.now_ms())
+        .bind(id)
+        .bind(CONFIRM.1.as_str())
+        .bind(CONFIRM.0.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     let checkout = by_id(&mut tx, id).await?;
     let number = checkout
         .order_number
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("checkout {id} has no order")))?;
     if moved == 0 {
         tx.rollback().await?;
-        if checkout.step == "cancelled" {
+        if checkout.step()? == CheckoutStep::Cancelled {
             orders::refund_stray_payment(shop, db, number, payment).await?;
         }
         return Ok(());
@@ -396,11 +416,13 @@ pub(super) async fn cancel(db: &Db, id: &str, failure: &Failure) -> Result<()> {
     let text = serde_json::to_string(failure).map_err(|e| Error::Internal(e.into()))?;
     let mut tx = db.begin().await?;
     let moved = sqlx::query(
-        "UPDATE checkouts SET step = 'cancelled', failure = $1, updated_ms = $2 WHERE id = $3 AND step = 'ordered'",
+        "UPDATE checkouts SET step = $4, failure = $1, updated_ms = $2 WHERE id = $3 AND step = $5",
     )
     .bind(text)
-    .bind(now_ms())
+    .bind(db.now_ms())
     .bind(id)
+    .bind(GIVE_UP.1.as_str())
+    .bind(GIVE_UP.0.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -421,20 +443,31 @@ pub(super) async fn cancel(db: &Db, id: &str, failure: &Failure) -> Result<()> {
     Ok(())
 }
 
-/// Claims one checkout whose lease has run out (its request died or gave up), extending the
-/// lease to the caller: of several instances racing for it, the conditional update lets one win.
-pub(super) async fn claim_expired(db: &Db, lease_ms: i64) -> sqlx::Result<Option<String>> {
-    let now = now_ms();
-    let mut tx = db.begin().await?;
-    let id = sqlx::query_scalar(
-        "UPDATE checkouts SET lease_until_ms = $1 WHERE id = (
-             SELECT id FROM checkouts WHERE step = 'ordered' AND lease_until_ms < $2 ORDER BY lease_until_ms LIMIT 1
-         ) AND step = 'ordered' AND lease_until_ms < $2 RETURNING id",
-    )
-    .bind(now + lease_ms)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(id)
+/// Checkouts still at `ordered`, each held by the request that started it until its lease
+/// runs out (its request died or gave up); then the recovery takes it over.
+const EXPIRED: Lease = Lease {
+    table: "checkouts",
+    key: "id",
+    pending: "step = 'ordered'",
+    stamp: Stamp::Until("lease_until_ms"),
+    order_by: "lease_until_ms",
+    also_set: "",
+};
+
+/// Claims one checkout whose lease has run out at `now_ms`, extending the lease to the caller:
+/// of several instances racing for it, one wins ([`crate::lease`]).
+pub(super) async fn claim_expired(db: &Db, now_ms: i64, lease_ms: i64) -> sqlx::Result<Option<String>> {
+    lease_one(db, &EXPIRED, now_ms, lease_ms).await
+}
+
+#[cfg(test)]
+mod moves {
+    use super::*;
+
+    #[test]
+    fn each_move_the_sql_makes_is_one_the_step_allows() {
+        for (from, to) in [CONFIRM, GIVE_UP] {
+            assert!(from.may_become(to), "checkouts move {from} to {to}, which CheckoutStep forbids");
+        }
+    }
 }

@@ -8,9 +8,9 @@
 //! | [`catalogue`] | nothing: the catalogue as shoppers search it, with online availability |
 //! | [`checkout`] | the checkout saga: reserve, create the order, pay, confirm; compensation |
 //! | [`orders`] | orders: history, cancellation, picking and shipping |
+//! | [`status`] | nothing: an order's status and a checkout's step, their words and allowed moves |
 //! | [`recovery`] | sagas and cancellations left unfinished by a crash, resumed |
-//! | [`store_returns`] | online orders returned at a store: what they owe the shopper's card, refunded once |
-//! | [`payments`] | the card processor, behind [`payments::PaymentGateway`] |
+//! | [`store_returns`] | nothing: online orders returned at a store, and what they owe the shopper's card (kept by [`crate::refunds`]) |
 //!
 //! Online orders ship from the logistics centre. Stock and its reservations belong to
 //! [`crate::inventory`], the channel's figures to [`crate::reporting`]: the shop reaches them
@@ -21,9 +21,12 @@ pub mod cart;
 pub mod catalogue;
 pub mod checkout;
 pub mod orders;
-pub mod payments;
 pub mod recovery;
+pub mod status;
 pub mod store_returns;
+
+/// The card processor, which the shop pays and refunds through (kept at this path for its callers).
+pub use crate::payments;
 
 use std::sync::Arc;
 use std::time::Duration;

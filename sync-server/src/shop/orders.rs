@@ -1,7 +1,8 @@
 //! Online orders: a shopper's history and cancellation, and the logistics centre's picking and
 //! shipping.
 //!
-//! An order's status goes `pending_payment` → `paid` → `picked` → `shipped` → `delivered`, or
+//! An order's status ([`OrderStatus`], whose moves are ruled in [`super::status`]) goes
+//! `pending_payment` → `paid` → `picked` → `shipped` → `delivered`, or
 //! to `cancelled` (its checkout failed, or the shopper cancelled before it was picked). A
 //! shopper's cancellation of a paid order passes through `cancelling` while the refund is
 //! asked for: the refund's idempotency key is the order's, so asking again after a crash
@@ -13,8 +14,18 @@ use sqlx::{AnyConnection, FromRow};
 use super::accounts::Shopper;
 use super::cart::PricedLine;
 use super::payments::PaymentError;
+pub use super::status::OrderStatus;
 use super::{Error, Result, Shop};
 use crate::db::{Db, now_ms, parse};
+use crate::lease::{Lease, Stamp, lease_one};
+
+/// The moves of an order's status this module's SQL makes, `(from, to)`: their words are
+/// bound from [`OrderStatus`], never written in the SQL, and a test checks each is one
+/// [`OrderStatus::may_become`] allows.
+const PAY: (OrderStatus, OrderStatus) = (OrderStatus::PendingPayment, OrderStatus::Paid);
+const CANCEL_UNPAID: (OrderStatus, OrderStatus) = (OrderStatus::PendingPayment, OrderStatus::Cancelled);
+const START_CANCEL: (OrderStatus, OrderStatus) = (OrderStatus::Paid, OrderStatus::Cancelling);
+const END_CANCEL: (OrderStatus, OrderStatus) = (OrderStatus::Cancelling, OrderStatus::Cancelled);
 use shared_model::{LocationCode, Sku};
 
 #[derive(Debug, FromRow)]
@@ -42,7 +53,10 @@ const COLUMNS: &str = "number, customer_id, location, status, lines, net, gst, q
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub number: i64,
-    pub status: String,
+    pub status: OrderStatus,
+    /// The delivery steps logistics may mark next (`picked`, `shipped`, `delivered`): what
+    /// head office's page offers, so it never copies the lifecycle.
+    pub next: Vec<OrderStatus>,
     /// Where it ships from.
     pub location: String,
     pub lines: Vec<PricedLine>,
@@ -60,7 +74,7 @@ pub struct OrderView {
     pub updated_ms: i64,
     /// Goods brought back to a store, and the refunds they owe the card (an order's detail only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub store_returns: Vec<super::store_returns::StoreRefund>,
+    pub store_returns: Vec<crate::refunds::StoreRefund>,
     #[serde(skip)]
     pub customer: i64,
 }
@@ -71,7 +85,10 @@ impl TryFrom<OrderRow> for OrderView {
         let lines = serde_json::from_str(&row.lines).map_err(|e| sqlx::Error::Decode(e.into()))?;
         Ok(OrderView {
             number: row.number,
-            status: row.status,
+            status: OrderStatus::parse(&row.status).ok_or_else(|| {
+                crate::db::corrupt("orders.status", format!("no order status {:?}", row.status))
+            })?,
+            next: Vec::new(),
             location: row.location,
             lines,
             net_cents: row.net,
@@ -85,11 +102,17 @@ impl TryFrom<OrderRow> for OrderView {
             updated_ms: row.updated_ms,
             store_returns: Vec::new(),
             customer: row.customer_id,
-        })
+        }
+        .with_next())
     }
 }
 
 impl OrderView {
+    fn with_next(mut self) -> OrderView {
+        self.next = self.status.next_steps();
+        self
+    }
+
     /// Where the order ships from, and its units per product, typed.
     pub(super) fn units(&self) -> sqlx::Result<(LocationCode, Vec<(Sku, i64)>)> {
         let location = parse::<LocationCode>("orders.location", &self.location)?;
@@ -167,22 +190,26 @@ pub(super) async fn mark_paid(
     payment: &str,
 ) -> sqlx::Result<OrderView> {
     sqlx::query(
-        "UPDATE orders SET status = 'paid', payment_id = $1, business_day = $2, updated_ms = $3
-         WHERE number = $4 AND status = 'pending_payment'",
+        "UPDATE orders SET status = $5, payment_id = $1, business_day = $2, updated_ms = $3
+         WHERE number = $4 AND status = $6",
     )
     .bind(payment)
     .bind(today())
     .bind(now_ms())
     .bind(number)
+    .bind(PAY.1.as_str())
+    .bind(PAY.0.as_str())
     .execute(&mut *conn)
     .await?;
     read(conn, number).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 pub(super) async fn mark_cancelled(conn: &mut AnyConnection, number: i64) -> sqlx::Result<OrderView> {
-    sqlx::query("UPDATE orders SET status = 'cancelled', updated_ms = $1 WHERE number = $2 AND status = 'pending_payment'")
+    sqlx::query("UPDATE orders SET status = $3, updated_ms = $1 WHERE number = $2 AND status = $4")
         .bind(now_ms())
         .bind(number)
+        .bind(CANCEL_UNPAID.1.as_str())
+        .bind(CANCEL_UNPAID.0.as_str())
         .execute(&mut *conn)
         .await?;
     read(conn, number).await?.ok_or(sqlx::Error::RowNotFound)
@@ -207,7 +234,7 @@ pub async fn get(db: &Db, customer: i64, number: i64) -> Result<OrderView> {
     let mut conn = db.pool().acquire().await?;
     match read(&mut conn, number).await? {
         Some(mut order) if order.customer == customer => {
-            order.store_returns = super::store_returns::of_order(&mut conn, number).await?;
+            order.store_returns = crate::refunds::owed::returns_of_order(&mut conn, number).await?;
             Ok(order)
         }
         _ => Err(Error::NotFound(format!("you have no order {number}"))),
@@ -215,12 +242,13 @@ pub async fn get(db: &Db, customer: i64, number: i64) -> Result<OrderView> {
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     /// The last order number of the previous page (newest first).
     pub before: Option<i64>,
     /// Page size, 1 to 100 (default 20).
     pub limit: Option<u32>,
-    /// Only orders in this status (logistics' list).
+    /// Only orders in this status (logistics' list; default `paid`).
     pub status: Option<String>,
 }
 
@@ -246,20 +274,18 @@ pub async fn history(db: &Db, shopper: &Shopper, page: &Page) -> Result<Vec<Orde
     Ok(rows.into_iter().map(OrderView::try_from).collect::<sqlx::Result<_>>()?)
 }
 
-const STATUSES: &[&str] =
-    &["pending_payment", "paid", "picked", "shipped", "delivered", "cancelling", "cancelled"];
-
 /// Orders for logistics, oldest first (the first paid is the first to pick).
 #[tracing::instrument(skip_all)]
 pub async fn for_fulfilment(db: &Db, page: &Page) -> Result<Vec<OrderView>> {
-    let status = page.status.clone().unwrap_or_else(|| "paid".into());
-    if !STATUSES.contains(&status.as_str()) {
-        return Err(Error::invalid("status", format!("status is one of {}", STATUSES.join(", "))));
-    }
+    let status = match page.status.as_deref() {
+        None => OrderStatus::Paid,
+        Some(text) => OrderStatus::parse(text)
+            .ok_or_else(|| Error::invalid("status", format!("status is one of {}", OrderStatus::words())))?,
+    };
     let rows: Vec<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM orders WHERE status = $1 AND number > $2 ORDER BY number LIMIT $3"
     )))
-    .bind(status)
+    .bind(status.as_str())
     .bind(page.before.unwrap_or(0))
     .bind(page_limit(page)?)
     .fetch_all(db.pool())
@@ -270,24 +296,21 @@ pub async fn for_fulfilment(db: &Db, page: &Page) -> Result<Vec<OrderView>> {
 /// Moves an order one step along its delivery: picked, shipped or delivered.
 #[tracing::instrument(skip_all)]
 pub async fn advance(db: &Db, number: i64, to: &str) -> Result<OrderView> {
-    let from = match to {
-        "picked" => "paid",
-        "shipped" => "picked",
-        "delivered" => "shipped",
-        _ => return Err(Error::invalid("status", "an order is marked picked, shipped or delivered")),
-    };
+    let refused = || Error::invalid("status", "an order is marked picked, shipped or delivered");
+    let to = OrderStatus::parse(to).ok_or_else(refused)?;
+    let from = to.delivery_step_from().ok_or_else(refused)?;
     let mut tx = db.begin().await?;
     let moved =
         sqlx::query("UPDATE orders SET status = $1, updated_ms = $2 WHERE number = $3 AND status = $4")
-            .bind(to)
-            .bind(now_ms())
+            .bind(to.as_str())
+            .bind(db.now_ms())
             .bind(number)
-            .bind(from)
+            .bind(from.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
     let order = read(&mut tx, number).await?.ok_or_else(|| Error::NotFound(format!("no order {number}")))?;
-    if moved == 1 && to == "shipped" {
+    if moved == 1 && to == OrderStatus::Shipped {
         tell(&mut tx, &order, "shipped", crate::notify::Notice::OrderShipped { order: number }).await?;
     }
     tx.commit().await?;
@@ -312,18 +335,20 @@ pub async fn cancel(shop: &Shop, db: &Db, shopper: &Shopper, number: i64) -> Res
     let moved = db
         .write(
             sqlx::query(
-                "UPDATE orders SET status = 'cancelling', updated_ms = $1 WHERE number = $2 AND customer_id = $3 AND status = 'paid'",
+                "UPDATE orders SET status = $4, updated_ms = $1 WHERE number = $2 AND customer_id = $3 AND status = $5",
             )
-            .bind(now_ms())
+            .bind(db.now_ms())
             .bind(number)
-            .bind(shopper.customer),
+            .bind(shopper.customer)
+            .bind(START_CANCEL.1.as_str())
+            .bind(START_CANCEL.0.as_str()),
         )
         .await?
         .rows_affected();
     if moved == 0 {
-        return match order.status.as_str() {
-            "cancelled" | "cancelling" => Ok(order),
-            "pending_payment" => Err(Error::Conflict {
+        return match order.status {
+            OrderStatus::Cancelled | OrderStatus::Cancelling => Ok(order),
+            OrderStatus::PendingPayment => Err(Error::Conflict {
                 field: None,
                 detail: format!("order {number}'s payment is still being confirmed: try again in a moment"),
             }),
@@ -343,7 +368,7 @@ pub(super) async fn finish_cancel(shop: &Shop, db: &Db, number: i64) -> Result<(
         let mut conn = db.pool().acquire().await?;
         read(&mut conn, number).await?.ok_or_else(|| Error::NotFound(format!("no order {number}")))?
     };
-    if order.status != "cancelling" {
+    if order.status != OrderStatus::Cancelling {
         return Ok(());
     }
     let payment = order
@@ -363,7 +388,8 @@ pub(super) async fn finish_cancel(shop: &Shop, db: &Db, number: i64) -> Result<(
             let alert = crate::alerts::Alert {
                 message: format!("the refund of cancelled online order W-{number} was refused: {e}"),
                 ..crate::alerts::Alert::default()
-            };
+            }
+            .says("order_cancel_refund_refused", &[("order", &format!("W-{number}")), ("reason", &e)]);
             let mut tx = db.begin().await?;
             crate::alerts::raise(&mut tx, crate::alerts::Kind::RefundFailed, &format!("W-{number}"), alert)
                 .await?;
@@ -374,11 +400,13 @@ pub(super) async fn finish_cancel(shop: &Shop, db: &Db, number: i64) -> Result<(
     let channel = shop.channel(db).await?.clone();
     let mut tx = db.begin().await?;
     let moved = sqlx::query(
-        "UPDATE orders SET status = 'cancelled', refund_id = $1, updated_ms = $2 WHERE number = $3 AND status = 'cancelling'",
+        "UPDATE orders SET status = $4, refund_id = $1, updated_ms = $2 WHERE number = $3 AND status = $5",
     )
     .bind(&refund)
-    .bind(now_ms())
+    .bind(db.now_ms())
     .bind(number)
+    .bind(END_CANCEL.1.as_str())
+    .bind(END_CANCEL.0.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -426,27 +454,42 @@ pub(super) async fn refund_stray_payment(shop: &Shop, db: &Db, number: i64, paym
         sqlx::query("UPDATE orders SET refund_id = $1, payment_id = $2, updated_ms = $3 WHERE number = $4")
             .bind(refund)
             .bind(payment)
-            .bind(now_ms())
+            .bind(db.now_ms())
             .bind(number),
     )
     .await?;
     Ok(())
 }
 
-/// Orders whose cancellation was left half done for longer than `idle_ms`: one is claimed (its
-/// clock touched, so no other instance takes it at the same time) and returned.
-pub(super) async fn claim_stuck_cancellation(db: &Db, idle_ms: i64) -> sqlx::Result<Option<i64>> {
-    let now = now_ms();
-    let mut tx = db.begin().await?;
-    let number = sqlx::query_scalar(
-        "UPDATE orders SET updated_ms = $1 WHERE number = (
-             SELECT number FROM orders WHERE status = 'cancelling' AND updated_ms < $2 ORDER BY number LIMIT 1
-         ) AND status = 'cancelling' AND updated_ms < $2 RETURNING number",
-    )
-    .bind(now)
-    .bind(now - idle_ms)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(number)
+/// Orders whose cancellation was left half done: the refund is asked for again once the
+/// order has not moved for a lease.
+const STUCK_CANCELLATION: Lease = Lease {
+    table: "orders",
+    key: "number",
+    pending: "status = 'cancelling'",
+    stamp: Stamp::Since("updated_ms"),
+    order_by: "number",
+    also_set: "",
+};
+
+/// Claims one order whose cancellation was left half done for `idle_ms` at `now_ms` (its
+/// clock touched, so no other instance takes it at the same time).
+pub(super) async fn claim_stuck_cancellation(
+    db: &Db,
+    now_ms: i64,
+    idle_ms: i64,
+) -> sqlx::Result<Option<i64>> {
+    lease_one(db, &STUCK_CANCELLATION, now_ms, idle_ms).await
+}
+
+#[cfg(test)]
+mod moves {
+    use super::*;
+
+    #[test]
+    fn each_move_the_sql_makes_is_one_the_status_allows() {
+        for (from, to) in [PAY, CANCEL_UNPAID, START_CANCEL, END_CANCEL] {
+            assert!(from.may_become(to), "orders move {from} to {to}, which OrderStatus forbids");
+        }
+    }
 }

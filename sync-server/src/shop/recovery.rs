@@ -7,10 +7,8 @@
 //! declined or never charged, it is cancelled and its reservation released; no answer, it is
 //! left for the next round. So a reservation outlives an abandoned checkout by one lease at
 //! most, and a checkout never ends with money taken and no order, or an order and no money.
-//! Cancellations left between the refund and the books are finished the same way, and the
-//! refunds owed for online orders returned at a store are asked for
-//! ([`super::store_returns::settle_due`]), and so are those decided on claims
-//! ([`crate::claims::refunds::settle_due`]).
+//! Cancellations left between the refund and the books are finished the same way. Refunds
+//! owed for store returns and claims are asked for by [`crate::refunds`]' own loop.
 
 use std::sync::Arc;
 
@@ -25,8 +23,6 @@ pub struct Round {
     pub cancelled: u32,
     pub waiting: u32,
     pub cancellations: u32,
-    pub store_refunds: u32,
-    pub claim_refunds: u32,
 }
 
 /// Finishes every checkout and cancellation whose lease has run out; answers what it did.
@@ -34,7 +30,7 @@ pub struct Round {
 pub async fn round(shop: &Shop, db: &Db) -> Result<Round> {
     let mut done = Round::default();
     let lease = shop.settings.lease_ms()?;
-    while let Some(id) = checkout::claim_expired(db, lease).await? {
+    while let Some(id) = checkout::claim_expired(db, db.now_ms(), lease).await? {
         match checkout::decide(shop.gateway.find_charge(&id).await) {
             Decision::Confirm(payment) => {
                 checkout::confirm(shop, db, &id, &payment).await?;
@@ -51,19 +47,13 @@ pub async fn round(shop: &Shop, db: &Db) -> Result<Round> {
             }
         }
     }
-    while let Some(number) = super::orders::claim_stuck_cancellation(db, lease).await? {
+    while let Some(number) = super::orders::claim_stuck_cancellation(db, db.now_ms(), lease).await? {
         // One refused refund (alerted) must not hold back the others.
         match super::orders::finish_cancel(shop, db, number).await {
             Ok(()) => done.cancellations += 1,
             Err(e) => tracing::error!(number, error = %e, "cancellation not finished"),
         }
     }
-    let settled = super::store_returns::settle_due(shop, db).await?;
-    done.store_refunds = settled.refunded + settled.failed;
-    let settled = crate::claims::refunds::settle_due(shop, db)
-        .await
-        .map_err(|e| super::Error::Internal(anyhow::anyhow!("claim refunds: {e}")))?;
-    done.claim_refunds = settled.refunded + settled.failed;
     if done != Round::default() {
         tracing::info!(?done, "recovery round");
     }

@@ -14,6 +14,7 @@ use shared_model::catalogue::LocationInfo;
 use shared_model::protocol::{Change, Cursor, Message, PullRequest, PullResponse, PushBatch, PushResponse};
 use shared_model::{LocationCode, LocationKind, Record, RegisterId};
 use sqlx::Row;
+use sync_server::clock::Clock;
 use sync_server::db::Db;
 use sync_server::identity::{self, Role};
 use sync_server::{AppState, Settings, catalogue, router};
@@ -82,6 +83,8 @@ pub struct TestServer {
     pub admin: String,
     /// What the handlers share (the password slots, to look at in tests).
     pub state: AppState,
+    /// The server's clock, which the test moves to end a lease, a lockout or an expiry.
+    pub clock: Clock,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -94,7 +97,8 @@ impl TestServer {
     /// catalogue, no opening stock, and an admin user.
     pub async fn start_with(engine: Engine, settings: Settings) -> TestServer {
         let test_db = TestDb::new(engine).await;
-        let db = Db::connect(&test_db.url, 8).await.expect("the test database");
+        let clock = Clock::manual();
+        let db = Db::connect(&test_db.url, 8).await.expect("the test database").with_clock(clock.clone());
         let mut tx = db.begin().await.expect("a transaction");
         for (code, kind) in [
             ("S1", LocationKind::Store),
@@ -128,7 +132,7 @@ impl TestServer {
         let http = reqwest::Client::new();
         let base = format!("http://{addr}");
         let admin = login(&http, &base, "admin", ADMIN_PASSWORD).await;
-        TestServer { base, addr, db, http, test_db, admin, state, server }
+        TestServer { base, addr, db, http, test_db, admin, state, clock, server }
     }
 
     pub async fn finish(self) {
@@ -289,26 +293,51 @@ pub async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
     body
 }
 
-/// Runs each scenario once on SQLite and once on PostgreSQL.
+/// Runs each scenario once on SQLite and once on PostgreSQL, as `sqlite::NAME` and
+/// `postgres::NAME`: `on_both_engines!(a, b)` on a two-worker runtime;
+/// `on_both_engines!(worker_threads = 4; a, b)` on a bigger one (for scenarios that race
+/// writers); `on_both_engines!(blocking; a)` for scenarios that run their own runtime (a
+/// proptest), called as plain functions.
 #[macro_export]
 macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
+    (blocking; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::Engine::Sqlite).await
+                #[test]
+                fn $name() {
+                    super::$name($crate::common::Engine::Sqlite)
                 }
             )*
         }
         mod postgres {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::Engine::Postgres).await
+                #[test]
+                fn $name() {
+                    super::$name($crate::common::Engine::Postgres)
                 }
             )*
         }
+    };
+    (worker_threads = $threads:literal; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+                async fn $name() {
+                    super::$name($crate::common::Engine::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+                async fn $name() {
+                    super::$name($crate::common::Engine::Postgres).await
+                }
+            )*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_engines!(worker_threads = 2; $($name),*);
     };
 }
 

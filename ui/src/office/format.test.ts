@@ -68,12 +68,14 @@ describe("registers and orders", () => {
     expect(ago(now - 3 * 3600_000, now, "fr")).toMatch(/3/);
     expect(ago(now + 10_000, now, "en")).toMatch(/0/);
   });
-  it("moves an order on one step at a time", () => {
-    expect(nextStep("paid")).toBe("picked");
-    expect(nextStep("picked")).toBe("shipped");
-    expect(nextStep("shipped")).toBe("delivered");
-    expect(nextStep("delivered")).toBeNull();
-    expect(nextStep("refunded")).toBeNull();
+  it("moves an order on by the step the server allows", () => {
+    expect(nextStep({ next: ["picked"] })).toBe("picked");
+    expect(nextStep({ next: ["shipped"] })).toBe("shipped");
+    expect(nextStep({ next: ["delivered"] })).toBe("delivered");
+    expect(nextStep({ next: [] })).toBeNull();
+    // An older server sends no steps; a step this page has no button for is not offered.
+    expect(nextStep({})).toBeNull();
+    expect(nextStep({ next: ["returned"] })).toBeNull();
   });
   it("lists lines", () => {
     expect(linesText([{ sku: "A", quantity: 2 }, { sku: "B", quantity: 1 }])).toBe("A ×2, B ×1");

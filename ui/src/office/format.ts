@@ -86,18 +86,18 @@ export function isStale(lastMs: number | null, nowMs: number): boolean {
   return lastMs == null || nowMs - lastMs > 60 * 60 * 1000;
 }
 
-/** The next step of an online order's fulfilment, or null when there is none to take. */
-export function nextStep(status: string): "picked" | "shipped" | "delivered" | null {
-  switch (status) {
-    case "paid":
-      return "picked";
-    case "picked":
-      return "shipped";
-    case "shipped":
-      return "delivered";
-    default:
-      return null;
-  }
+/** The delivery steps an order may be marked with next, as the server says (`next`). */
+export type OrderStep = "picked" | "shipped" | "delivered";
+
+/**
+ * The next step of an online order's fulfilment, or null when there is none to take. The server
+ * sends the steps the order's status allows (`next`), so the page never copies the lifecycle;
+ * a step this page has no button for is left out.
+ */
+export function nextStep(order: { next?: readonly string[] }): OrderStep | null {
+  const known: readonly string[] = ["picked", "shipped", "delivered"];
+  const step = (order.next ?? []).find((s) => known.includes(s));
+  return (step as OrderStep | undefined) ?? null;
 }
 
 /** "SKU ×3, SKU2 ×1" for a short list of lines. */

@@ -1,6 +1,7 @@
 // Every word of the head office pages, in French and English, and the choice of language.
 
 import type { Lang } from "./format";
+import { lookup, lookupOr } from "../i18n-core";
 
 export const WORDS = {
   appName: ["Caisse — siège social", "Caisse — head office"],
@@ -260,6 +261,124 @@ export const WORDS = {
   kind_refund_failed: ["Remboursement échoué", "Refund failed"],
   kind_mail_failed: ["Courriel refusé", "Email refused"],
   kind_account_locked: ["Compte verrouillé", "Account locked"],
+  // what an alert says: its code (alert_CODE) with its parameters; a code equal to the kind
+  // is an alert raised before codes, worded from its subject
+  alert_stock_negative: ["Le stock de {sku} à {location} est de {quantity} : on a vendu plus qu'il n'y en avait.", "Stock of {sku} at {location} is {quantity}: more was sold than was on hand."],
+  alert_stock_low: ["Le stock de {sku} à {location} est de {quantity}, au seuil de commande ({threshold}) ou en dessous.", "Stock of {sku} at {location} is {quantity}, at or under its reorder threshold of {threshold}."],
+  alert_return_unverified: ["Le retour {record} à {store} a été pris sans vérifier sa vente.", "Return {record} at {store} was taken without checking its sale."],
+  alert_return_unverified_of: ["Le retour {record} à {store} a été pris sans vérifier sa vente {sale} de {sale_store}.", "Return {record} at {store} was taken without checking its sale {sale} of {sale_store}."],
+  alert_over_return_sale: ["{returned} unité(s) retournée(s) de la ligne {line} de la vente {sale}, qui en a vendu {sold}.", "{returned} returned of line {line} of sale {sale}, which sold {sold}."],
+  alert_over_return_unknown_sale: ["{returned} unité(s) retournée(s) de la ligne {line} de la vente {sale}, que le siège n'a pas encore reçue.", "{returned} returned of line {line} of sale {sale}, which head office has not received."],
+  alert_impossible_day: ["L'enregistrement {record} de {register} est daté du {day}, mais a été fait le {stamped}.", "Record {record} from {register} is filed under {day}, but was stamped on {stamped}."],
+  alert_unknown_sku: ["L'enregistrement {record} de {register} nomme {sku}, absent du catalogue.", "Record {record} from {register} names {sku}, which is not in the catalogue."],
+  alert_unknown_location: ["L'enregistrement {record} de {register} nomme l'emplacement {location}, que la chaîne n'a pas.", "Record {record} from {register} names location {location}, which the chain does not have."],
+  alert_clock_skew: ["L'horloge de la caisse {register} est décalée d'environ {minutes} min (enregistrement {record}, n° {seq}).", "Register {register}'s clock is off by about {minutes} min (record {record}, no. {seq})."],
+  alert_transfer_received_twice: ["Le transfert {transfer} a été reçu {times} fois.", "Transfer {transfer} was received {times} times."],
+  alert_transfer_never_shipped: ["Un transfert reçu à {store} n'a jamais été expédié par le siège ({transfer}).", "A transfer received at {store} was never shipped through head office ({transfer})."],
+  alert_transfer_wrong_store: ["Le transfert {transfer} a été expédié à {to} mais reçu à {store}.", "Transfer {transfer} was shipped to {to} but received at {store}."],
+  alert_transfer_other_quantities: ["Le transfert {transfer} a été reçu en d'autres quantités que celles expédiées.", "Transfer {transfer} was received in other quantities than were shipped."],
+  alert_claim_refund_refused: ["Le remboursement de {cents} sur la réclamation {claim} a été refusé par le processeur de paiement : {reason}", "The refund of {cents} on claim {claim} was refused by the card processor: {reason}"],
+  alert_account_locked_for: ["Le compte {account} a eu {failures} échecs de connexion en {window_minutes} min, depuis plusieurs adresses : il est verrouillé pour {lock_minutes} min. Quelqu'un essaie peut-être de deviner son mot de passe ; on peut encore lui en donner un nouveau.", "Account {account} had {failures} failed sign-ins in {window_minutes} min, from several addresses: it is locked for {lock_minutes} min. Someone may be guessing its password; its owner can still be given a new one."],
+  alert_mail_refused: ["Le courriel à {recipient} a été refusé pour de bon : {reason}", "The email to {recipient} was refused for good: {reason}"],
+  alert_order_return_not_refunded: ["Le retour {record} de la commande en ligne {order} à {store} n'a pas été remboursé : {reason}", "Return {record} of online order {order} at {store} was not refunded: {reason}"],
+  alert_over_return_order: ["{returned} unité(s) retournée(s) de la ligne {line} de la commande en ligne {order}, qui en a vendu {sold}.", "{returned} returned of line {line} of online order {order}, which sold {sold}."],
+  alert_over_return_no_line: ["{returned} unité(s) retournée(s) de la ligne {line} de la commande en ligne {order}, qui n'a pas cette ligne.", "{returned} returned of line {line} of online order {order}, which has no such line."],
+  alert_order_return_refund_refused: ["Le remboursement de {cents} pour un retour de la commande en ligne {order} a été refusé par le processeur de paiement : {reason}", "The refund of {cents} for a return of online order {order} was refused by the card processor: {reason}"],
+  alert_order_cancel_refund_refused: ["Le remboursement de la commande en ligne annulée {order} a été refusé : {reason}", "The refund of cancelled online order {order} was refused: {reason}"],
+  alertOf_negative_stock: ["Stock négatif de {sku} à {location}.", "Negative stock of {sku} at {location}."],
+  alertOf_low_stock: ["Stock de {sku} à {location} au seuil de commande ou en dessous.", "Stock of {sku} at {location} at or under its reorder threshold."],
+  alertOf_over_return: ["Plus d'unités retournées que vendues ({subject}).", "More returned than was sold ({subject})."],
+  alertOf_unverified_return: ["Retour pris sans vérifier sa vente ({subject}).", "A return taken without checking its sale ({subject})."],
+  alertOf_clock_skew: ["L'horloge de la caisse {subject} est décalée.", "Register {subject}'s clock is off."],
+  alertOf_transfer_mismatch: ["Transfert reçu autrement qu'expédié ({subject}).", "A transfer received otherwise than shipped ({subject})."],
+  alertOf_unknown_sku: ["Un enregistrement nomme {subject}, absent du catalogue.", "A record names {subject}, which is not in the catalogue."],
+  alertOf_unknown_location: ["Un enregistrement nomme l'emplacement {subject}, que la chaîne n'a pas.", "A record names location {subject}, which the chain does not have."],
+  alertOf_impossible_day: ["Un enregistrement est daté loin du jour où il a été fait ({subject}).", "A record is filed under a day far from when it was made ({subject})."],
+  alertOf_refund_failed: ["Un remboursement a été refusé ou n'a pas pu être fait ({subject}) : voir la commande ou la réclamation.", "A refund was refused or could not be made ({subject}): see the order or the claim."],
+  alertOf_mail_failed: ["Un courriel au client a été refusé pour de bon ({subject}) : vérifier son adresse.", "An email to a customer was refused for good ({subject}): check the address."],
+  alertOf_account_locked: ["Le compte {subject} est verrouillé après des échecs de connexion répétés depuis plusieurs adresses : quelqu'un essaie peut-être de deviner son mot de passe.", "Account {subject} is locked after repeated failed sign-ins from several addresses: someone may be guessing its password."],
+  alertRecord: ["{short}…", "{short}…"],
+  // audit: one sentence per entry
+  audit_sentence: ["{actor} a {verb} {object}", "{actor} {verb} {object}"],
+  audit_system: ["Le système", "The system"],
+  auditFields: ["Champs modifiés", "Changed fields"],
+  auditNoChange: ["aucun champ modifié", "no field changed"],
+  auditEmpty: ["(vide)", "(empty)"],
+  verb_product_create: ["créé", "created"],
+  verb_product_update: ["modifié", "changed"],
+  verb_user_create: ["créé", "created"],
+  verb_user_role: ["changé le rôle de", "changed the role of"],
+  verb_user_reset_password: ["donné un nouveau mot de passe à", "gave a new password to"],
+  verb_user_disable: ["désactivé", "disabled"],
+  verb_user_enable: ["réactivé", "enabled"],
+  verb_user_password: ["changé le mot de passe de", "changed the password of"],
+  verb_register_revoke: ["révoqué", "revoked"],
+  verb_register_create: ["ajouté", "added"],
+  verb_stock_set: ["fixé le stock de", "set the stock of"],
+  verb_api_key_create: ["créé", "created"],
+  verb_api_key_revoke: ["révoqué", "revoked"],
+  verb_replenishment_decide: ["décidé", "decided"],
+  verb_transfer_start: ["envoyé", "sent"],
+  verb_chain_settings: ["changé", "changed"],
+  verb_audit_sealed: ["scellé", "sealed"],
+  verb_claim_file: ["déposé", "filed"],
+  verb_claim_assign: ["assigné", "assigned"],
+  verb_claim_start: ["commencé", "started"],
+  verb_claim_resolve: ["résolu", "resolved"],
+  verb_claim_reject: ["rejeté", "rejected"],
+  verb_claim_close: ["fermé", "closed"],
+  verb_claim_reopen: ["rouvert", "reopened"],
+  verb_claim_refund: ["remboursé", "refunded"],
+  verb_other: ["fait « {action} » sur", "did “{action}” to"],
+  object_product: ["le produit {id}", "product {id}"],
+  object_user: ["l'utilisateur {id}", "user {id}"],
+  object_register: ["la caisse {id}", "register {id}"],
+  object_claim: ["la réclamation {id}", "claim {id}"],
+  object_transfer: ["le transfert {id}", "transfer {id}"],
+  object_request: ["la demande de réapprovisionnement {id}", "replenishment request {id}"],
+  object_stock: ["{id}", "{id}"],
+  object_api_key: ["la clé d'API {id}", "API key {id}"],
+  object_chain: ["les mentions des reçus de la chaîne", "the chain's receipt details"],
+  object_audit_log: ["le journal d'audit", "the audit log"],
+  field_name: ["nom", "name"],
+  field_description: ["description", "description"],
+  field_category: ["catégorie", "category"],
+  field_price: ["prix", "price"],
+  field_price_cents: ["prix", "price"],
+  field_tax_class: ["taxes", "tax"],
+  field_barcodes: ["codes-barres", "barcodes"],
+  field_reorder_threshold: ["seuil de commande", "reorder threshold"],
+  field_max_level: ["stock maximum", "maximum stock"],
+  field_active: ["actif", "active"],
+  field_role: ["rôle", "role"],
+  field_disabled: ["désactivé", "disabled"],
+  field_status: ["état", "status"],
+  field_state: ["état", "state"],
+  field_lines: ["articles", "lines"],
+  field_note: ["note", "note"],
+  field_agent: ["agent", "agent"],
+  field_assignee: ["agent", "agent"],
+  field_outcome: ["résolution", "resolution"],
+  field_reason: ["motif", "reason"],
+  field_quantity: ["quantité", "quantity"],
+  field_decision: ["décision", "decision"],
+  field_store: ["magasin", "store"],
+  field_from: ["depuis", "from"],
+  field_to: ["vers", "to"],
+  field_legal_name: ["raison sociale", "legal name"],
+  field_gst_number: ["n° TPS", "GST number"],
+  field_qst_number: ["n° TVQ", "QST number"],
+  field_amount_cents: ["montant", "amount"],
+  // dates typed as the API writes them
+  isoDateHelp: ["aaaa-mm-jj", "yyyy-mm-dd"],
+  isoDateNeeded: ["Une date s'écrit aaaa-mm-jj, par exemple 2026-03-09.", "A date is written yyyy-mm-dd, such as 2026-03-09."],
+  dismiss: ["Fermer", "Dismiss"],
+  // short numbers
+  requestNo: ["R-{n}", "R-{n}"],
+  transferNo: ["T-{n}", "T-{n}"],
+  claimLine: ["Ligne {line} : {quantity} × {sku}", "Line {line}: {quantity} × {sku}"],
+  revenueCol: ["Chiffre d'affaires (net, avant taxes)", "Revenue (net, before tax)"],
+  product: ["Produit", "Product"],
   // registers
   register: ["Caisse", "Register"],
   lastSync: ["Dernière synchro", "Last sync"],
@@ -360,21 +479,15 @@ export type Word = keyof typeof WORDS;
 
 /** A word in `lang`, with `{name}` holes filled from `vars`. */
 export function t(word: Word, lang: Lang, vars: Record<string, string | number> = {}): string {
-  const entry: readonly [string, string] | undefined = WORDS[word];
-  if (!entry) return String(word);
-  const text: string = entry[lang === "fr" ? 0 : 1];
-  return text.replace(/\{(\w+)\}/g, (hole, name: string) => (name in vars ? String(vars[name]) : hole));
+  return lookup(WORDS, word, lang, vars);
 }
 
 /** A word chosen at run time (an alert kind, a status…): the raw value when the table lacks it. */
 export function tOr(key: string, lang: Lang, fallback: string): string {
-  return key in WORDS ? t(key as Word, lang) : fallback;
+  return lookupOr(WORDS, key, lang, fallback);
 }
 
 export const LANG_KEY = "caisse-office-lang";
 
 /** The remembered language, else French when the browser's language is French, else English. */
-export function chooseLang(stored: string | null, browser: string | undefined): Lang {
-  if (stored === "fr" || stored === "en") return stored;
-  return (browser ?? "").toLowerCase().startsWith("fr") ? "fr" : "en";
-}
+export { chooseLang } from "../i18n-core";

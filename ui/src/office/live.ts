@@ -1,6 +1,8 @@
 // The server's change events: counted in the header's live indicator, and passed on, debounced,
 // so the page on show fetches its figures again.
 
+import { openEvents } from "../events";
+
 export interface Live {
   close(): void;
 }
@@ -51,17 +53,12 @@ export interface LiveHandlers {
 
 export function connectLive(handlers: LiveHandlers): Live {
   const changed = debounce<string>(handlers.changed, 300, 2000);
-  const source = new EventSource("/api/events", { withCredentials: true });
-  source.onopen = () => handlers.connected(true);
-  source.onerror = () => handlers.connected(false);
-  source.addEventListener("change", (e) => {
-    handlers.counted();
-    changed(topicOf((e as MessageEvent<string>).data));
-  });
-  return {
-    close() {
-      source.close();
-      handlers.connected(false);
+  // One stream for every tab of head office (and the shop) in this browser: see ui/src/events.
+  return openEvents("/api/events", {
+    connected: handlers.connected,
+    change(data) {
+      handlers.counted();
+      changed(topicOf(data));
     },
-  };
+  });
 }

@@ -10,6 +10,7 @@ import type { Ctx, Page, PageFactory } from "./page";
 import { hashDetail, hrefOf, mayOpen, pagesFor, parseHash, type PageName } from "./router";
 import type { Location, Session } from "./types";
 import { markField, clearMarks } from "./dom";
+import { Fader } from "./fade";
 import { renderSignIn } from "./pages/signin";
 import { dashboardPage } from "./pages/dashboard";
 import { reportPage } from "./pages/report";
@@ -72,9 +73,39 @@ function tr(word: Word, vars?: Record<string, string | number>) {
 
 // ---- messages ---------------------------------------------------------------------------
 
+/** How long a confirmation stays before it fades; an error stays until dismissed or the next
+ * action. */
+const SAID_FOR_MS = 5000;
+const FADE_MS = 600;
+const fader = new Fader(
+  SAID_FOR_MS,
+  FADE_MS,
+  () => message.classList.add("fading"),
+  () => {
+    if (message.classList.contains("info")) say("");
+  },
+  () => message.classList.remove("fading"),
+);
+// Not while the reader is on it: hovered, or the focus inside.
+message.addEventListener("mouseenter", () => fader.hold("hover"));
+message.addEventListener("mouseleave", () => fader.release("hover"));
+message.addEventListener("focusin", () => fader.hold("focus"));
+message.addEventListener("focusout", (e) => {
+  if (!message.contains(e.relatedTarget as Node | null)) fader.release("focus");
+});
+
+function stopFading() {
+  fader.stop();
+}
+
 function say(text: string) {
+  stopFading();
   message.textContent = text;
   message.className = text ? "info" : "";
+  if (!text) return;
+  // The last confirmation stays readable by scripts after it has faded.
+  message.dataset.said = text;
+  fader.start();
 }
 
 function fail(e: unknown, scope?: ParentNode | null) {
@@ -85,8 +116,27 @@ function fail(e: unknown, scope?: ParentNode | null) {
   } else {
     text = e instanceof Error ? e.message : String(e);
   }
-  message.textContent = text;
+  stopFading();
   message.className = "error";
+  message.innerHTML = `<span class="text"></span> <button type="button" class="dismiss" id="message-dismiss" aria-label="${esc(tr("dismiss"))}">×</button>`;
+  message.querySelector(".text")!.textContent = text;
+}
+
+message.addEventListener("click", (e) => {
+  if ((e.target as HTMLElement).closest("#message-dismiss")) say("");
+});
+
+// The next action takes an error away (a new one, if it fails too, replaces it).
+for (const kind of ["submit", "click"] as const) {
+  view.addEventListener(
+    kind,
+    (e) => {
+      if (message.className !== "error") return;
+      if (kind === "click" && !(e.target as HTMLElement).closest("button, a")) return;
+      say("");
+    },
+    true,
+  );
 }
 
 function clearMessage() {

@@ -22,7 +22,11 @@ export interface Alert {
   location: string | null;
   sku: string | null;
   record_id: string | null;
+  /** In English, for other readers: the pages word `code` and `params`. */
   message: string;
+  /** What the alert says (`stock_low`…); the kind for an alert raised before codes. */
+  code: string;
+  params: Record<string, string>;
   raised_ms: number;
   resolved_ms: number | null;
   acknowledged_by: string | null;
@@ -58,7 +62,8 @@ export interface SalesReport {
   to: string;
   stores: Fig[];
   total: Fig;
-  top_products: { sku: string; units: number; net: number }[];
+  /** Ranked by revenue (`net`: net sales less net refunds, before tax). */
+  top_products: { sku: string; name: string; units: number; net: number }[];
   stock: { location: string; units: number }[];
 }
 
@@ -98,6 +103,10 @@ export interface Line {
 
 export interface Replenishment {
   id: string;
+  /** The short number people read: R-12. */
+  number: number | null;
+  /** Product names by SKU. */
+  names: Record<string, string>;
   store: string;
   requested_ms: number;
   lines: Line[];
@@ -108,6 +117,9 @@ export interface Replenishment {
 
 export interface Transfer {
   id: string;
+  /** The short number people read: T-7. */
+  number: number | null;
+  names: Record<string, string>;
   from: string;
   to: string;
   lines: Line[];
@@ -148,6 +160,8 @@ export interface User {
 export interface Order {
   number: string;
   status: string;
+  /** The delivery steps logistics may mark next, as the order's status allows. */
+  next: string[];
   location: string;
   lines: { sku: string; name: string; quantity: number; unit_cents: number; net_cents: number }[];
   total_cents: number;
@@ -169,6 +183,8 @@ export interface QueueClaim {
   store: string;
   order_number: number | null;
   receipt: string | null;
+  /** The receipt's number as printed: VMTL-01-000123. */
+  receipt_number: string | null;
   customer_id: number | null;
   assignee: string | null;
   summary: string;
@@ -202,7 +218,8 @@ export interface Claim {
   subject: { channel: "online"; order: number; customer: number } | { channel: "store"; receipt: string };
   store: string;
   kind: string;
-  lines: { line: number; sku: string; quantity: number }[];
+  /** Lines by their number on the receipt or in the order, from 1. */
+  lines: { line_number: number; sku: string; quantity: number }[];
   description: string;
   contact_email: string | null;
   contact_name: string;
@@ -217,6 +234,8 @@ export interface Claim {
   closed_ms: number | null;
   events: ClaimEvent[];
   allowed: string[];
+  /** A store receipt's number as printed (VMTL-01-000123); null for an online order. */
+  receipt_number: string | null;
 }
 
 export interface AuditEntry {

@@ -1,6 +1,7 @@
 // Alerts: filter by kind, acknowledge, and for low or negative stock at a location start a
 // transfer to it from the logistics centre or another store.
 
+import { alertText } from "../alert_text";
 import { api, query } from "../api";
 import { clearMarks, keepingInputs } from "../dom";
 import { ago, count, dateTime, esc, type Lang } from "../format";
@@ -156,7 +157,7 @@ export function renderAlerts(alerts: Alert[], locations: Location[], acker: bool
           return `<tr data-alert-kind="${esc(a.kind)}" data-alert-subject="${esc(a.subject)}"${a.acknowledged_by ? ` data-acknowledged-by="${esc(a.acknowledged_by)}"` : ""}>
             <td><span class="tag tag-${esc(a.kind)}">${esc(tOr(`kind_${a.kind}`, lang, a.kind))}</span></td>
             <td>${esc(a.location ? placeName(a.location, locations) : "")}</td><td>${esc(a.sku ?? "")}</td>
-            <td>${esc(a.message)}</td><td title="${esc(dateTime(a.raised_ms))}">${esc(ago(a.raised_ms, now, lang))}</td>
+            <td class="alert-text" lang="${lang}">${esc(alertText(a, locations, lang))}</td><td title="${esc(dateTime(a.raised_ms))}">${esc(ago(a.raised_ms, now, lang))}</td>
             <td class="ack">${status}</td><td class="actions">${buttons}</td></tr>`;
         })
         .join("")}</tbody>

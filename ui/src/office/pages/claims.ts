@@ -2,6 +2,7 @@
 // at #/claims/ID with its history and the actions its state allows. Every action sends the
 // version the page shows, so an agent who acted on an old copy is told to reload.
 
+import { uuidHead } from "../../format";
 import { api, enc, query } from "../api";
 import { clearMarks, keepingInputs, markField, sel } from "../dom";
 import { centsOf, dateTime, esc, money, type Lang } from "../format";
@@ -145,7 +146,7 @@ export function renderQueue(claims: QueueClaim[], freshness: Freshness, location
               <td><span class="tag tag-claim-${esc(c.state)}">${esc(tOr(`state_${c.state}`, lang, c.state))}</span></td>
               <td>${esc(tOr(`claimKind_${c.kind}`, lang, c.kind))}</td>
               <td>${esc(placeName(c.store, locations))}</td>
-              <td>${c.order_number !== null ? `W-${esc(c.order_number)}` : esc(c.receipt ?? "")}</td>
+              <td class="purchase">${c.order_number !== null ? `W-${esc(c.order_number)}` : esc(c.receipt_number ?? uuidHead(c.receipt ?? ""))}</td>
               <td>${esc(c.assignee ?? "—")}</td>
               <td>${esc(dateTime(c.filed_ms))}</td>
               <td>${esc(c.summary)}</td></tr>`,
@@ -223,8 +224,9 @@ function actionForm(action: string, me: string, lang: Lang): string {
 
 export function renderClaim(claim: Claim, handler: boolean, me: string, lang: Lang, locations: Location[]): string {
   const w = (word: Word) => esc(t(word, lang));
+  // The number printed on the receipt (VMTL-01-000123) or the order's, never the record's UUID.
   const purchase =
-    claim.subject.channel === "online" ? `W-${claim.subject.order}` : claim.subject.receipt;
+    claim.subject.channel === "online" ? `W-${claim.subject.order}` : claim.receipt_number ?? uuidHead(claim.subject.receipt);
   const actions = handler
     ? claim.allowed.length
       ? claim.allowed.map((a) => actionForm(a, me, lang)).join("")
@@ -242,11 +244,11 @@ export function renderClaim(claim: Claim, handler: boolean, me: string, lang: La
       <dl class="facts">
         <dt>${w("claimKind")}</dt><dd>${esc(tOr(`claimKind_${claim.kind}`, lang, claim.kind))}</dd>
         <dt>${w("store")}</dt><dd>${esc(placeName(claim.store, locations))}</dd>
-        <dt>${w("purchase")}</dt><dd>${esc(purchase)}</dd>
+        <dt>${w("purchase")}</dt><dd id="claim-purchase">${esc(purchase)}</dd>
         <dt>${w("contact")}</dt><dd>${claim.contact_email ? `${esc(claim.contact_name)} &lt;${esc(claim.contact_email)}&gt; (${esc(claim.language)})` : w("noContact")}</dd>
         <dt>${w("assignee")}</dt><dd>${esc(claim.assignee ?? "—")}</dd>
         <dt>${w("claimLines")}</dt><dd><ul class="plain compact">${claim.lines
-          .map((l) => `<li>${esc(l.quantity)} × ${esc(l.sku)} <span class="muted">(#${esc(l.line)})</span></li>`)
+          .map((l) => `<li data-line="${l.line_number}">${esc(t("claimLine", lang, { line: l.line_number, quantity: l.quantity, sku: l.sku }))}</li>`)
           .join("")}</ul></dd>
         <dt>${w("description")}</dt><dd class="pre">${esc(claim.description)}</dd>
         <dt>${w("outcome")}</dt><dd id="claim-outcome">${esc(outcomeText(claim.outcome, lang))}${claim.reason ? ` — ${esc(claim.reason)}` : ""}</dd>

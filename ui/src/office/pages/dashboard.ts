@@ -1,6 +1,7 @@
 // The dashboard: revenue per location (today, week, month), the weekly trend, stock-outs,
 // overstock, open alerts and registers that have gone quiet.
 
+import { alertText } from "../alert_text";
 import { api } from "../api";
 import { drawTrend } from "../chart";
 import { keepingInputs } from "../dom";
@@ -104,7 +105,7 @@ export function renderDashboard(d: Dashboard, locations: Location[], lang: Lang)
     ? `<ul class="plain">${d.alerts
         .map(
           (a) =>
-            `<li data-alert-kind="${esc(a.kind)}" data-alert-subject="${esc(a.subject)}"><span class="tag tag-${esc(a.kind)}">${esc(tOr(`kind_${a.kind}`, lang, a.kind))}</span> ${esc(a.message)} <span class="muted">${esc(ago(a.raised_ms, now, lang))}</span></li>`,
+            `<li data-alert-kind="${esc(a.kind)}" data-alert-subject="${esc(a.subject)}"><span class="tag tag-${esc(a.kind)}">${esc(tOr(`kind_${a.kind}`, lang, a.kind))}</span> <span class="alert-text">${esc(alertText(a, locations, lang))}</span> <span class="muted">${esc(ago(a.raised_ms, now, lang))}</span></li>`,
         )
         .join("")}</ul>`
     : `<p class="muted">${w("none")}</p>`;

@@ -43,8 +43,8 @@ export const ordersPage: PageFactory = (ctx) => {
 
 export function renderOrders(orders: Order[], locations: Location[], mover: boolean, lang: Lang): string {
   const w = (word: Word) => esc(t(word, lang));
-  const open = orders.filter((o) => nextStep(o.status) !== null);
-  const others = orders.filter((o) => nextStep(o.status) === null);
+  const open = orders.filter((o) => nextStep(o) !== null);
+  const others = orders.filter((o) => nextStep(o) === null);
   const table = (list: Order[], actions: boolean, caption: Word) => `
     <table class="grid">
       <caption class="visually-hidden">${w(caption)}</caption>
@@ -53,7 +53,7 @@ export function renderOrders(orders: Order[], locations: Location[], mover: bool
         ${actions ? `<th scope="col">${w("actions")}</th>` : ""}</tr></thead>
       <tbody>${list
         .map((o) => {
-          const step = nextStep(o.status);
+          const step = nextStep(o);
           return `<tr data-order="${esc(o.number)}" data-status="${esc(o.status)}">
             <th scope="row">${esc(o.number)}</th><td>${esc(dateTime(o.created_ms))}</td><td>${esc(placeName(o.location, locations))}</td>
             <td><span class="tag tag-order-${esc(o.status)}">${esc(tOr(`orderStatus_${o.status}`, lang, o.status))}</span></td>

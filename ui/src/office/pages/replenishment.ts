@@ -4,7 +4,8 @@
 
 import { api, enc, query } from "../api";
 import { clearMarks, keepingInputs, sel } from "../dom";
-import { count, dateTime, esc, linesText, type Lang } from "../format";
+import { uuidHead } from "../../format";
+import { count, dateTime, esc, type Lang } from "../format";
 import { t, tOr, type Word } from "../i18n";
 import { placeName, type PageFactory } from "../page";
 import { can } from "../roles";
@@ -18,14 +19,26 @@ export const replenishmentPage: PageFactory = (ctx) => {
   const body = root.querySelector<HTMLElement>(".repl-body")!;
   const moveForm = root.querySelector<HTMLFormElement>("#new-transfer");
   if (moveForm) {
+    const fromBox = moveForm.querySelector<HTMLSelectElement>("#nt-from")!;
+    const toBox = moveForm.querySelector<HTMLSelectElement>("#nt-to")!;
     void ctx.locations().then((locations) => {
-      const options = locations
-        .filter((l) => l.kind === "store" || l.kind === "logistics")
-        .map((l) => `<option value="${esc(l.code)}">${esc(placeName(l.code, locations))}</option>`)
-        .join("");
-      moveForm.querySelector("#nt-from")!.innerHTML = options;
-      moveForm.querySelector("#nt-to")!.innerHTML = options;
+      const places = locations.filter((l) => l.kind === "store" || l.kind === "logistics");
+      const options = places.map((l) => `<option value="${esc(l.code)}">${esc(placeName(l.code, locations))}</option>`).join("");
+      fromBox.innerHTML = options;
+      toBox.innerHTML = options;
+      const chosen = transferDefaults(places);
+      fromBox.value = chosen.from;
+      toBox.value = chosen.to;
     }, ctx.fail);
+    // Never the same place at both ends: moving one end away from the other's place moves the
+    // other to the next place.
+    const apart = (moved: HTMLSelectElement, other: HTMLSelectElement) => {
+      if (moved.value !== other.value) return;
+      const next = [...other.options].find((o) => o.value !== moved.value);
+      if (next) other.value = next.value;
+    };
+    fromBox.addEventListener("change", () => apart(fromBox, toBox));
+    toBox.addEventListener("change", () => apart(toBox, fromBox));
     moveForm.addEventListener("submit", async (e) => {
       e.preventDefault();
       clearMarks(moveForm);
@@ -107,6 +120,24 @@ export const replenishmentPage: PageFactory = (ctx) => {
   };
 };
 
+/** The new-transfer form's ends: from the logistics centre to the first store (never one place
+ * at both ends). */
+export function transferDefaults(places: Pick<Location, "code" | "kind">[]): { from: string; to: string } {
+  const from = places.find((l) => l.kind === "logistics")?.code ?? places[0]?.code ?? "";
+  const to = places.find((l) => l.kind === "store" && l.code !== from)?.code ?? places.find((l) => l.code !== from)?.code ?? "";
+  return { from, to };
+}
+
+/** A request's or a transfer's short number (R-12, T-7), or its id cut short when it has none. */
+export function shortNumber(x: { id: string; number: number | null }, word: "requestNo" | "transferNo", lang: Lang): string {
+  return x.number != null ? t(word, lang, { n: x.number }) : uuidHead(x.id);
+}
+
+/** "Espresso 250 g (CAF-ESP-250) ×3, …": product names with their SKU. */
+export function namedLines(lines: Line[], names: Record<string, string>): string {
+  return lines.map((l) => `${names[l.sku] ? `${names[l.sku]} (${l.sku})` : l.sku} ×${l.quantity}`).join(", ");
+}
+
 export function renderReplenishment(
   pending: Replenishment[],
   decided: Replenishment[],
@@ -134,16 +165,16 @@ export function renderReplenishment(
         ${pending
           .map((r) => {
             const head = `<th scope="rowgroup" rowspan="${r.lines.length || 1}" class="request-head">
-                <strong>${esc(r.id)}</strong><br />${place(r.store)}<br /><span class="muted">${esc(dateTime(r.requested_ms))}</span>
+                <strong data-number="${r.number ?? ""}" title="${esc(r.id)}">${esc(shortNumber(r, "requestNo", lang))}</strong><br />${place(r.store)}<br /><span class="muted">${esc(dateTime(r.requested_ms))}</span>
                 ${r.note ? `<br /><em>${esc(r.note)}</em>` : ""}</th>`;
             const lines = r.lines
               .map(
                 (l, i) => `<tr data-request="${esc(r.id)}" data-sku="${esc(l.sku)}">${i === 0 ? head : ""}
-                  <td>${esc(l.sku)}</td><td class="num">${esc(count(l.quantity, lang))}</td>
+                  <td>${r.names[l.sku] ? `${esc(r.names[l.sku])} <span class="muted">(${esc(l.sku)})</span>` : esc(l.sku)}</td><td class="num">${esc(count(l.quantity, lang))}</td>
                   ${stockCell(r.store, l.sku)}${centre ? stockCell(centre, l.sku) : "<td></td>"}
                   <td class="num">${
                     decider
-                      ? `<input class="qty" type="number" min="0" step="1" name="lines" value="${l.quantity}" data-request-qty="${esc(r.id)}" data-sku="${esc(l.sku)}" aria-label="${w("qtyFor", { sku: l.sku, id: r.id })}" />`
+                      ? `<input class="qty" type="number" min="0" step="1" name="lines" value="${l.quantity}" data-request-qty="${esc(r.id)}" data-sku="${esc(l.sku)}" aria-label="${w("qtyFor", { sku: l.sku, id: shortNumber(r, "requestNo", lang) })}" />`
                       : esc(count(l.quantity, lang))
                   }</td></tr>`,
               )
@@ -153,7 +184,7 @@ export function renderReplenishment(
                   <div class="row">
                     <button type="button" class="primary" data-approve="${esc(r.id)}">${w("approve")}</button>
                     <span class="grow"></span>
-                    <input type="text" name="note" data-reject-reason="${esc(r.id)}" aria-label="${w("reasonFor", { id: r.id })}" placeholder="${w("reason")}" />
+                    <input type="text" name="note" data-reject-reason="${esc(r.id)}" aria-label="${w("reasonFor", { id: shortNumber(r, "requestNo", lang) })}" placeholder="${w("reason")}" />
                     <button type="button" class="danger" data-reject="${esc(r.id)}">${w("reject")}</button>
                   </div></td></tr>`
               : "";
@@ -170,7 +201,7 @@ export function renderReplenishment(
         <tbody>${transfers
           .map(
             (x) =>
-              `<tr data-transfer="${esc(x.id)}"><td>${esc(x.id)}</td><td>${place(x.from)}</td><td>${place(x.to)}</td><td>${esc(linesText(x.lines))}</td><td>${esc(dateTime(x.shipped_ms))}</td></tr>`,
+              `<tr data-transfer="${esc(x.id)}" data-number="${x.number ?? ""}"><td title="${esc(x.id)}">${esc(shortNumber(x, "transferNo", lang))}</td><td>${place(x.from)}</td><td>${place(x.to)}</td><td>${esc(namedLines(x.lines, x.names))}</td><td>${esc(dateTime(x.shipped_ms))}</td></tr>`,
           )
           .join("")}</tbody></table>`
     : `<p class="muted">${w("noTransfers")}</p>`;
@@ -185,8 +216,8 @@ export function renderReplenishment(
               <tbody>${decided
                 .map(
                   (r) =>
-                    `<tr data-decided="${esc(r.id)}" data-status="${esc(r.status)}"><td>${esc(r.id)}</td><td>${place(r.store)}</td><td>${esc(dateTime(r.requested_ms))}</td>
-                      <td>${esc(linesText(r.lines))}</td><td>${esc(tOr(`status_${r.status}`, lang, r.status))}</td><td>${esc(r.decided_by ?? "")}</td><td>${esc(r.note ?? "")}</td></tr>`,
+                    `<tr data-decided="${esc(r.id)}" data-status="${esc(r.status)}" data-number="${r.number ?? ""}"><td title="${esc(r.id)}">${esc(shortNumber(r, "requestNo", lang))}</td><td>${place(r.store)}</td><td>${esc(dateTime(r.requested_ms))}</td>
+                      <td>${esc(namedLines(r.lines, r.names))}</td><td>${esc(tOr(`status_${r.status}`, lang, r.status))}</td><td>${esc(r.decided_by ?? "")}</td><td>${esc(r.note ?? "")}</td></tr>`,
                 )
                 .join("")}</tbody></table>`
           : `<p class="muted">${w("none")}</p>`

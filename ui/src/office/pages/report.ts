@@ -2,6 +2,8 @@
 // location; a CSV download and a printable layout.
 
 import { api } from "../api";
+import { badDay, dayInput } from "../dates";
+import { markField } from "../dom";
 import { count, esc, money, monthToDate, reportUrl, type Lang } from "../format";
 import { t, type Word } from "../i18n";
 import { placeName, type PageFactory } from "../page";
@@ -27,8 +29,8 @@ export const reportPage: PageFactory = (ctx) => {
   root.innerHTML = `
     <h1>${esc(t("page_report", lang))}</h1>
     <form id="report-form" class="toolbar" novalidate>
-      <div class="field"><label for="report-from">${esc(t("from", lang))}</label><input type="date" id="report-from" name="from" value="${period.from}" required /></div>
-      <div class="field"><label for="report-to">${esc(t("to", lang))}</label><input type="date" id="report-to" name="to" value="${period.to}" required /></div>
+      <div class="field"><label for="report-from">${esc(t("from", lang))}</label>${dayInput("report-from", "from", period.from, lang, true)}</div>
+      <div class="field"><label for="report-to">${esc(t("to", lang))}</label>${dayInput("report-to", "to", period.to, lang, true)}</div>
       <button type="submit" id="report-run" class="primary">${esc(t("run", lang))}</button>
       <a id="report-csv" class="button" href="${esc(reportUrl(period.from, period.to, true))}" download="sales-${period.from}-${period.to}.csv">${esc(t("csv", lang))}</a>
       <button type="button" id="report-print">${esc(t("print", lang))}</button>
@@ -44,6 +46,13 @@ export const reportPage: PageFactory = (ctx) => {
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    const bad = badDay(form);
+    if (bad) {
+      markField(form, bad.name);
+      bad.focus();
+      ctx.fail(new Error(t("isoDateNeeded", lang)));
+      return;
+    }
     shown = { from: from.value, to: to.value };
     ctx.reload();
   });
@@ -93,13 +102,14 @@ export function renderReport(r: SalesReport, locations: Location[], lang: Lang):
       <tfoot>${row(r.total, "ALL", w("total"), w("allStores"))}</tfoot>
     </table>`;
 
+  // Ranked by the server by revenue (net sales less net refunds, before tax).
   const top = r.top_products.length
-    ? `<table class="grid"><caption>${w("topProducts")}</caption>
-        <thead><tr><th scope="col">#</th><th scope="col">${w("sku")}</th><th scope="col" class="num">${w("units")}</th><th scope="col" class="num">${w("net")}</th></tr></thead>
+    ? `<table class="grid top-products"><caption>${w("topProducts")}</caption>
+        <thead><tr><th scope="col">#</th><th scope="col">${w("product")}</th><th scope="col" class="num">${w("revenueCol")}</th><th scope="col" class="num">${w("units")}</th></tr></thead>
         <tbody>${r.top_products
           .map(
             (p, i) =>
-              `<tr data-top-sku="${esc(p.sku)}"><td>${i + 1}</td><td>${esc(p.sku)}</td><td class="num" data-value="${p.units}">${esc(count(p.units, lang))}</td><td class="num" data-cents="${p.net}">${esc(money(p.net, lang))}</td></tr>`,
+              `<tr data-top-sku="${esc(p.sku)}" data-rank="${i + 1}"><td>${i + 1}</td><td>${p.name ? `${esc(p.name)} <span class="muted">(${esc(p.sku)})</span>` : esc(p.sku)}</td><td class="num" data-cents="${p.net}">${esc(money(p.net, lang))}</td><td class="num" data-value="${p.units}">${esc(count(p.units, lang))}</td></tr>`,
           )
           .join("")}</tbody></table>`
     : `<h2>${w("topProducts")}</h2><p class="muted">${w("none")}</p>`;
