@@ -190,9 +190,27 @@ async fn a_shopper_buys_follows_the_order_and_is_refunded_on_a_claim() {
     assert_eq!(paid[0]["payment_id"], charges[0]["id"]);
     assert_eq!(browser.data("#nav-cart", "count").await, "0");
 
-    // Logistics moves it on; the shopper's page follows without a reload.
+    // Logistics moves it on with head office's orders page, in a browser of its own, pressing
+    // the step the server offers next; the shopper's page follows without a reload.
+    let logistics = Browser::start().await;
+    logistics.open(&base).await;
+    logistics.sign_in("admin", ADMIN_PASSWORD).await;
+    logistics.page("orders").await;
     for step in ["picked", "shipped", "delivered"] {
-        admin.call(reqwest::Method::POST, &format!("/api/fulfilment/orders/{number}/{step}"), None).await;
+        let button = format!("button[data-advance='{number}']");
+        logistics
+            .until(
+                &format!("the orders page offering {step}"),
+                &format!("return document.querySelector(\"{button}\")?.dataset.step === '{step}'"),
+            )
+            .await;
+        logistics.click(&button).await;
+        logistics
+            .until(
+                &format!("the order {step} on head office's page"),
+                &format!("return document.querySelector(\"tr[data-order='{number}']\")?.dataset.status === '{step}'"),
+            )
+            .await;
         browser
             .until(
                 &format!("the order {step}"),

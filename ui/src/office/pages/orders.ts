@@ -30,16 +30,25 @@ export const ordersPage: PageFactory = (ctx) => {
 
   return {
     async refresh() {
-      const [orders, locations] = await Promise.all([
-        api.get<Order[]>("/api/fulfilment/orders"),
+      // The list answers one status at a time (paid when none is named): ask for every status
+      // logistics still moves on, and the delivered, or an order picked here would vanish from
+      // the page before it could be shipped.
+      const [lists, locations] = await Promise.all([
+        Promise.all(
+          FULFILMENT_STATUSES.map((status) => api.get<Order[]>(`/api/fulfilment/orders?status=${status}&limit=100`)),
+        ),
         ctx.locations().catch(() => [] as Location[]),
       ]);
+      const orders = lists.flat().sort((a, b) => Number(a.number) - Number(b.number));
       keepingInputs(body, () => {
         body.innerHTML = renderOrders(orders, locations, mover, lang);
       });
     },
   };
 };
+
+/** The statuses the orders page lists: those logistics moves on, then the delivered. */
+const FULFILMENT_STATUSES = ["paid", "picked", "shipped", "delivered"] as const;
 
 export function renderOrders(orders: Order[], locations: Location[], mover: boolean, lang: Lang): string {
   const w = (word: Word) => esc(t(word, lang));
